@@ -127,6 +127,7 @@ static void run(const struct wl_opts *o, struct worker *w,
     pthread_t *t = wl_malloc(sizeof *t * (size_t)o->threads);
     for (long i = 0; i < o->threads; i++) {
         pthread_mutex_init(&boxes[i].lock, NULL);
+        boxes[i].count = 0;
         w[i] = (struct worker){ .o = o, .inboxes = boxes,
                                 .id = (unsigned)i };
     }

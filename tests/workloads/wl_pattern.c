@@ -3,8 +3,9 @@
  *
  * The pattern is computed one 64-bit word at a time: word k of a block
  * with seed s is mix(s) + k * WORD_STEP.  Byte i is byte (i % 8) of word
- * i / 8 as stored in memory, so any range can be filled or checked on its own.  mix() is the
- * splitmix64 finaliser, so neighbouring seeds give unrelated bases; the
+ * i / 8 as stored in memory, so any range can be filled or checked on
+ * its own.  mix() is the splitmix64 finaliser, so neighbouring seeds
+ * give unrelated bases; the
  * per-word step is one add, which keeps filling and checking near memory
  * speed, and no two words of a block are equal, so a block copied to the
  * wrong offset fails its check too.
