@@ -14,22 +14,20 @@
 #include <string>
 #include <vector>
 
-namespace {
-
 // A cache line; the over-aligned type must come back on this boundary.
-constexpr std::size_t kLine = 64;
+static constexpr std::size_t kLine = 64;
 
 struct alignas(kLine) Line {
     unsigned char bytes[kLine];
 };
 
-int checks;
+static int checks;
 
 // Where results go so that the compiler cannot elide the allocations
 // (C++14 lets it drop a new/delete pair whose memory is never used).
-char *volatile sink;
+static char *volatile sink;
 
-void expect(bool ok, const char *what)
+static void expect(bool ok, const char *what)
 {
     checks++;
     if (!ok) {
@@ -38,7 +36,7 @@ void expect(bool ok, const char *what)
     }
 }
 
-void check_new_delete()
+static void check_new_delete()
 {
     int *one = new int(42);
     expect(*one == 42, "new int(42) does not hold 42");
@@ -54,7 +52,7 @@ void check_new_delete()
     delete[] lines;
 }
 
-void check_failures()
+static void check_failures()
 {
     volatile std::size_t huge = SIZE_MAX / 2;
     sink = new (std::nothrow) char[huge];
@@ -69,7 +67,7 @@ void check_failures()
     expect(threw, "new of SIZE_MAX/2 bytes did not throw bad_alloc");
 }
 
-void check_containers()
+static void check_containers()
 {
     std::vector<std::string> words;
     std::map<int, std::string> index;
@@ -81,8 +79,6 @@ void check_containers()
     expect(index.size() == 20000, "map lost entries");
     expect(index[7] == "word number 1", "map holds a wrong string");
 }
-
-}  // namespace
 
 int main()
 {
