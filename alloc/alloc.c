@@ -1,0 +1,217 @@
+/*
+ * alloc.c - the allocator's slow paths and initialisation: large and
+ * aligned requests, realloc, calloc, usable size, and the one-time setup
+ * (settings, heaps, thread-exit hook, fork handlers).
+ */
+#include "alloc.h"
+
+#include "chunk.h"
+#include "config.h"
+#include "heap.h"
+#include "huge.h"
+#include "lock.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+_Atomic int alloc_ready;
+static struct lock init_lock = LOCK_INIT;
+
+/* Fork: hold every allocator lock across fork() so the child never
+ * inherits a lock taken by a thread that does not exist there. */
+static void fork_prepare(void)
+{
+    heap_fork_prepare();
+    chunk_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    chunk_fork_parent();
+    heap_fork_parent();
+}
+
+static void fork_child(void)
+{
+    chunk_fork_child();
+    heap_fork_child();
+}
+
+/* A per-process secret for the thread cache's double-free mark. */
+static uint64_t random_key(void)
+{
+    const uint64_t *random_bytes = (const uint64_t *)getauxval(AT_RANDOM);
+    uint64_t key = random_bytes ? random_bytes[1] : 0;
+    return key ^ (uint64_t)(uintptr_t)&init_lock ^ 0x6d616c6c617264ull;
+}
+
+/* Nothing here may allocate: we are inside the process's first malloc. */
+bool alloc_init_slow(void)
+{
+    lock_acquire(&init_lock);
+    bool ready = atomic_load_explicit(&alloc_ready, memory_order_relaxed);
+    if (!ready) {
+        config_read();
+        tcache_key = random_key();
+        ready = heap_init_all() && tcache_init_global() &&
+                pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
+        if (config.mmap_threshold_fixed)
+            chunk_set_retain_limit(2 * config.mmap_threshold);
+        atomic_store_explicit(&alloc_ready, ready, memory_order_release);
+    }
+    lock_release(&init_lock);
+    return ready;
+}
+
+void *alloc_large(size_t size)
+{
+    if (!alloc_ensure_init() || size > PTRDIFF_MAX)
+        return NULL;
+    if (size >= huge_threshold())
+        return huge_alloc(size, 0);
+    struct heap *heap = heap_for_this_cpu();
+    heap_lock(heap);
+    void *block = arena_alloc(&heap->arena, heap, size);
+    heap_unlock(heap);
+    return block;
+}
+
+void alloc_free_span(struct span_header *span, void *ptr)
+{
+    if (span->kind == SPAN_HUGE) {
+        huge_free((struct huge_header *)span, ptr);
+        return;
+    }
+    struct heap *owner = arena_region_owner(span);
+    heap_lock(owner);
+    arena_free(&owner->arena, ptr);
+    heap_unlock(owner);
+}
+
+void *alloc_zeroed(size_t total)
+{
+    /* Fresh mappings are zero already: no memset of new pages. */
+    if (total >= huge_threshold() && alloc_ensure_init())
+        return huge_alloc(total, 0);
+    void *block = alloc_malloc(total);
+    if (block != NULL)
+        memset(block, 0, total);
+    return block;
+}
+
+size_t alloc_usable_size(const void *ptr)
+{
+    if (ptr == NULL)
+        return 0;
+    struct span_header *span = chunkmap_lookup(ptr);
+    if (span == NULL)
+        os_fatal_pointer("malloc_usable_size(): invalid pointer", ptr);
+    if (span->kind == SPAN_POOL)
+        return ((struct pool *)span)->block_size;
+    if (span->kind == SPAN_ARENA)
+        return arena_usable_size(ptr);
+    huge_check((struct huge_header *)span, ptr);
+    return huge_usable_size((struct huge_header *)span);
+}
+
+size_t alloc_trim(void)
+{
+    return alloc_ensure_init() ? chunk_release_retained() : 0;
+}
+
+/* Moves a block's contents to a new block of size bytes. */
+static void *move_block(void *ptr, size_t old_usable, size_t size)
+{
+    void *moved = alloc_malloc(size);
+    if (moved == NULL)
+        return NULL;
+    memcpy(moved, ptr, old_usable < size ? old_usable : size);
+    alloc_free(ptr);
+    return moved;
+}
+
+/* A pool block stays put while the new size keeps it at least half
+ * used; beyond that a smaller class (or a bigger one) is worth a copy. */
+static void *realloc_pool(struct pool *pool, void *ptr, size_t size)
+{
+    size_t index;
+    if (!pool_block_index(pool, ptr, &index))
+        os_fatal_pointer("realloc(): invalid pointer", ptr);
+    if (size <= pool->block_size && size >= pool->block_size / 2)
+        return ptr;
+    return move_block(ptr, pool->block_size, size);
+}
+
+static void *realloc_arena(struct span_header *span, void *ptr,
+                           size_t size)
+{
+    if (size > SC_MAX_SIZE && size < huge_threshold()) {
+        struct heap *owner = arena_region_owner(span);
+        heap_lock(owner);
+        bool resized = arena_resize_in_place(&owner->arena, ptr, size);
+        heap_unlock(owner);
+        if (resized)
+            return ptr;
+    }
+    return move_block(ptr, arena_usable_size(ptr), size);
+}
+
+/* Large blocks keep their own mapping, grown or moved by mremap. */
+static void *realloc_huge(struct huge_header *header, void *ptr,
+                          size_t size)
+{
+    if (size >= huge_threshold() / 2)
+        return huge_realloc(header, ptr, size);
+    huge_check(header, ptr);
+    return move_block(ptr, huge_usable_size(header), size);
+}
+
+void *alloc_realloc(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return alloc_malloc(size);
+    if (size > PTRDIFF_MAX)
+        return NULL;
+    struct span_header *span = chunkmap_lookup(ptr);
+    if (span == NULL)
+        os_fatal_pointer("realloc(): invalid pointer", ptr);
+    if (span->kind == SPAN_POOL)
+        return realloc_pool((struct pool *)span, ptr, size);
+    if (span->kind == SPAN_ARENA)
+        return realloc_arena(span, ptr, size);
+    return realloc_huge((struct huge_header *)span, ptr, size);
+}
+
+/*
+ * Pool blocks start page aligned, so a block of a class whose size is a
+ * multiple of align is aligned to align (for align up to a page).
+ * Returns SC_COUNT when no class fits.
+ */
+static unsigned aligned_class(size_t align, size_t size)
+{
+    if (align > OS_PAGE_SIZE || size > SC_MAX_SIZE)
+        return SC_COUNT;
+    unsigned c = sc_of_size(size > align ? size : align);
+    while (c < SC_COUNT && sc_block_size[c] % align != 0)
+        c++;
+    return c;
+}
+
+void *alloc_aligned(size_t align, size_t size)
+{
+    if (align <= 16)
+        return alloc_malloc(size);
+    if (!alloc_ensure_init() || size > PTRDIFF_MAX || align > PTRDIFF_MAX)
+        return NULL;
+    unsigned size_class = aligned_class(align, size);
+    if (size_class < SC_COUNT)
+        return tcache_alloc(size_class);
+    if (size + align >= huge_threshold())
+        return huge_alloc(size, align);
+    struct heap *heap = heap_for_this_cpu();
+    heap_lock(heap);
+    void *block = arena_alloc_aligned(&heap->arena, heap, size, align);
+    heap_unlock(heap);
+    return block;
+}

@@ -1,0 +1,76 @@
+/*
+ * alloc.h - the allocator proper: malloc, free, realloc and aligned
+ * allocation by size, routed to the layer that serves each size:
+ *
+ *   size <= SC_MAX_SIZE (16 KiB)      thread cache -> per-CPU heap pools
+ *   SC_MAX_SIZE < size < threshold    per-CPU heap's best-fit arena
+ *   size >= threshold (128 KiB+)      its own mmap (huge.c)
+ *
+ * api.c wraps these as the C library's functions with errno and edge
+ * cases; the fast paths below are inline so that wrapper costs nothing.
+ */
+#ifndef MALLARD_ALLOC_H
+#define MALLARD_ALLOC_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "chunkmap.h"
+#include "os.h"
+#include "pool.h"
+#include "sizeclass.h"
+#include "tcache.h"
+
+extern _Atomic int alloc_ready;
+
+bool alloc_init_slow(void);
+
+/* True once the heaps exist; initialises them on the first call. */
+static inline bool alloc_ensure_init(void)
+{
+    if (__builtin_expect(
+            atomic_load_explicit(&alloc_ready, memory_order_acquire), 1))
+        return true;
+    return alloc_init_slow();
+}
+
+void *alloc_large(size_t size);
+void alloc_free_span(struct span_header *span, void *ptr);
+
+/* NULL only when out of memory. */
+static inline void *alloc_malloc(size_t size)
+{
+    if (__builtin_expect(size <= SC_MAX_SIZE, 1))
+        return tcache_alloc(sc_of_size(size));
+    return alloc_large(size);
+}
+
+static inline void alloc_free(void *ptr)
+{
+    if (ptr == NULL)
+        return;
+    struct span_header *span = chunkmap_lookup(ptr);
+    if (__builtin_expect(span == NULL, 0))
+        os_fatal_pointer("free(): invalid pointer", ptr);
+    if (__builtin_expect(span->kind == SPAN_POOL, 1)) {
+        struct pool *pool = (struct pool *)span;
+        size_t index;
+        if (__builtin_expect(!pool_block_index(pool, ptr, &index), 0))
+            os_fatal_pointer("free(): invalid pointer", ptr);
+        tcache_free(pool, ptr);
+        return;
+    }
+    alloc_free_span(span, ptr);
+}
+
+/* Zeroed memory for total bytes. */
+void *alloc_zeroed(size_t total);
+void *alloc_realloc(void *ptr, size_t size);
+/* align: a power of two. */
+void *alloc_aligned(size_t align, size_t size);
+size_t alloc_usable_size(const void *ptr);
+/* Gives retained free memory back to the kernel; bytes released. */
+size_t alloc_trim(void);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * arena.h - the best-fit arena: blocks of any size between the largest
+ * pool class and the mmap threshold, cut from regions of one or more
+ * chunks, with splitting and coalescing.
+ *
+ * Each block opens with a 16-byte header (glibc-style boundary tags):
+ * its size with two flags, and the previous block's size, valid only
+ * while the previous block is free.  Free blocks of a heap sit in one
+ * treap keyed by (size, address): best fit is the leftmost block whose
+ * size is at least the request, i.e. the smallest that fits, and among
+ * equal sizes the lowest address (which keeps the arena packed towards
+ * the region starts, as Wilson et al. found address order does best).
+ * Search, insert and remove cost O(log n) expected in the number of free
+ * blocks; the treap's priorities hash the block address, so its shape is
+ * random-like without a random number generator.
+ *
+ * Invariants: no two free blocks are adjacent (they merge on free); a
+ * region ends with an in-use fence header of size 0; every function runs
+ * under the owning heap's lock.
+ */
+#ifndef MALLARD_ARENA_H
+#define MALLARD_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunk.h"
+
+#define ARENA_HEADER 16              /* boundary tag before each payload */
+#define ARENA_MIN_BLOCK 32           /* header + the two treap links */
+#define ARENA_REGION_MIN ((size_t)1 << 20) /* 4 chunks: several blocks */
+
+struct arena_block;
+struct arena_region;
+
+struct arena {
+    struct arena_block *free_root;   /* treap of free blocks */
+    struct arena_region *regions;
+    size_t region_count;
+    size_t bytes_in_use;             /* sizes of blocks handed out */
+};
+
+void arena_init(struct arena *arena);
+
+/* A block of at least size bytes; NULL when out of memory. */
+void *arena_alloc(struct arena *arena, void *owner, size_t size);
+/* Like arena_alloc with the payload aligned to align (power of two). */
+void *arena_alloc_aligned(struct arena *arena, void *owner, size_t size,
+                          size_t align);
+/* Frees ptr, coalescing; aborts when ptr is not an in-use block. */
+void arena_free(struct arena *arena, void *ptr);
+/* Resizes ptr without moving it; false when it cannot. */
+bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size);
+/* Bytes the program may use at ptr. */
+size_t arena_usable_size(const void *ptr);
+/* The heap that owns the region holding span. */
+void *arena_region_owner(const struct span_header *span);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * chunk.c - the span provider (policy in chunk.h).
+ *
+ * Free spans live on one address-ordered list, each described by a node
+ * written in its own first page.  Allocation is best fit over that list
+ * (the smallest span that is large enough, the lowest address on a
+ * tie), cutting from the front so that the top of the break empties
+ * first and can be trimmed.  Neighbours from the same source merge on
+ * release.  The list is short (spans are 256 KiB and up) and touched
+ * once per pool or region, so one lock and a linear walk are enough.
+ *
+ * Invariants: nodes are sorted by address and never adjacent with the
+ * same source (they would have merged); retained_dirty is the sum of the
+ * nodes' dirty counts, each an upper bound on resident bytes in it.
+ */
+#include "chunk.h"
+
+#include "config.h"
+#include "lock.h"
+#include "os.h"
+
+#include <stdint.h>
+
+struct free_span {
+    struct free_span *next;
+    size_t size;
+    size_t dirty;    /* bytes that may still be resident */
+    int source;      /* enum chunk_source */
+};
+
+static struct lock chunk_lock = LOCK_INIT;
+static struct free_span *free_spans;   /* address order */
+static size_t retained_dirty;
+static size_t retain_limit = CHUNK_RETAIN_MIN;
+static char *break_end;                /* where our sbrk growth ends */
+
+static uintptr_t align_up(uintptr_t value)
+{
+    return (value + CHUNK_SIZE - 1) & ~(uintptr_t)(CHUNK_SIZE - 1);
+}
+
+static struct free_span *write_node(void *at, size_t size, size_t dirty,
+                                    int source, struct free_span *next)
+{
+    struct free_span *node = at;
+    node->next = next;
+    node->size = size;
+    node->dirty = dirty < size ? dirty : size;
+    node->source = source;
+    return node;
+}
+
+/* Links [at, at + size) into the list, merging with its neighbours. */
+static struct free_span *insert_span(char *at, size_t size, size_t dirty,
+                                     int source)
+{
+    struct free_span **link = &free_spans, *prev = NULL;
+    while (*link != NULL && (char *)*link < at) {
+        prev = *link;
+        link = &(*link)->next;
+    }
+    struct free_span *next = *link;
+    struct free_span *node;
+    if (prev && prev->source == source && (char *)prev + prev->size == at) {
+        node = prev;
+        node->size += size;
+        node->dirty += dirty;
+    } else {
+        node = write_node(at, size, dirty, source, next);
+        *link = node;
+    }
+    if (next && next->source == source &&
+        (char *)node + node->size == (char *)next) {
+        node->size += next->size;
+        node->dirty += next->dirty;
+        node->next = next->next;
+    }
+    return node;
+}
+
+static void unlink_span(struct free_span *node)
+{
+    struct free_span **link = &free_spans;
+    while (*link != node)
+        link = &(*link)->next;
+    *link = node->next;
+}
+
+/* Cuts size bytes from the front of the best-fitting free span. */
+static void *take_best_fit(size_t size)
+{
+    struct free_span *best = NULL;
+    for (struct free_span *n = free_spans; n != NULL; n = n->next)
+        if (n->size >= size && (best == NULL || n->size < best->size))
+            best = n;
+    if (best == NULL)
+        return NULL;
+    size_t taken_dirty = best->dirty < size ? best->dirty : size;
+    retained_dirty -= taken_dirty;
+    unlink_span(best);
+    if (best->size > size)
+        insert_span((char *)best + size, best->size - size,
+                    best->dirty - taken_dirty, best->source);
+    return best;
+}
+
+/* Grows the break by at least size; the rest becomes a free span. */
+static void *grow_break(size_t size)
+{
+    size_t step = size > CHUNK_BREAK_STEP ? size : CHUNK_BREAK_STEP;
+    char *current = os_break_current();
+    size_t pad = align_up((uintptr_t)current) - (uintptr_t)current;
+    char *old = os_break_grow(pad + step);
+    if (old == NULL)
+        return NULL;
+    char *end = old + pad + step;
+    char *start = (char *)align_up((uintptr_t)old);
+    break_end = end;
+    if (old != current) /* someone moved the break meanwhile */
+        end = (char *)((uintptr_t)end & ~(uintptr_t)(CHUNK_SIZE - 1));
+    if (end < start || (size_t)(end - start) < size)
+        return NULL;
+    if ((size_t)(end - start) > size)
+        insert_span(start + size, (size_t)(end - start) - size, 0,
+                    CHUNK_FROM_BREAK);
+    return start;
+}
+
+static void *grow_mmap(size_t size)
+{
+    size_t step = size > CHUNK_MMAP_STEP ? size : CHUNK_MMAP_STEP;
+    char *start = os_map_aligned(step, CHUNK_SIZE);
+    if (start == NULL && step > size) {
+        step = size;
+        start = os_map_aligned(step, CHUNK_SIZE);
+    }
+    if (start == NULL)
+        return NULL;
+    if (step > size)
+        insert_span(start + size, step - size, 0, CHUNK_FROM_MMAP);
+    return start;
+}
+
+void *chunk_alloc(size_t size, enum chunk_source *source)
+{
+    lock_acquire(&chunk_lock);
+    struct free_span *reused = take_best_fit(size);
+    void *span = reused;
+    if (reused != NULL)
+        *source = (enum chunk_source)reused->source;
+    if (span == NULL && config.use_sbrk) {
+        span = grow_break(size);
+        *source = CHUNK_FROM_BREAK;
+    }
+    if (span == NULL) {
+        span = grow_mmap(size);
+        *source = CHUNK_FROM_MMAP;
+    }
+    lock_release(&chunk_lock);
+    return span;
+}
+
+/* Gives one free span back to the kernel in the way its source allows. */
+static void release_span(struct free_span *node)
+{
+    char *start = (char *)node;
+    size_t size = node->size;
+    retained_dirty -= node->dirty;
+    if (node->source == CHUNK_FROM_BREAK && start + size == break_end) {
+        unlink_span(node);
+        if (os_break_shrink(break_end, size) == 0) {
+            break_end = start;
+            return;
+        }
+        node = insert_span(start, size, size, CHUNK_FROM_BREAK);
+    } else if (node->source == CHUNK_FROM_MMAP) {
+        unlink_span(node);
+        os_unmap(start, size);
+        return;
+    }
+    /* Keep the node's own page; the rest reads as zero later. */
+    if (node->dirty > OS_PAGE_SIZE)
+        os_decommit(start + OS_PAGE_SIZE, size - OS_PAGE_SIZE);
+    node->dirty = OS_PAGE_SIZE;
+    retained_dirty += node->dirty;
+}
+
+void chunk_free(void *span, size_t size, enum chunk_source source)
+{
+    lock_acquire(&chunk_lock);
+    struct free_span *node = insert_span(span, size, size, (int)source);
+    retained_dirty += size;
+    if (retained_dirty > retain_limit)
+        release_span(node);
+    lock_release(&chunk_lock);
+}
+
+void chunk_set_retain_limit(size_t bytes)
+{
+    lock_acquire(&chunk_lock);
+    retain_limit = bytes > CHUNK_RETAIN_MIN ? bytes : CHUNK_RETAIN_MIN;
+    lock_release(&chunk_lock);
+}
+
+size_t chunk_release_retained(void)
+{
+    lock_acquire(&chunk_lock);
+    size_t before = retained_dirty;
+    struct free_span *node = free_spans;
+    while (node != NULL) {
+        struct free_span *next = node->next;
+        release_span(node);
+        node = next;
+    }
+    size_t released = before - retained_dirty;
+    lock_release(&chunk_lock);
+    return released;
+}
+
+size_t chunk_retained_bytes(void)
+{
+    lock_acquire(&chunk_lock);
+    size_t bytes = retained_dirty;
+    lock_release(&chunk_lock);
+    return bytes;
+}
+
+void chunk_fork_prepare(void)
+{
+    lock_acquire(&chunk_lock);
+}
+
+void chunk_fork_parent(void)
+{
+    lock_release(&chunk_lock);
+}
+
+void chunk_fork_child(void)
+{
+    lock_reset(&chunk_lock);
+}

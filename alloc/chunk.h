@@ -1,0 +1,51 @@
+/*
+ * chunk.h - where spans of memory come from and where they go back.
+ *
+ * A span is a run of whole chunks (CHUNK_SIZE, 256 KiB, aligned to its
+ * size).  Pools take one chunk, arena regions one or more.  This layer
+ * carries the sbrk/mmap policy for everything below the mmap threshold:
+ *  - spans are cut from the program break, grown in CHUNK_BREAK_STEP
+ *    increments (one sbrk per several MiB, not one per request);
+ *  - when the break cannot grow (another mapping is in the way, or
+ *    MALLARD_SBRK=0), spans come from mmap, CHUNK_MMAP_STEP at a time;
+ *  - released spans are kept, dirty, for reuse up to a retain limit;
+ *    beyond it they go back to the kernel: the top of the break is
+ *    trimmed, mmap'd spans are unmapped, others are decommitted with
+ *    madvise (address space kept, memory returned).
+ * Blocks at or above the mmap threshold never come here: huge.c maps
+ * each on its own.
+ */
+#ifndef MALLARD_CHUNK_H
+#define MALLARD_CHUNK_H
+
+#include <stddef.h>
+
+#include "chunkmap.h"
+
+#define CHUNK_BREAK_STEP ((size_t)4 << 20) /* 16 chunks per sbrk */
+#define CHUNK_MMAP_STEP ((size_t)4 << 20)  /* same when falling back */
+#define CHUNK_RETAIN_MIN ((size_t)4 << 20) /* dirty bytes always kept */
+
+/* Where a span's memory came from; chunk_free needs it back. */
+enum chunk_source { CHUNK_FROM_BREAK = 1, CHUNK_FROM_MMAP = 2 };
+
+/*
+ * A CHUNK_SIZE-aligned span of size bytes (a multiple of CHUNK_SIZE),
+ * possibly holding old data; NULL when the system is out of memory.
+ * *source says where it came from.
+ */
+void *chunk_alloc(size_t size, enum chunk_source *source);
+void chunk_free(void *span, size_t size, enum chunk_source source);
+
+/* Raises or lowers how many released bytes are kept for reuse. */
+void chunk_set_retain_limit(size_t bytes);
+/* Returns every retained span to the kernel (malloc_trim). */
+size_t chunk_release_retained(void);
+/* Bytes in released spans not yet given back. */
+size_t chunk_retained_bytes(void);
+
+void chunk_fork_prepare(void);
+void chunk_fork_parent(void);
+void chunk_fork_child(void);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * heap.h - the per-CPU heaps.
+ *
+ * There is one heap per configured CPU (cpu_count_configured()), each
+ * with its own lock, its own pools for every size class and its own
+ * best-fit arena.  A thread allocates from the heap of the CPU it runs
+ * on; a block is always freed into the heap that owns its pool or
+ * region, whichever thread frees it, so memory never strands in a heap
+ * that stopped allocating (a producer/consumer pair keeps a flat RSS).
+ *
+ * Invariant: every field of a heap but `index` is read and written only
+ * with the heap's lock held.
+ */
+#ifndef MALLARD_HEAP_H
+#define MALLARD_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "lock.h"
+#include "pool.h"
+#include "sizeclass.h"
+
+struct heap_class {
+    struct pool *with_room;  /* pools of this class with free blocks */
+    uint32_t pool_count;     /* all pools of this class */
+};
+
+struct heap {
+    struct lock lock;
+    unsigned index;
+    uint64_t lock_acquisitions;
+    uint64_t lock_contended;
+    uint64_t pool_bytes_out;   /* pool blocks out of this heap */
+    struct heap_class classes[SC_COUNT];
+    struct arena arena;
+} __attribute__((aligned(64)));  /* no false sharing between heaps */
+
+extern struct heap *heap_table;
+extern unsigned heap_count;
+
+/* Creates the heaps; false when memory for them cannot be had. */
+bool heap_init_all(void);
+
+struct heap *heap_for_this_cpu(void);
+
+static inline void heap_lock(struct heap *heap)
+{
+    bool contended = lock_acquire(&heap->lock);
+    heap->lock_acquisitions++;
+    heap->lock_contended += contended;
+}
+
+static inline void heap_unlock(struct heap *heap)
+{
+    lock_release(&heap->lock);
+}
+
+/* Moves up to max blocks of size_class to out[] (lock held). */
+unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
+                          void **out, unsigned max);
+/* Returns a block to its pool, owned by heap (lock held). */
+void heap_put_block(struct heap *heap, struct pool *pool, void *block);
+
+void heap_fork_prepare(void);
+void heap_fork_parent(void);
+void heap_fork_child(void);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * pool.h - a pool: one chunk (256 KiB) of fixed-size blocks of a single
+ * size class, owned by one heap.
+ *
+ * Layout: a header page (this struct, with a bitmap of one bit per
+ * possible 16-byte block), then blocks from `blocks` to `end`.  Blocks
+ * start page aligned, so power-of-two classes up to a page are aligned
+ * to their size (memalign relies on this).  Blocks are carved lazily:
+ * `bump` marks the first block never handed out, so a fresh pool costs
+ * one resident page until it is used.
+ *
+ * Invariants (all under the owning heap's lock, except the immutable
+ * fields size_class, block_size, reciprocal, blocks, end that the free
+ * fast path reads while the pool holds one of its blocks):
+ *  - a block's bit in out_bits is set iff the block is out of the pool
+ *    (with the program or in a thread cache); a free of a block whose
+ *    bit is clear is a double free;
+ *  - used counts the set bits.
+ */
+#ifndef MALLARD_POOL_H
+#define MALLARD_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunk.h"
+#include "os.h"
+#include "sizeclass.h"
+
+#define POOL_HEADER_SIZE OS_PAGE_SIZE /* keeps blocks page aligned */
+#define POOL_MIN_BLOCK 16
+#define POOL_BITMAP_WORDS (CHUNK_SIZE / POOL_MIN_BLOCK / 64)
+
+struct block {
+    struct block *next; /* only while the block is free */
+};
+
+struct pool {
+    struct span_header span; /* kind = SPAN_POOL */
+    uint8_t size_class;
+    uint8_t source;          /* enum chunk_source */
+    uint8_t listed;          /* on the heap's list of pools with room */
+    uint32_t block_size;
+    uint32_t reciprocal;     /* sc_reciprocal[size_class] */
+    uint32_t used;           /* blocks out of the pool */
+    char *blocks;            /* first block */
+    char *bump;              /* first block never handed out */
+    char *end;               /* end of the last whole block */
+    struct block *free;      /* returned blocks, last in first out */
+    void *owner;             /* struct heap * */
+    struct pool *prev, *next;/* the owner's list of pools with room */
+    uint64_t out_bits[POOL_BITMAP_WORDS];
+};
+
+_Static_assert(sizeof(struct pool) <= POOL_HEADER_SIZE,
+               "pool header must fit its page");
+
+void pool_init(struct pool *pool, unsigned size_class, void *owner,
+               enum chunk_source source);
+
+/* Moves up to max blocks out of the pool into out[]; returns how many. */
+unsigned pool_take(struct pool *pool, void **out, unsigned max);
+
+/* Returns a block; aborts on a double free or a misaligned pointer. */
+void pool_put(struct pool *pool, void *block);
+
+static inline bool pool_has_room(const struct pool *pool)
+{
+    return pool->free != NULL || pool->bump < pool->end;
+}
+
+/* Index of block in pool; false when block is not a block boundary. */
+static inline bool pool_block_index(const struct pool *pool,
+                                    const void *block, size_t *index)
+{
+    size_t offset = (size_t)((const char *)block - pool->blocks);
+    size_t found = (size_t)(((uint64_t)offset * pool->reciprocal) >> 32);
+    *index = found;
+    return (const char *)block >= pool->blocks &&
+           (const char *)block < pool->end &&
+           found * pool->block_size == offset;
+}
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * sizeclass.h - the size classes served from pools.
+ *
+ * Sizes up to 128 bytes step by 16 (the alignment every block must
+ * have), giving classes 16, 32, ..., 128.  Above 128 there are four
+ * classes per doubling: for a size in (2^k, 2^(k+1)] the classes are
+ * 2^k + j * 2^(k-2) for j = 1..4, so a block wastes at most a fifth of
+ * itself (at 2^k + 1 rounded up to 1.25 * 2^k).  The last class is
+ * SC_MAX_SIZE; larger requests go to the best-fit arena or to mmap.
+ *
+ *   class:  0   1   ...  7    8    9    10   11   12   ...  35
+ *   bytes:  16  32  ...  128  160  192  224  256  320  ...  16384
+ */
+#ifndef MALLARD_SIZECLASS_H
+#define MALLARD_SIZECLASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_COUNT 36
+#define SC_MAX_SIZE ((size_t)16384)
+#define SC_SMALL_STEP_MAX 128 /* the last class reached in steps of 16 */
+#define SC_SMALL_COUNT 8      /* classes 16..128 */
+
+extern const uint32_t sc_block_size[SC_COUNT];
+
+/* The class of a request of size bytes; size <= SC_MAX_SIZE. */
+static inline unsigned sc_of_size(size_t size)
+{
+    if (size <= SC_SMALL_STEP_MAX)
+        return size ? (unsigned)((size - 1) >> 4) : 0;
+    /* size - 1 lies in [2^k, 2^(k+1)): k is its top bit. */
+    unsigned top_bit = 63u - (unsigned)__builtin_clzll(size - 1);
+    unsigned quarter = (unsigned)((size - 1) >> (top_bit - 2)) & 3u;
+    return SC_SMALL_COUNT + ((top_bit - 7u) << 2) + quarter;
+}
+
+/*
+ * ceil(2^32 / block size): (offset * recip) >> 32 equals offset / size
+ * for every offset below 2^18 (a pool) and size up to 2^14, because the
+ * rounding error stays below 2^18 / 2^32 <= 1 / size.
+ */
+extern const uint32_t sc_reciprocal[SC_COUNT];
+
+#endif

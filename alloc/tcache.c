@@ -1,0 +1,144 @@
+/*
+ * tcache.c - the per-thread cache's slow paths: refill, spill, and the
+ * thread-exit flush (design in tcache.h).
+ */
+#include "tcache.h"
+
+#include "alloc.h"
+#include "config.h"
+#include "heap.h"
+#include "os.h"
+
+#include <pthread.h>
+
+__thread struct tcache tcache_self
+    __attribute__((tls_model("initial-exec")));
+uint64_t tcache_key;
+
+static pthread_key_t exit_key;
+
+void tcache_check_double_free(struct tcache_bin *bin, void *block)
+{
+    for (struct tcache_entry *at = bin->head; at != NULL; at = at->next)
+        if (at == block)
+            os_fatal_pointer("free(): double free detected in thread "
+                             "cache", block);
+}
+
+static void activate(struct tcache *cache)
+{
+    bool on = config.thread_cache;
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        uint32_t limit = TCACHE_BIN_BYTES / sc_block_size[c];
+        cache->bins[c].limit = !on ? 0 : limit > TCACHE_BIN_MAX ?
+                               TCACHE_BIN_MAX : limit < 2 ? 2 : limit;
+    }
+    cache->state = on ? TCACHE_ACTIVE : TCACHE_OFF;
+    /* The key's destructor empties the cache when the thread exits. */
+    if (on)
+        pthread_setspecific(exit_key, cache);
+}
+
+/* Returns blocks to their heaps, locking each owner heap once per run. */
+static void return_blocks(struct tcache_entry *list)
+{
+    struct heap *locked = NULL;
+    while (list != NULL) {
+        struct tcache_entry *next = list->next;
+        struct pool *pool = (struct pool *)chunkmap_lookup(list);
+        struct heap *owner = pool->owner;
+        if (owner != locked) {
+            if (locked)
+                heap_unlock(locked);
+            heap_lock(owner);
+            locked = owner;
+        }
+        list->key = 0;
+        heap_put_block(owner, pool, list);
+        list = next;
+    }
+    if (locked)
+        heap_unlock(locked);
+}
+
+/* Keeps the first keep entries of bin, returning the rest. */
+static void spill(struct tcache_bin *bin, uint32_t keep)
+{
+    struct tcache_entry *rest = bin->head;
+    if (keep == 0) {
+        bin->head = NULL;
+    } else {
+        struct tcache_entry *last = bin->head;
+        for (uint32_t i = 1; i < keep; i++)
+            last = last->next;
+        rest = last->next;
+        last->next = NULL;
+    }
+    bin->count = keep;
+    return_blocks(rest);
+}
+
+void *tcache_alloc_slow(unsigned size_class)
+{
+    if (!alloc_ensure_init())
+        return NULL;
+    struct tcache *cache = &tcache_self;
+    if (cache->state == TCACHE_UNSET)
+        activate(cache);
+    struct tcache_bin *bin = &cache->bins[size_class];
+    void *batch[TCACHE_BIN_MAX];
+    unsigned want = bin->limit > 1 ? bin->limit / 2 : 1;
+    struct heap *heap = heap_for_this_cpu();
+    heap_lock(heap);
+    unsigned got = heap_take_blocks(heap, size_class, batch, want);
+    heap_unlock(heap);
+    if (got == 0)
+        return NULL;
+    for (unsigned i = got - 1; i > 0; i--) {
+        struct tcache_entry *entry = batch[i];
+        entry->next = bin->head;
+        entry->key = tcache_key;
+        bin->head = entry;
+    }
+    bin->count += got - 1;
+    return batch[0];
+}
+
+static void free_to_heap(struct pool *pool, void *block)
+{
+    struct heap *owner = pool->owner;
+    heap_lock(owner);
+    heap_put_block(owner, pool, block);
+    heap_unlock(owner);
+}
+
+void tcache_free_slow(struct pool *pool, void *block)
+{
+    struct tcache *cache = &tcache_self;
+    if (cache->state == TCACHE_UNSET && alloc_ensure_init())
+        activate(cache);
+    struct tcache_bin *bin = &cache->bins[pool->size_class];
+    if (cache->state != TCACHE_ACTIVE || bin->limit == 0) {
+        free_to_heap(pool, block);
+        return;
+    }
+    if (bin->count >= bin->limit)
+        spill(bin, bin->limit / 2);
+    tcache_free(pool, block);
+}
+
+/* pthread key destructor: the thread is exiting. */
+static void flush_at_thread_exit(void *value)
+{
+    struct tcache *cache = value;
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        spill(&cache->bins[c], 0);
+        cache->bins[c].limit = 0;
+    }
+    cache->state = TCACHE_OFF;
+}
+
+bool tcache_init_global(void)
+{
+    return pthread_key_create(&exit_key, flush_at_thread_exit) == 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * tcache.h - the per-thread cache in front of the heaps.
+ *
+ * Each thread keeps, per size class, a short list of free blocks it may
+ * hand out or take back without any lock (as glibc's tcache).  Lists
+ * refill from, and spill half their blocks back to, the blocks' heaps in
+ * batches, so one lock round trip serves many calls.  A bin holds at
+ * most TCACHE_BIN_BYTES of blocks (and at most TCACHE_BIN_MAX), which
+ * bounds what a thread can hold back from other threads.
+ *
+ * With MALLARD_THREAD_CACHE=0 every limit is 0: no block is ever cached
+ * and every malloc and free takes a heap lock.  When a thread exits its
+ * cache is emptied into the heaps and switched off the same way.
+ *
+ * A cached block holds {next, key}: key == tcache_key marks "in some
+ * thread cache", which lets free() spot most double frees cheaply.
+ */
+#ifndef MALLARD_TCACHE_H
+#define MALLARD_TCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pool.h"
+#include "sizeclass.h"
+
+#define TCACHE_BIN_BYTES (32u << 10) /* bounds memory a thread holds */
+#define TCACHE_BIN_MAX 128u          /* bounds the cost of a spill */
+
+struct tcache_entry {
+    struct tcache_entry *next;
+    uint64_t key;
+};
+
+struct tcache_bin {
+    struct tcache_entry *head;
+    uint32_t count;
+    uint32_t limit;
+};
+
+enum tcache_state { TCACHE_UNSET = 0, TCACHE_ACTIVE, TCACHE_OFF };
+
+struct tcache {
+    struct tcache_bin bins[SC_COUNT];
+    int state; /* enum tcache_state */
+};
+
+extern __thread struct tcache tcache_self
+    __attribute__((tls_model("initial-exec")));
+extern uint64_t tcache_key;
+
+/* The first free() of a block carrying the key: is it cached already? */
+void tcache_check_double_free(struct tcache_bin *bin, void *block);
+
+/* Refills the bin (or, uncached, takes one block); NULL when out of
+ * memory. */
+void *tcache_alloc_slow(unsigned size_class);
+/* Frees a pool block when its bin is full or the cache is off. */
+void tcache_free_slow(struct pool *pool, void *block);
+
+static inline void *tcache_alloc(unsigned size_class)
+{
+    struct tcache_bin *bin = &tcache_self.bins[size_class];
+    struct tcache_entry *entry = bin->head;
+    if (__builtin_expect(entry == NULL, 0))
+        return tcache_alloc_slow(size_class);
+    bin->head = entry->next;
+    bin->count--;
+    entry->key = 0;
+    return entry;
+}
+
+static inline void tcache_free(struct pool *pool, void *block)
+{
+    struct tcache_bin *bin = &tcache_self.bins[pool->size_class];
+    if (__builtin_expect(bin->count >= bin->limit, 0)) {
+        tcache_free_slow(pool, block);
+        return;
+    }
+    struct tcache_entry *entry = block;
+    if (__builtin_expect(entry->key == tcache_key, 0))
+        tcache_check_double_free(bin, block);
+    entry->next = bin->head;
+    entry->key = tcache_key;
+    bin->head = entry;
+    bin->count++;
+}
+
+/* Creates the thread-exit hook; called once from initialisation. */
+bool tcache_init_global(void);
+
+#endif
