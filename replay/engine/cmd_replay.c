@@ -1,0 +1,38 @@
+/*
+ * cmd_replay.c - `mallard replay`: the subcommand's entry point, called
+ * by the front end (replay/cli/) with argv[0] the subcommand's name.
+ *
+ * The same entry serves the replay children, which the parent starts by
+ * re-executing the mallard program: they are recognised by their
+ * environment (see launch.c) before any argument is read.
+ */
+#include <string.h>
+
+#include "engine.h"
+
+int cmd_replay(int argc, char **argv);
+
+int cmd_replay(int argc, char **argv)
+{
+    replay_child_main();   /* returns only in the parent */
+    struct replay_options opt;
+    char err[REPLAY_MSG_LEN];
+    int rc = replay_options_parse(argc, argv, &opt, err, sizeof(err));
+    if (rc == 1) {
+        replay_options_usage(stdout);
+        return 0;
+    }
+    if (rc != 0 || replay_allocator_resolve(&opt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mallard replay: %s\n", err);
+        return 2;
+    }
+    struct trace trace;
+    memset(&trace, 0, sizeof(trace));
+    if (trace_load(opt.trace_path, &trace, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mallard replay: %s\n", err);
+        return 2;
+    }
+    rc = replay_session(&trace, &opt);
+    trace_free(&trace);
+    return rc;
+}

@@ -1,0 +1,193 @@
+/*
+ * engine.h - the replay engine's internal contract, shared by the files
+ * of replay/engine/ and its tests.  Nothing outside the engine includes
+ * it except tests/replay-engine/.
+ *
+ * The engine is split along one process boundary:
+ *  - the parent (a plain glibc process) parses options, loads the trace,
+ *    flattens it into a "replay image" (one mmap'd block: options, thread
+ *    table, ops) and starts one child per run with the allocator under
+ *    test in LD_PRELOAD (launch.c);
+ *  - the child maps the image, performs the ops on one OS thread per
+ *    recorded thread (run.c, worker.c) and sends a fixed-size result plus
+ *    its RSS samples back through a pipe.
+ * The parent alone formats output, so a crashing allocator takes down
+ * only the child, and the parent reports its signal.
+ */
+#ifndef MALLARD_REPLAY_ENGINE_H
+#define MALLARD_REPLAY_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "trace.h"
+
+/* Op kinds are small (enum trace_op_kind); tables are indexed by kind. */
+#define REPLAY_KIND_SLOTS 16
+/* Log buckets: 8 exact, then 4 per power of two up to 2^63 cycles. */
+#define REPLAY_HIST_BUCKETS 256
+/* RSS samples kept per run; the sampler halves its rate when full. */
+#define REPLAY_MAX_SAMPLES 4096
+#define REPLAY_MSG_LEN 256
+#define REPLAY_PATH_LEN 512
+
+enum replay_touch {
+    REPLAY_TOUCH_NONE,   /* never write a block */
+    REPLAY_TOUCH_FIRST,  /* write its first byte */
+    REPLAY_TOUCH_PAGES,  /* one write per page, like a program using it */
+    REPLAY_TOUCH_ALL,    /* write every byte */
+};
+
+enum replay_timing { REPLAY_TIMING_ASAP, REPLAY_TIMING_RECORDED };
+enum replay_format { REPLAY_OUT_TABLE, REPLAY_OUT_JSON, REPLAY_OUT_CSV };
+
+/* What the user asked for; copied verbatim into the image. */
+struct replay_options {
+    char trace_path[REPLAY_PATH_LEN];
+    char allocator[REPLAY_PATH_LEN];   /* name or path as given */
+    char library[REPLAY_PATH_LEN];     /* resolved .so, "" for glibc/none */
+    char rss_csv[REPLAY_PATH_LEN];     /* RSS timeline file, "" = none */
+    int bump;                          /* --allocator none */
+    int runs;
+    int instances;
+    int verify;
+    enum replay_touch touch;
+    enum replay_timing timing;
+    enum replay_format format;
+};
+
+/* Flattened op: trace_op plus what the parent precomputed. */
+#define REPLAY_OP_IS_DEP_TARGET 1u  /* another thread waits on this op */
+struct replay_op {
+    uint64_t time_ns;
+    uint64_t size;
+    uint64_t arg;
+    uint32_t slot;
+    uint32_t old_slot;
+    uint32_t dep_thread;
+    uint32_t dep_op;
+    uint8_t kind;
+    uint8_t flags;
+};
+
+struct replay_thread_desc {
+    uint64_t first_op;   /* index into the image's op array */
+    uint64_t op_count;
+};
+
+/* The image: header, then thread_count descs, then total_ops ops. */
+struct replay_image {
+    uint64_t magic;
+    uint64_t bytes;                 /* size of the whole mapping */
+    struct replay_options options;
+    uint32_t thread_count;
+    uint32_t slot_count;
+    uint64_t total_ops;
+    uint64_t peak_live_bytes;       /* recorded ideal peak */
+    uint64_t final_live_bytes;      /* requested bytes never freed */
+    uint64_t kind_counts[REPLAY_KIND_SLOTS];
+};
+
+struct replay_image *replay_image_build(const struct trace *trace,
+                                        const struct replay_options *opt,
+                                        int shared_fd_wanted, int *fd_out,
+                                        char *err, size_t err_len);
+struct replay_image *replay_image_map(int fd, char *err, size_t err_len);
+void replay_image_unmap(struct replay_image *image);
+const struct replay_thread_desc *replay_image_threads(
+    const struct replay_image *image);
+const struct replay_op *replay_image_ops(const struct replay_image *image);
+
+enum replay_status {
+    REPLAY_OK = 0,
+    REPLAY_ALLOC_NULL,     /* allocator returned NULL for a real request */
+    REPLAY_CORRUPTION,     /* --verify found a block changed under us */
+    REPLAY_SETUP_FAILED,   /* harness could not start (mmap, threads) */
+    REPLAY_WRONG_LIBRARY,  /* malloc did not resolve into the library */
+    REPLAY_CRASHED,        /* child died by a signal (parent's verdict) */
+    REPLAY_EXITED,         /* child exited without a result */
+};
+
+struct replay_latency {
+    uint64_t count;
+    uint64_t sum_cycles;
+    uint64_t max_cycles;
+    uint64_t buckets[REPLAY_HIST_BUCKETS];
+};
+
+struct replay_sample {
+    uint64_t time_ns;      /* since the start of the timed region */
+    uint64_t rss_bytes;
+    int64_t live_bytes;    /* requested bytes live (ideal) */
+};
+
+/* One run's measurements; fixed size so it crosses a pipe as bytes. */
+struct replay_result {
+    enum replay_status status;
+    int signal;                          /* for REPLAY_CRASHED */
+    char message[REPLAY_MSG_LEN];
+    char library_resolved[REPLAY_PATH_LEN]; /* where malloc lives */
+    double cycles_per_ns;
+    uint64_t wall_ns, user_ns, sys_ns;
+    uint64_t ops;                        /* all ops performed */
+    uint64_t calls;                      /* allocator calls among them */
+    uint64_t baseline_rss_bytes;         /* RSS before the timed region */
+    uint64_t peak_rss_bytes;             /* VmHWM after the run */
+    uint64_t peak_live_bytes;            /* recorded ideal peak x K */
+    int64_t sampled_peak_live_bytes;
+    int64_t final_live_bytes;            /* counted live at the end */
+    int64_t exact_peak_live_bytes;       /* -1 unless one thread */
+    uint64_t minor_faults, major_faults;
+    uint64_t edge_wait_ns, edge_waits;
+    uint32_t threads, instances;
+    uint32_t sample_count;
+    struct replay_latency latency[REPLAY_KIND_SLOTS];
+};
+
+/*
+ * Child side: performs one run in this process (tests call it directly).
+ * samples, if not NULL, receives up to REPLAY_MAX_SAMPLES RSS samples.
+ */
+int replay_run(const struct replay_image *image, struct replay_result *res,
+               struct replay_sample *samples);
+
+/*
+ * Parent side: starts one child per run (options.runs, stopping after
+ * the first that fails); returns how many runs it made.  results[] and
+ * samples[] (each REPLAY_MAX_SAMPLES long) have options.runs entries.
+ */
+int replay_launch(const struct replay_image *image, int image_fd,
+                  struct replay_result *results,
+                  struct replay_sample **samples);
+/*
+ * Child entry: in a replay child (marked by its environment) performs
+ * the run and exits; elsewhere returns 0 at once.
+ */
+int replay_child_main(void);
+/* Parent: a whole replay of a loaded trace; returns the exit status. */
+int replay_session(const struct trace *trace,
+                   const struct replay_options *opt);
+
+/* Allocator names: resolve into options->library, or explain in err. */
+int replay_allocator_resolve(struct replay_options *opt, char *err,
+                             size_t err_len);
+/* In the child: check malloc resolves into the expected library. */
+int replay_allocator_check(const struct replay_options *opt,
+                           char *resolved, size_t resolved_len,
+                           char *err, size_t err_len);
+
+int replay_options_parse(int argc, char **argv, struct replay_options *opt,
+                         char *err, size_t err_len);
+void replay_options_usage(FILE *out);
+
+/* "malloc", "free", ... for any kind; "unknown" otherwise. */
+const char *replay_kind_name(unsigned kind);
+
+void replay_report(FILE *out, const struct replay_image *image,
+                   const struct replay_result *results, int runs);
+int replay_write_timeline(const char *path,
+                          const struct replay_result *results,
+                          struct replay_sample *const *samples, int runs);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * launch.c - the process boundary of a replay.  The parent starts one
+ * child per run by re-executing its own program (/proc/self/exe) with
+ * the allocator in LD_PRELOAD; the child maps the parent's replay image,
+ * checks its malloc, runs, and writes its result and RSS samples back
+ * through a pipe.
+ *
+ * Why a child per run: the allocator serves every malloc of a process
+ * from its first, so it must be preloaded at exec; each run starts from
+ * a fresh heap, a fresh VmHWM and fresh fault counters; and a crashing
+ * allocator kills only the child, whose signal the parent reports as
+ * that allocator's failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define LAUNCH_ENV "MALLARD_REPLAY_CHILD"  /* "IMAGE_FD:RESULT_FD" */
+#define LAUNCH_EXIT_EXEC_FAILED 127
+
+extern char **environ;
+
+static void launch_send(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void launch_child_run(int image_fd, struct replay_result *res,
+                             struct replay_sample *samples)
+{
+    char err[REPLAY_MSG_LEN];
+    struct replay_image *image = replay_image_map(image_fd, err,
+                                                  sizeof(err));
+    if (!image) {
+        res->status = REPLAY_SETUP_FAILED;
+        snprintf(res->message, sizeof(res->message), "%s", err);
+        return;
+    }
+    char where[REPLAY_PATH_LEN];
+    if (replay_allocator_check(&image->options, where, sizeof(where),
+                               err, sizeof(err)) != 0) {
+        res->status = REPLAY_WRONG_LIBRARY;
+        snprintf(res->message, sizeof(res->message), "%s", err);
+        return;
+    }
+    replay_run(image, res, samples);
+    snprintf(res->library_resolved, sizeof(res->library_resolved), "%s",
+             where);
+}
+
+int replay_child_main(void)
+{
+    const char *env = getenv(LAUNCH_ENV);
+    int image_fd, result_fd;
+    if (!env || sscanf(env, "%d:%d", &image_fd, &result_fd) != 2)
+        return 0;
+    static struct replay_result res;
+    size_t sample_bytes = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
+    struct replay_sample *samples = mmap(NULL, sample_bytes,
+        PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (samples == MAP_FAILED) {
+        res.status = REPLAY_SETUP_FAILED;
+        snprintf(res.message, sizeof(res.message), "cannot map samples");
+    } else {
+        launch_child_run(image_fd, &res, samples);
+    }
+    launch_send(result_fd, &res, sizeof(res));
+    if (res.sample_count)
+        launch_send(result_fd, samples,
+                    res.sample_count * sizeof(struct replay_sample));
+    /* _exit: an allocator's exit-time hooks are not part of the run */
+    _exit(res.status == REPLAY_OK ? 0 : 1);
+}
+
+/* The child's environment: ours, with LD_PRELOAD and LAUNCH_ENV set. */
+static char **launch_environment(const struct replay_options *opt,
+                                 char *preload, size_t preload_len,
+                                 char *marker)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 3, sizeof(char *));
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+            strncmp(environ[i], LAUNCH_ENV "=", sizeof(LAUNCH_ENV)) != 0)
+            env[k++] = environ[i];
+    env[k++] = marker;
+    if (opt->library[0]) {
+        snprintf(preload, preload_len, "LD_PRELOAD=%s", opt->library);
+        env[k++] = preload;
+    }
+    return env;
+}
+
+static size_t launch_receive(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+/* Turns how the child ended into the run's verdict. */
+static void launch_verdict(const struct replay_options *opt, int wstatus,
+                           size_t got, struct replay_result *res)
+{
+    if (WIFSIGNALED(wstatus)) {
+        res->status = REPLAY_CRASHED;
+        res->signal = WTERMSIG(wstatus);
+        snprintf(res->message, sizeof(res->message), "allocator %.100s "
+                 "crashed the replay: signal %d (%s)", opt->allocator,
+                 res->signal, strsignal(res->signal));
+    } else if (got < sizeof(*res)) {
+        int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+        res->status = REPLAY_EXITED;
+        snprintf(res->message, sizeof(res->message), "replay child "
+                 "exited with status %d before reporting%s", code,
+                 code == LAUNCH_EXIT_EXEC_FAILED ? " (exec failed)" : "");
+    }
+}
+
+static int launch_one(const struct replay_image *image, int image_fd,
+                      char **argv, struct replay_result *res,
+                      struct replay_sample *samples)
+{
+    int pfd[2];
+    char marker[64], preload[REPLAY_PATH_LEN + 16];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return -1;
+    snprintf(marker, sizeof(marker), LAUNCH_ENV "=%d:%d", image_fd,
+             pfd[1]);
+    char **env = launch_environment(&image->options, preload,
+                                    sizeof(preload), marker);
+    pid_t pid = env ? fork() : -1;
+    if (pid == 0) {
+        fcntl(pfd[1], F_SETFD, 0);
+        execve("/proc/self/exe", argv, env);
+        _exit(LAUNCH_EXIT_EXEC_FAILED);
+    }
+    close(pfd[1]);
+    free(env);
+    size_t got = 0;
+    memset(res, 0, sizeof(*res));
+    if (pid > 0) {
+        got = launch_receive(pfd[0], res, sizeof(*res));
+        if (got == sizeof(*res) && res->sample_count <= REPLAY_MAX_SAMPLES)
+            launch_receive(pfd[0], samples,
+                           res->sample_count * sizeof(*samples));
+        else
+            res->sample_count = 0;
+    }
+    close(pfd[0]);
+    int wstatus = 0;
+    if (pid < 0 || waitpid(pid, &wstatus, 0) != pid)
+        return -1;
+    launch_verdict(&image->options, wstatus, got, res);
+    return 0;
+}
+
+int replay_launch(const struct replay_image *image, int image_fd,
+                  struct replay_result *results,
+                  struct replay_sample **samples)
+{
+    char *argv[] = { "mallard", "replay", NULL };
+    int r = 0;
+    while (r < image->options.runs) {
+        if (launch_one(image, image_fd, argv, &results[r],
+                       samples[r]) != 0) {
+            results[r].status = REPLAY_SETUP_FAILED;
+            snprintf(results[r].message, sizeof(results[r].message),
+                     "cannot start a replay child: %s", strerror(errno));
+        }
+        /* a failing allocator fails again: stop at the first failure */
+        if (results[r++].status != REPLAY_OK)
+            break;
+    }
+    return r;
+}

@@ -1,0 +1,210 @@
+/*
+ * run.c - one run inside the child: lays out the tables, starts one OS
+ * thread per recorded thread (times --instances), releases them all at
+ * once and gathers the measurements.
+ *
+ * Order matters for honest numbers: every table is mapped and
+ * pre-faulted, every thread created and parked, and the cycle counter
+ * calibrated before the clock starts; the timed region is from the
+ * release of the start barrier to the last thread's join.  CPU time and
+ * page faults are getrusage deltas over the same region (they include
+ * the sampler thread's small share).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cycles.h"
+#include "run.h"
+
+#define RUN_STACK_BYTES (256u << 10) /* verify and touch need little */
+
+static void *run_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+struct run_tables {
+    struct replay_progress *progress;
+    struct replay_block *blocks;
+    struct replay_worker *workers;
+    struct replay_latency *latency;
+    struct replay_sample *samples;
+    size_t sizes[5];
+};
+
+static int run_map_tables(struct run_tables *t, uint32_t workers,
+                          uint64_t slots)
+{
+    t->sizes[0] = workers * sizeof(struct replay_progress);
+    t->sizes[1] = slots * sizeof(struct replay_block);
+    t->sizes[2] = workers * sizeof(struct replay_worker);
+    t->sizes[3] = (size_t)workers * REPLAY_KIND_SLOTS *
+                  sizeof(struct replay_latency);
+    t->sizes[4] = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
+    t->progress = run_map(t->sizes[0]);
+    t->blocks = run_map(t->sizes[1]);
+    t->workers = run_map(t->sizes[2]);
+    t->latency = run_map(t->sizes[3]);
+    t->samples = run_map(t->sizes[4]);
+    return t->progress && t->blocks && t->workers && t->latency &&
+           t->samples ? 0 : -1;
+}
+
+static void run_unmap_tables(struct run_tables *t)
+{
+    void *maps[5] = { t->progress, t->blocks, t->workers, t->latency,
+                      t->samples };
+    for (int i = 0; i < 5; i++)
+        if (maps[i])
+            munmap(maps[i], t->sizes[i] ? t->sizes[i] : 1);
+}
+
+static void run_init_workers(struct replay_shared *run,
+                             struct run_tables *t)
+{
+    const struct replay_image *image = run->image;
+    const struct replay_thread_desc *desc = replay_image_threads(image);
+    const struct replay_op *ops = replay_image_ops(image);
+    uint32_t n = image->thread_count;
+    for (uint32_t i = 0; i < run->worker_count; i++) {
+        struct replay_worker *w = &t->workers[i];
+        w->run = run;
+        w->instance = i / n;
+        w->thread = i % n;
+        w->ops = ops + desc[w->thread].first_op;
+        w->op_count = desc[w->thread].op_count;
+        w->progress = t->progress + (size_t)w->instance * n;
+        w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
+        w->latency = t->latency + (size_t)i * REPLAY_KIND_SLOTS;
+    }
+}
+
+static int run_start_threads(struct replay_shared *run)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, RUN_STACK_BYTES);
+    int rc = 0;
+    for (uint32_t i = 0; i < run->worker_count && rc == 0; i++) {
+        rc = pthread_create(&run->workers[i].tid, &attr, worker_main,
+                            &run->workers[i]);
+        if (rc != 0) {
+            /* the ones started must still end: let them run to abort */
+            run->worker_count = i;
+            edges_abort(run, REPLAY_SETUP_FAILED,
+                        "cannot start a replay thread");
+        }
+    }
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
+static uint64_t run_tv_ns(struct timeval tv)
+{
+    return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+/* The timed region: release, join, and the deltas around them. */
+static void run_timed(struct replay_shared *run, struct replay_result *res)
+{
+    struct rusage before, after;
+    pthread_t sampler;
+    res->baseline_rss_bytes = sampler_rss_bytes(run->statm_fd);
+    getrusage(RUSAGE_SELF, &before);
+    run->start_ns = cycles_monotonic_ns();
+    int sampling = pthread_create(&sampler, NULL, sampler_main, run) == 0;
+    edges_release_start(run);
+    for (uint32_t i = 0; i < run->worker_count; i++)
+        pthread_join(run->workers[i].tid, NULL);
+    res->wall_ns = cycles_monotonic_ns() - run->start_ns;
+    getrusage(RUSAGE_SELF, &after);
+    atomic_store(&run->stop_sampler, 1);
+    if (sampling)
+        pthread_join(sampler, NULL);
+    res->user_ns = run_tv_ns(after.ru_utime) - run_tv_ns(before.ru_utime);
+    res->sys_ns = run_tv_ns(after.ru_stime) - run_tv_ns(before.ru_stime);
+    res->minor_faults = (uint64_t)(after.ru_minflt - before.ru_minflt);
+    res->major_faults = (uint64_t)(after.ru_majflt - before.ru_majflt);
+}
+
+static void run_collect(struct replay_shared *run, struct replay_result *res)
+{
+    res->peak_rss_bytes = sampler_peak_rss_bytes();
+    res->sample_count = run->sample_count;
+    for (uint32_t i = 0; i < run->sample_count; i++)
+        if (run->samples[i].live_bytes > res->sampled_peak_live_bytes)
+            res->sampled_peak_live_bytes = run->samples[i].live_bytes;
+    uint64_t wait_cycles = 0;
+    for (uint32_t i = 0; i < run->worker_count; i++) {
+        struct replay_worker *w = &run->workers[i];
+        for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++)
+            cycles_merge(&res->latency[k], &w->latency[k]);
+        res->ops += w->ops_done;
+        res->calls += w->calls;
+        res->final_live_bytes += w->live_local;
+        res->edge_waits += w->waits;
+        wait_cycles += w->wait_cycles;
+    }
+    res->edge_wait_ns = (uint64_t)((double)wait_cycles /
+                                   res->cycles_per_ns);
+    res->exact_peak_live_bytes = run->worker_count == 1 ?
+                                 run->workers[0].peak_live : -1;
+    res->peak_live_bytes = run->image->peak_live_bytes *
+                           (uint64_t)run->image->options.instances;
+    if (atomic_load(&run->failed)) {
+        res->status = run->status;
+        snprintf(res->message, sizeof(res->message), "%s", run->message);
+    }
+}
+
+static void run_fill_identity(const struct replay_image *image,
+                              struct replay_result *res)
+{
+    res->threads = image->thread_count;
+    res->instances = (uint32_t)image->options.instances;
+    res->cycles_per_ns = cycles_calibrate();
+}
+
+int replay_run(const struct replay_image *image, struct replay_result *res,
+               struct replay_sample *samples)
+{
+    struct run_tables t = { 0 };
+    struct replay_shared run = {
+        .image = image, .opt = &image->options, .statm_fd = -1,
+        .worker_count = image->thread_count *
+                        (uint32_t)image->options.instances,
+    };
+    memset(res, 0, sizeof(*res));
+    run_fill_identity(image, res);
+    run.api = image->options.bump ? bump_api() : libc_api();
+    run.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    uint64_t slots = (uint64_t)image->slot_count *
+                     (uint64_t)image->options.instances;
+    if (!run.api || run_map_tables(&t, run.worker_count, slots) != 0) {
+        res->status = REPLAY_SETUP_FAILED;
+        snprintf(res->message, sizeof(res->message),
+                 "cannot map the replay tables: %s", strerror(errno));
+        run_unmap_tables(&t);
+        return -1;
+    }
+    run.workers = t.workers;
+    run.samples = t.samples;
+    run_init_workers(&run, &t);
+    if (run_start_threads(&run) != 0)
+        edges_release_start(&run);
+    run_timed(&run, res);
+    run_collect(&run, res);
+    if (run.statm_fd >= 0)
+        close(run.statm_fd);
+    if (samples)
+        memcpy(samples, t.samples,
+               run.sample_count * sizeof(struct replay_sample));
+    run_unmap_tables(&t);
+    return res->status == REPLAY_OK ? 0 : -1;
+}

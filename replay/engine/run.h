@@ -1,0 +1,109 @@
+/*
+ * run.h - the state of one run inside the child, shared by run.c (set
+ * up, start, collect), worker.c (one recorded thread), edges.c (waiting
+ * on dependency edges), sampler.c (RSS over time) and bump.c.
+ *
+ * Every table here lives in pre-faulted anonymous mappings made before
+ * the timed region; nothing in the timed region allocates for the
+ * harness, so the allocator under test sees only the trace's calls.
+ * Per-thread data sits on its own cache lines: the only shared writes
+ * in the timed region are each thread's progress counter, which other
+ * threads read only when an edge points at it.
+ */
+#ifndef MALLARD_REPLAY_RUN_H
+#define MALLARD_REPLAY_RUN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "engine.h"
+
+#define RUN_CACHE_LINE 64  /* x86-64 and most arm64 cores */
+
+/* How far one thread has got, and how to wake threads waiting on it. */
+struct replay_progress {
+    _Alignas(RUN_CACHE_LINE) _Atomic uint64_t done;  /* ops completed */
+    _Atomic uint32_t word;     /* futex: bumped on each wake */
+    _Atomic uint32_t waiters;  /* threads between checking and sleeping */
+};
+
+struct replay_block {
+    void *ptr;
+    uint64_t size;   /* bytes requested */
+};
+
+/* The allocator as the workers call it: libc's entry points or bump. */
+struct replay_alloc_api {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    void (*free)(void *);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*usable_size)(void *);
+};
+
+struct replay_shared;
+
+struct replay_worker {
+    _Alignas(RUN_CACHE_LINE) struct replay_shared *run;
+    uint32_t thread, instance;
+    const struct replay_op *ops;
+    uint64_t op_count;
+    struct replay_progress *progress;   /* this instance's, by thread */
+    struct replay_block *blocks;        /* this instance's slot table */
+    struct replay_latency *latency;     /* [REPLAY_KIND_SLOTS] */
+    int64_t live_local;      /* bytes this thread allocated - freed */
+    _Atomic int64_t live;    /* live_local, published for the sampler */
+    int64_t peak_live;       /* of live_local, exact for one thread */
+    uint64_t wait_cycles, waits, calls, ops_done;
+    pthread_t tid;
+};
+
+struct replay_shared {
+    const struct replay_image *image;
+    const struct replay_options *opt;
+    const struct replay_alloc_api *api;
+    struct replay_worker *workers;
+    uint32_t worker_count;
+    _Atomic uint32_t start_word;   /* futex: 0 until the timed start */
+    _Atomic uint32_t stop_sampler;
+    _Atomic int failed;            /* first failure wins the message */
+    _Atomic int abort;             /* every thread stops at its next op */
+    enum replay_status status;
+    char message[REPLAY_MSG_LEN];
+    uint64_t start_ns;             /* CLOCK_MONOTONIC at the start */
+    struct replay_sample *samples;
+    uint32_t sample_count;
+    int statm_fd;
+};
+
+/* edges.c */
+void edges_publish(struct replay_progress *p, uint64_t done,
+                   int is_target);
+/* Waits until p->done > op or the run aborts; returns cycles waited. */
+uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
+                    uint64_t op);
+void edges_wait_start(struct replay_shared *run);
+void edges_release_start(struct replay_shared *run);
+/* Records the first failure and wakes every waiting thread. */
+void edges_abort(struct replay_shared *run, enum replay_status status,
+                 const char *message);
+
+/* worker.c */
+void *worker_main(void *arg);
+
+/* sampler.c */
+void *sampler_main(void *arg);
+uint64_t sampler_rss_bytes(int statm_fd);
+uint64_t sampler_peak_rss_bytes(void);
+
+/* bump.c */
+const struct replay_alloc_api *bump_api(void);
+const struct replay_alloc_api *libc_api(void);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * slots.c - checks a flattened trace and renames its slots so that a
+ * concurrent replay cannot race on them.
+ *
+ * Why renaming: a finalised trace reuses a slot once its block is freed,
+ * in recorded order, on any thread.  Edges order only "allocated in A,
+ * freed in B", so if A later reuses the slot B freed, nothing stops A's
+ * new block landing in the slot before B has read the old one.  We walk
+ * the ops in recorded time order (honouring edges) and give each block a
+ * replay slot from the free list of the thread that allocates it; a
+ * freed replay slot goes to the freeing thread's list.  A slot is then
+ * reused only after a free that the reusing thread itself performed (or
+ * was ordered after), so one table of pointers needs no locks.
+ *
+ * The same walk proves the trace sound: known kinds, live slots only,
+ * edges in range and on every cross-thread free, and no edge cycle (a
+ * cycle would hang the replay).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image.h"
+
+#define SLOTS_NONE UINT32_MAX
+
+struct slots_walk {
+    struct replay_image *image;
+    const struct replay_thread_desc *desc;
+    struct replay_op *ops;
+    uint32_t trace_slots;
+    uint32_t *map;          /* trace slot -> replay slot, or NONE */
+    uint64_t *pos;          /* per thread: next op to walk */
+    uint32_t *free_head;    /* per thread: head of its free list */
+    uint32_t *next_free;    /* per replay slot: free-list link */
+    uint32_t *alloc_thread; /* per replay slot: who allocated it */
+    uint64_t *alloc_op;     /* per replay slot: by which op */
+    uint64_t *size;         /* per replay slot: bytes requested */
+    uint32_t used, cap;     /* replay slots handed out, capacity */
+    int64_t live, peak;
+    char *err;
+    size_t err_len;
+};
+
+uint64_t image_requested_bytes(const struct replay_op *op)
+{
+    uint64_t n = op->size;
+    if (op->kind == TRACE_CALLOC || op->kind == TRACE_REALLOCARRAY) {
+        if (__builtin_mul_overflow(op->arg, op->size, &n))
+            n = UINT64_MAX;
+    }
+    return n;
+}
+
+static int slots_fail(struct slots_walk *w, uint32_t t, const char *what)
+{
+    snprintf(w->err, w->err_len, "thread %u op %llu: %s", t,
+             (unsigned long long)w->pos[t], what);
+    return -1;
+}
+
+static int slots_grow(struct slots_walk *w)
+{
+    uint32_t cap = w->cap ? w->cap * 2 : 1024;
+    uint32_t *nf = realloc(w->next_free, cap * sizeof(*nf));
+    if (nf)
+        w->next_free = nf;
+    uint32_t *at = realloc(w->alloc_thread, cap * sizeof(*at));
+    if (at)
+        w->alloc_thread = at;
+    uint64_t *ao = realloc(w->alloc_op, cap * sizeof(*ao));
+    if (ao)
+        w->alloc_op = ao;
+    uint64_t *sz = realloc(w->size, cap * sizeof(*sz));
+    if (sz)
+        w->size = sz;
+    if (!nf || !at || !ao || !sz)
+        return -1;
+    w->cap = cap;
+    return 0;
+}
+
+/* Checks and renames op's old slot; frees it if the op frees. */
+static int slots_release(struct slots_walk *w, uint32_t t,
+                         struct replay_op *op, int frees)
+{
+    uint32_t old = op->old_slot;
+    if (old == TRACE_NO_SLOT)
+        return 0;
+    if (old >= w->trace_slots || w->map[old] == SLOTS_NONE)
+        return slots_fail(w, t, "uses a slot that holds no live block");
+    uint32_t r = w->map[old];
+    if (w->alloc_thread[r] != t &&
+        (op->dep_thread != w->alloc_thread[r] ||
+         op->dep_op < w->alloc_op[r]))
+        return slots_fail(w, t, "uses a block of another thread with no "
+                          "dependency edge on its allocation");
+    op->old_slot = r;
+    if (frees) {
+        w->map[old] = SLOTS_NONE;
+        w->live -= (int64_t)w->size[r];
+        w->next_free[r] = w->free_head[t];
+        w->free_head[t] = r;
+    }
+    return 0;
+}
+
+/* Gives op's new block a replay slot from thread t's free list. */
+static int slots_take(struct slots_walk *w, uint32_t t,
+                      struct replay_op *op)
+{
+    uint32_t s = op->slot;
+    if (s == TRACE_NO_SLOT)
+        return 0;
+    if (s >= w->trace_slots || w->map[s] != SLOTS_NONE)
+        return slots_fail(w, t, "allocates into a slot that is live");
+    uint32_t r = w->free_head[t];
+    if (r != SLOTS_NONE) {
+        w->free_head[t] = w->next_free[r];
+    } else {
+        if (w->used == w->cap && slots_grow(w) != 0)
+            return slots_fail(w, t, "out of memory renaming slots");
+        r = w->used++;
+    }
+    w->map[s] = r;
+    w->alloc_thread[r] = t;
+    w->alloc_op[r] = w->pos[t];
+    w->size[r] = image_requested_bytes(op);
+    w->live += (int64_t)w->size[r];
+    if (w->live > w->peak)
+        w->peak = w->live;
+    op->slot = r;
+    return 0;
+}
+
+static int slots_frees(unsigned kind)
+{
+    return kind == TRACE_FREE || kind == TRACE_REALLOC ||
+           kind == TRACE_REALLOCARRAY;
+}
+
+static int slots_apply(struct slots_walk *w, uint32_t t)
+{
+    struct replay_op *op = &w->ops[w->desc[t].first_op + w->pos[t]];
+    if (op->kind < TRACE_MALLOC || op->kind > TRACE_THREAD_EXIT)
+        return slots_fail(w, t, "has an unknown op kind");
+    w->image->kind_counts[op->kind]++;
+    if (op->kind == TRACE_FREE || op->kind == TRACE_USABLE_SIZE)
+        op->slot = TRACE_NO_SLOT;
+    if (slots_release(w, t, op, slots_frees(op->kind)) != 0)
+        return -1;
+    if (slots_take(w, t, op) != 0)
+        return -1;
+    w->pos[t]++;
+    return 0;
+}
+
+static int slots_runnable(const struct slots_walk *w, uint32_t t)
+{
+    if (w->pos[t] >= w->desc[t].op_count)
+        return 0;
+    const struct replay_op *op = &w->ops[w->desc[t].first_op + w->pos[t]];
+    return op->dep_thread == TRACE_NO_DEP ||
+           w->pos[op->dep_thread] > op->dep_op;
+}
+
+/* Walks all ops, each time the runnable one recorded earliest. */
+static int slots_walk_all(struct slots_walk *w)
+{
+    uint32_t n = w->image->thread_count;
+    for (uint64_t done = 0; done < w->image->total_ops; done++) {
+        uint32_t best = SLOTS_NONE;
+        uint64_t best_time = UINT64_MAX;
+        for (uint32_t t = 0; t < n; t++) {
+            if (!slots_runnable(w, t))
+                continue;
+            uint64_t at = w->ops[w->desc[t].first_op + w->pos[t]].time_ns;
+            if (best == SLOTS_NONE || at < best_time) {
+                best = t;
+                best_time = at;
+            }
+        }
+        if (best == SLOTS_NONE) {
+            snprintf(w->err, w->err_len, "dependency edges form a cycle: "
+                     "no thread can proceed after %llu ops",
+                     (unsigned long long)done);
+            return -1;
+        }
+        if (slots_apply(w, best) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Edges in range, and the ops they point at marked as targets. */
+static int slots_check_edges(struct slots_walk *w)
+{
+    uint32_t n = w->image->thread_count;
+    for (uint32_t t = 0; t < n; t++) {
+        for (uint64_t i = 0; i < w->desc[t].op_count; i++) {
+            struct replay_op *op = &w->ops[w->desc[t].first_op + i];
+            if (op->dep_thread == TRACE_NO_DEP)
+                continue;
+            w->pos[t] = i;
+            if (op->dep_thread >= n || op->dep_thread == t ||
+                op->dep_op >= w->desc[op->dep_thread].op_count)
+                return slots_fail(w, t, "has a dependency edge that "
+                                  "points at no op of another thread");
+            w->ops[w->desc[op->dep_thread].first_op + op->dep_op].flags |=
+                REPLAY_OP_IS_DEP_TARGET;
+        }
+        w->pos[t] = 0;
+    }
+    return 0;
+}
+
+static void slots_free_walk(struct slots_walk *w)
+{
+    free(w->map);
+    free(w->pos);
+    free(w->free_head);
+    free(w->next_free);
+    free(w->alloc_thread);
+    free(w->alloc_op);
+    free(w->size);
+}
+
+int image_check_and_rename(struct replay_image *image,
+                           uint32_t trace_slots, char *err,
+                           size_t err_len)
+{
+    uint32_t n = image->thread_count;
+    struct slots_walk w = {
+        .image = image, .desc = replay_image_threads(image),
+        .ops = (struct replay_op *)replay_image_ops(image),
+        .trace_slots = trace_slots, .err = err, .err_len = err_len,
+        .map = malloc((trace_slots + 1) * sizeof(uint32_t)),
+        .pos = calloc(n + 1, sizeof(uint64_t)),
+        .free_head = malloc((n + 1) * sizeof(uint32_t)),
+    };
+    int rc = -1;
+    if (!w.map || !w.pos || !w.free_head) {
+        snprintf(err, err_len, "out of memory checking the trace");
+        goto out;
+    }
+    memset(w.map, 0xff, (trace_slots + 1) * sizeof(uint32_t));
+    memset(w.free_head, 0xff, (n + 1) * sizeof(uint32_t));
+    if (slots_check_edges(&w) != 0 || slots_walk_all(&w) != 0)
+        goto out;
+    image->slot_count = w.used;
+    image->final_live_bytes = (uint64_t)w.live;
+    if (image->peak_live_bytes == 0)
+        image->peak_live_bytes = (uint64_t)w.peak;
+    rc = 0;
+out:
+    slots_free_walk(&w);
+    return rc;
+}

@@ -1,0 +1,294 @@
+/*
+ * test_replay_engine.c - the replay engine in one process (no re-exec):
+ * replays perform exactly the recorded ops, reach the recorded peak of
+ * live bytes, never deadlock on cross-thread frees from 1 to 64 threads,
+ * multiply counts by --instances, and reject unsound traces with a
+ * message.  Allocator failures across processes: test_failures.sh.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder.h"
+#include "cycles.h"
+
+#define TEST_WATCHDOG_S 100   /* a deadlock fails the test, not CI */
+
+static int test_failures;
+
+#define CHECK(cond, ...)                                                  \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__,       \
+                    #cond);                                               \
+            fprintf(stderr, __VA_ARGS__);                                 \
+            fputc('\n', stderr);                                          \
+            test_failures++;                                              \
+        }                                                                 \
+    } while (0)
+
+static struct replay_result test_result;
+
+/* Builds the image of b's trace and replays it in this process. */
+static struct replay_image *test_replay(struct builder *b,
+                                        const struct replay_options *opt)
+{
+    char err[REPLAY_MSG_LEN] = "";
+    int fd;
+    struct replay_image *image = replay_image_build(&b->trace, opt, 0, &fd,
+                                                    err, sizeof(err));
+    CHECK(image != NULL, "image: %s", err);
+    if (!image)
+        return NULL;
+    replay_run(image, &test_result, NULL);
+    CHECK(test_result.status == REPLAY_OK, "run: %s", test_result.message);
+    return image;
+}
+
+static void test_counts_are(const struct builder *b, uint64_t times)
+{
+    uint64_t total = 0;
+    for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++) {
+        CHECK(test_result.latency[k].count == b->kind_counts[k] * times,
+              "%s: replayed %llu, recorded %llu x %llu",
+              replay_kind_name(k),
+              (unsigned long long)test_result.latency[k].count,
+              (unsigned long long)b->kind_counts[k],
+              (unsigned long long)times);
+        total += b->kind_counts[k] * times;
+    }
+    CHECK(test_result.ops == total, "ops %llu, expected %llu",
+          (unsigned long long)test_result.ops, (unsigned long long)total);
+}
+
+static void test_replay_performs_every_recorded_op(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_mixed(&b, 300);
+    builder_options(&opt);
+    struct replay_image *image = test_replay(&b, &opt);
+    test_counts_are(&b, 1);
+    CHECK(test_result.exact_peak_live_bytes == b.peak,
+          "peak live %lld, recorded %lld",
+          (long long)test_result.exact_peak_live_bytes, (long long)b.peak);
+    CHECK(test_result.final_live_bytes == b.live, "final live %lld, "
+          "recorded %lld", (long long)test_result.final_live_bytes,
+          (long long)b.live);
+    CHECK(test_result.peak_live_bytes == (uint64_t)b.peak, "reported "
+          "peak %llu", (unsigned long long)test_result.peak_live_bytes);
+    CHECK(test_result.wall_ns > 0 && test_result.peak_rss_bytes > 0,
+          "wall %llu rss %llu", (unsigned long long)test_result.wall_ns,
+          (unsigned long long)test_result.peak_rss_bytes);
+    replay_image_unmap(image);
+    builder_free(&b);
+}
+
+static void test_verify_and_touch_all_pass_on_glibc(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_mixed(&b, 100);
+    builder_options(&opt);
+    opt.verify = 1;
+    opt.touch = REPLAY_TOUCH_ALL;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 1);
+    opt.verify = 0;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 1);
+    builder_free(&b);
+}
+
+static void test_cross_thread_frees_never_deadlock_1_to_64(void)
+{
+    static const uint32_t counts[] = { 1, 2, 3, 4, 8, 16, 32, 64 };
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        struct builder b;
+        struct replay_options opt;
+        builder_cross(&b, counts[i], 300, 8);
+        builder_options(&opt);
+        opt.verify = 1;
+        replay_image_unmap(test_replay(&b, &opt));
+        test_counts_are(&b, 1);
+        CHECK(test_result.final_live_bytes == 0, "%u threads: %lld bytes "
+              "left live", counts[i],
+              (long long)test_result.final_live_bytes);
+        CHECK(test_result.threads == counts[i], "threads %u",
+              test_result.threads);
+        builder_free(&b);
+    }
+}
+
+static void test_instances_multiply_counts(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_cross(&b, 4, 200, 4);
+    builder_options(&opt);
+    opt.instances = 3;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 3);
+    CHECK(test_result.peak_live_bytes == 3 * (uint64_t)b.peak,
+          "peak live %llu, recorded %lld x 3",
+          (unsigned long long)test_result.peak_live_bytes,
+          (long long)b.peak);
+    builder_free(&b);
+}
+
+static void test_bump_allocator_replays_everything(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_cross(&b, 4, 200, 8);
+    builder_options(&opt);
+    opt.bump = 1;
+    opt.verify = 1;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 1);
+    builder_free(&b);
+    builder_mixed(&b, 50);
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 1);
+    builder_free(&b);
+}
+
+static void test_recorded_timing_keeps_the_gaps(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_cross(&b, 2, 100, 2);
+    builder_options(&opt);
+    opt.timing = REPLAY_TIMING_RECORDED;
+    replay_image_unmap(test_replay(&b, &opt));
+    CHECK(test_result.wall_ns >= b.trace.duration_ns - 100, "wall %llu ns"
+          " shorter than the recording's %llu ns",
+          (unsigned long long)test_result.wall_ns,
+          (unsigned long long)b.trace.duration_ns);
+    builder_free(&b);
+}
+
+/* A slot freed on thread 1 and reused on thread 0 must not race. */
+static void test_slots_reused_across_threads_are_renamed(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_init(&b, 2);
+    for (int r = 0; r < 2000; r++) {
+        uint64_t at;
+        uint32_t s = builder_alloc(&b, 0, TRACE_MALLOC, 64 + r % 100, 0,
+                                   &at);
+        builder_release(&b, 1, TRACE_FREE, s, 0, at);
+    }
+    CHECK(b.trace.slot_count == 1, "builder used %u slots",
+          b.trace.slot_count);
+    builder_options(&opt);
+    opt.verify = 1;
+    struct replay_image *image = test_replay(&b, &opt);
+    CHECK(image && image->slot_count >= 2, "renamed into %u slots",
+          image ? image->slot_count : 0);
+    test_counts_are(&b, 1);
+    replay_image_unmap(image);
+    builder_free(&b);
+}
+
+static void test_expect_rejected(struct builder *b, const char *why)
+{
+    struct replay_options opt;
+    char err[REPLAY_MSG_LEN] = "";
+    int fd;
+    builder_options(&opt);
+    struct replay_image *image = replay_image_build(&b->trace, &opt, 0,
+                                                    &fd, err, sizeof(err));
+    CHECK(image == NULL, "accepted a trace that %s", why);
+    CHECK(strstr(err, why) != NULL, "message '%s' lacks '%s'", err, why);
+    replay_image_unmap(image);
+    builder_free(b);
+}
+
+static struct trace_op test_op(unsigned kind, uint32_t slot, uint32_t old,
+                               uint32_t dep_thread, uint32_t dep_op)
+{
+    return (struct trace_op){ .kind = (uint8_t)kind, .size = 32,
+        .slot = slot, .old_slot = old, .dep_thread = dep_thread,
+        .dep_op = dep_op };
+}
+
+static void test_unsound_traces_are_rejected(void)
+{
+    struct builder b;
+    builder_init(&b, 1);
+    b.trace.slot_count = 4;
+    builder_op(&b, 0, test_op(TRACE_FREE, TRACE_NO_SLOT, 2, TRACE_NO_DEP,
+                              0));
+    test_expect_rejected(&b, "holds no live block");
+
+    builder_init(&b, 2);
+    uint32_t s = builder_alloc(&b, 0, TRACE_MALLOC, 10, 0, NULL);
+    builder_op(&b, 1, test_op(TRACE_FREE, TRACE_NO_SLOT, s, TRACE_NO_DEP,
+                              0));
+    test_expect_rejected(&b, "no dependency edge");
+
+    builder_init(&b, 2);
+    builder_op(&b, 0, test_op(TRACE_THREAD_START, TRACE_NO_SLOT,
+                              TRACE_NO_SLOT, 1, 0));
+    builder_op(&b, 1, test_op(TRACE_THREAD_START, TRACE_NO_SLOT,
+                              TRACE_NO_SLOT, 0, 0));
+    test_expect_rejected(&b, "cycle");
+
+    builder_init(&b, 2);
+    builder_op(&b, 1, test_op(TRACE_THREAD_START, TRACE_NO_SLOT,
+                              TRACE_NO_SLOT, 0, 7));
+    test_expect_rejected(&b, "points at no op");
+
+    builder_init(&b, 1);
+    builder_op(&b, 0, test_op(99, TRACE_NO_SLOT, TRACE_NO_SLOT,
+                              TRACE_NO_DEP, 0));
+    test_expect_rejected(&b, "unknown op kind");
+
+    builder_init(&b, 1);
+    b.trace.slot_count = 1;
+    builder_op(&b, 0, test_op(TRACE_MALLOC, 0, TRACE_NO_SLOT,
+                              TRACE_NO_DEP, 0));
+    builder_op(&b, 0, test_op(TRACE_MALLOC, 0, TRACE_NO_SLOT,
+                              TRACE_NO_DEP, 0));
+    test_expect_rejected(&b, "slot that is live");
+}
+
+static void test_latency_quantiles_bound_the_truth(void)
+{
+    static struct replay_latency h;
+    memset(&h, 0, sizeof(h));
+    for (uint64_t v = 1; v <= 10000; v++)
+        cycles_record(&h, v);
+    uint64_t p50 = cycles_quantile(&h, 0.5);
+    uint64_t p99 = cycles_quantile(&h, 0.99);
+    CHECK(p50 >= 5000 && p50 <= 5000 * 5 / 4, "p50 %llu",
+          (unsigned long long)p50);
+    CHECK(p99 >= 9900 && p99 <= 10000, "p99 %llu",
+          (unsigned long long)p99);
+    CHECK(cycles_quantile(&h, 1.0) == 10000, "max quantile");
+    for (unsigned b = 1; b < cycles_bucket(UINT64_MAX); b++)
+        CHECK(cycles_bucket(cycles_bucket_upper(b)) == b &&
+              cycles_bucket(cycles_bucket_upper(b) + 1) == b + 1,
+              "bucket %u bounds", b);
+}
+
+int main(void)
+{
+    alarm(TEST_WATCHDOG_S);
+    test_latency_quantiles_bound_the_truth();
+    test_replay_performs_every_recorded_op();
+    test_verify_and_touch_all_pass_on_glibc();
+    test_cross_thread_frees_never_deadlock_1_to_64();
+    test_instances_multiply_counts();
+    test_bump_allocator_replays_everything();
+    test_recorded_timing_keeps_the_gaps();
+    test_slots_reused_across_threads_are_renamed();
+    test_unsound_traces_are_rejected();
+    if (test_failures)
+        fprintf(stderr, "%d check(s) failed\n", test_failures);
+    else
+        printf("all replay engine checks passed\n");
+    return test_failures ? 1 : 0;
+}
