@@ -1,0 +1,97 @@
+/*
+ * test_policy.c - which source serves what, read from mallard_stats():
+ * small and mid sizes from the program break (or mmap when MALLARD_SBRK=0
+ * is set; the test reads the same setting), large blocks from their own
+ * mmap, the threshold adapting upwards, and memory going back.
+ */
+#include "check.h"
+#include "mallard.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/sysinfo.h>
+
+#define KIB ((size_t)1024)
+#define MIB (KIB * KIB)
+
+static struct mallard_stats now(void)
+{
+    struct mallard_stats stats;
+    CHECK(mallard_stats(&stats) == 0);
+    return stats;
+}
+
+static void test_one_heap_per_configured_cpu(void)
+{
+    CHECK(now().heap_count == (uint32_t)get_nprocs_conf());
+}
+
+static void test_small_blocks_come_from_the_break(bool sbrk_allowed)
+{
+    struct mallard_stats before = now();
+    void *blocks[200];
+    for (int i = 0; i < 200; i++)
+        blocks[i] = mallard_malloc(64 + (size_t)i * 200);
+    struct mallard_stats after = now();
+    if (sbrk_allowed) {
+        CHECK(after.bytes_from_sbrk > before.bytes_from_sbrk);
+        CHECK(after.bytes_from_mmap - before.bytes_from_mmap < 2 * MIB);
+    } else {
+        CHECK(after.bytes_from_sbrk == 0);
+        CHECK(after.bytes_from_mmap > before.bytes_from_mmap);
+    }
+    CHECK(after.bytes_in_mapped == before.bytes_in_mapped);
+    for (int i = 0; i < 200; i++)
+        mallard_free(blocks[i]);
+}
+
+static void test_large_blocks_get_their_own_mapping(void)
+{
+    struct mallard_stats before = now();
+    CHECK(before.mmap_threshold == 128 * KIB);
+    void *large = mallard_malloc(1 * MIB);
+    struct mallard_stats held = now();
+    CHECK(held.bytes_in_mapped >= before.bytes_in_mapped + MIB);
+    uint64_t returned = held.bytes_returned;
+    mallard_free(large);
+    struct mallard_stats after = now();
+    CHECK(after.bytes_in_mapped == before.bytes_in_mapped);
+    CHECK(after.bytes_returned >= returned + MIB);   /* munmap'd */
+    /* Freeing a 1 MiB mapping raised the threshold above it ... */
+    CHECK(after.mmap_threshold > MIB);
+    /* ... so the next such block comes from the arena, unmapped. */
+    void *again = mallard_malloc(1 * MIB);
+    CHECK(now().bytes_in_mapped == before.bytes_in_mapped);
+    mallard_free(again);
+}
+
+static void test_freed_memory_goes_back(void)
+{
+    enum { COUNT = 512 };
+    static void *blocks[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        blocks[i] = mallard_malloc(64 * KIB);   /* 32 MiB in all */
+        memset(blocks[i], 1, 64 * KIB);
+    }
+    uint64_t returned = now().bytes_returned;
+    for (int i = 0; i < COUNT; i++)
+        mallard_free(blocks[i]);
+    struct mallard_stats after = now();
+    CHECK(after.bytes_returned - returned >= 16 * MIB);
+    CHECK(after.bytes_retained <= 2 * after.mmap_threshold + 8 * MIB);
+    mallard_malloc_trim(0);
+    CHECK(now().bytes_retained < after.bytes_retained ||
+          after.bytes_retained < 64 * KIB);
+    CHECK(now().bytes_in_use < 1 * MIB);
+}
+
+int main(void)
+{
+    const char *sbrk = getenv("MALLARD_SBRK");
+    bool sbrk_allowed = !(sbrk && sbrk[0] == '0');
+    test_one_heap_per_configured_cpu();
+    test_small_blocks_come_from_the_break(sbrk_allowed);
+    test_large_blocks_get_their_own_mapping();
+    test_freed_memory_goes_back();
+    CHECK_DONE();
+}

@@ -1,0 +1,90 @@
+/*
+ * test_pool.c - pools carve page-aligned fixed-size blocks lazily, hand
+ * back the last freed block first, fill to capacity, and abort on a
+ * double or misaligned free.
+ */
+#include "check.h"
+#include "chunk.h"
+#include "pool.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+static struct pool *new_pool(unsigned size_class)
+{
+    enum chunk_source source;
+    struct pool *pool = chunk_alloc(CHUNK_SIZE, &source);
+    CHECK(pool != NULL);
+    CHECK(((uintptr_t)pool & (CHUNK_SIZE - 1)) == 0);
+    pool_init(pool, size_class, NULL, source);
+    return pool;
+}
+
+static void test_blocks_are_carved_in_order_and_page_aligned(void)
+{
+    struct pool *pool = new_pool(sc_of_size(100));
+    void *blocks[3];
+    CHECK(pool_take(pool, blocks, 3) == 3);
+    CHECK(((uintptr_t)blocks[0] & (OS_PAGE_SIZE - 1)) == 0);
+    CHECK((char *)blocks[1] == (char *)blocks[0] + 112);
+    CHECK((char *)blocks[2] == (char *)blocks[1] + 112);
+    CHECK(pool->used == 3);
+    pool_put(pool, blocks[1]);
+    CHECK(pool->used == 2);
+    void *again;
+    CHECK(pool_take(pool, &again, 1) == 1);
+    CHECK(again == blocks[1]);
+}
+
+static void test_pool_fills_to_capacity(void)
+{
+    for (unsigned c = 0; c < SC_COUNT; c += 5) {
+        struct pool *pool = new_pool(c);
+        size_t capacity = (CHUNK_SIZE - POOL_HEADER_SIZE) / sc_block_size[c];
+        size_t taken = 0;
+        void *block;
+        while (pool_take(pool, &block, 1) == 1)
+            taken++;
+        CHECK(taken == capacity);
+        CHECK(!pool_has_room(pool));
+        CHECK(pool->used == capacity);
+    }
+}
+
+static void double_put(void *arg)
+{
+    struct pool *pool = arg;
+    void *block;
+    pool_take(pool, &block, 1);
+    pool_put(pool, block);
+    pool_put(pool, block);
+}
+
+static void misaligned_put(void *arg)
+{
+    struct pool *pool = arg;
+    void *block;
+    pool_take(pool, &block, 1);
+    pool_put(pool, (char *)block + 8);
+}
+
+static void test_bad_returns_abort_naming_the_pointer(void)
+{
+    char text[512];
+    struct pool *pool = new_pool(sc_of_size(64));
+    int status = run_in_child(double_put, pool, text, sizeof(text));
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strstr(text, "double free") != NULL);
+    CHECK(strstr(text, "0x") != NULL);
+    status = run_in_child(misaligned_put, pool, text, sizeof(text));
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(strstr(text, "invalid pointer") != NULL);
+}
+
+int main(void)
+{
+    test_blocks_are_carved_in_order_and_page_aligned();
+    test_pool_fills_to_capacity();
+    test_bad_returns_abort_naming_the_pointer();
+    CHECK_DONE();
+}
