@@ -41,8 +41,10 @@ static void fork_child(void)
 /* A per-process secret for the thread cache's double-free mark. */
 static uint64_t random_key(void)
 {
-    const uint64_t *random_bytes = (const uint64_t *)getauxval(AT_RANDOM);
-    uint64_t key = random_bytes ? random_bytes[1] : 0;
+    const void *random_bytes = (const void *)getauxval(AT_RANDOM);
+    uint64_t key = 0;
+    if (random_bytes != NULL)   /* 16 bytes, not necessarily aligned */
+        memcpy(&key, (const char *)random_bytes + 8, sizeof(key));
     return key ^ (uint64_t)(uintptr_t)&init_lock ^ 0x6d616c6c617264ull;
 }
 
