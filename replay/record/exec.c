@@ -1,0 +1,72 @@
+/*
+ * exec.c - the exec family, wrapped so that a trace survives an exec.
+ *
+ * exec replaces the process without running exit handlers, so the
+ * buffers are flushed and an END chunk (flag "exec") written first.
+ * With follow-exec the trace names the next image's trace in a CHILD
+ * chunk (same pid); the new image's recorder opens it.  If exec fails,
+ * recording resumes; a later END supersedes the first.  The l-variants
+ * call execve/execvpe inside glibc without passing through the PLT, so
+ * they are rebuilt here on top of the v-variants.
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "session.h"
+
+#define EXEC_EXPORT __attribute__((visibility("default")))
+/* execl's argument lists are short in practice; beyond this, E2BIG. */
+#define EXEC_MAX_ARGS 4096
+
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+
+static int exec_begin(void)
+{
+    int was_active = atomic_load(&record_active);
+    if (!was_active)
+        return 0;
+    if (session.follow_exec) {
+        char next[PATH_MAX];
+        snprintf(next, sizeof(next), "%s.exec%llu", session.base,
+                 (unsigned long long)session.generation + 1);
+        session_name_child((uint64_t)getpid(), next);
+    }
+    session_close(TRACE_END_EXEC, 0);
+    return 1;
+}
+
+static int exec_end(int was_active, int rc)
+{
+    if (was_active)
+        session_reopen_after_exec();
+    return rc;
+}
+
+EXEC_EXPORT int execve(const char *path, char *const argv[],
+                       char *const envp[])
+{
+    execvpe_fn real = (execvpe_fn)dlsym(RTLD_NEXT, "execve");
+    int was = exec_begin();
+    return exec_end(was, real(path, argv, envp));
+}
+
+EXEC_EXPORT int execvpe(const char *file, char *const argv[],
+                        char *const envp[])
+{
+    execvpe_fn real = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
+    int was = exec_begin();
+    return exec_end(was, real(file, argv, envp));
+}
+
+EXEC_EXPORT int execv(const char *path, char *const argv[])
+{
+    return execve(path, argv, environ);
+}
+
+EXEC_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return execvpe(file, argv, environ);
+}

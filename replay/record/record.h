@@ -1,0 +1,67 @@
+/*
+ * record.h - the recorder's internal interface (libmallard-record.so).
+ *
+ * Layers, top to bottom: shim.c (the exported malloc API: forward the
+ * call, stamp it, hand it to a thread buffer), thread_buffer.c (per-thread
+ * chunk buffers, no shared state on the hot path), session.c (the trace
+ * file, process lifecycle: start, exit, fork, exec, fatal signals) and
+ * forward.c (finding the next allocator without recursing into it).
+ * Nothing here calls malloc: every byte the recorder needs comes from
+ * mmap or static storage, so the traced heap is the program's alone.
+ */
+#ifndef MALLARD_RECORD_H
+#define MALLARD_RECORD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "../format/event_codec.h"
+
+#define RECORD_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RECORD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* The shim's TLS is read on every call: initial-exec makes that one
+ * %fs-relative load instead of a __tls_get_addr call (LD_PRELOADed
+ * libraries get static TLS space, so this is always available). */
+#define RECORD_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- forward.c ---- */
+struct record_real {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+};
+extern struct record_real record_real;
+/* 0 once record_real is filled; -1 while a resolution is in progress on
+ * this thread (dlsym asking for memory): serve it from the bootstrap. */
+int record_resolve(void);
+void *record_bootstrap_alloc(size_t size);
+int record_is_bootstrap(const void *p);
+size_t record_bootstrap_size(const void *p);
+
+/* ---- thread_buffer.c ---- */
+void record_event(const struct trace_event *e);
+void record_thread_exit_mark(void);     /* the calling thread ends */
+void record_flush_all(int from_signal); /* every thread's buffer */
+void record_threads_after_fork(void);   /* child: only this thread */
+void record_threads_lock(void);
+void record_threads_unlock(void);
+int record_threads_init(void);
+
+/* ---- session.c ---- */
+extern atomic_int record_active;    /* 1 while events are being written */
+uint64_t record_now(void);          /* the trace clock, ns */
+/* Appends bytes to the trace file in one write (O_APPEND keeps each
+ * chunk whole among threads); on failure warns once and stops. */
+void record_write(const void *bytes, size_t len);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * session.h - state of the recording session, shared by session.c (the
+ * trace file), lifecycle.c (start, exit, fork, signals) and exec.c.
+ */
+#ifndef MALLARD_RECORD_SESSION_H
+#define MALLARD_RECORD_SESSION_H
+
+#include <limits.h>
+#include <stdint.h>
+
+/* Payload bound of END and CHILD chunks written from the stack. */
+#define SESSION_SMALL_MAX (PATH_MAX + 4 * TRACE_VARINT_MAX)
+
+struct session_state {
+    int fd;                     /* the trace, O_APPEND; -1 if none */
+    char path[PATH_MAX];        /* absolute path of this process's trace */
+    char base[PATH_MAX];        /* MALLARD_TRACE made absolute */
+    int follow_exec;
+    uint64_t generation;        /* exec generation: 0 for the first */
+};
+
+extern struct session_state session;
+
+int session_open(uint64_t ppid);
+void session_write_small(unsigned type, const uint8_t *payload, size_t len);
+void session_close(unsigned end_flags, int from_signal);
+void session_reopen_after_exec(void);
+void session_name_child(uint64_t pid, const char *path);
+
+#endif
