@@ -31,7 +31,8 @@ struct free_span {
 static struct lock chunk_lock = LOCK_INIT;
 static struct free_span *free_spans;   /* address order */
 static size_t retained_dirty;
-static size_t retain_limit = CHUNK_RETAIN_MIN;
+static size_t retain_floor = CHUNK_RETAIN_MIN; /* see chunk_set_retain_limit */
+static size_t spans_out;                       /* bytes handed out */
 static char *break_end;                /* where our sbrk growth ends */
 
 static uintptr_t align_up(uintptr_t value)
@@ -156,6 +157,8 @@ void *chunk_alloc(size_t size, enum chunk_source *source)
         span = grow_mmap(size);
         *source = CHUNK_FROM_MMAP;
     }
+    if (span != NULL)
+        spans_out += size;
     lock_release(&chunk_lock);
     return span;
 }
@@ -185,20 +188,66 @@ static void release_span(struct free_span *node)
     retained_dirty += node->dirty;
 }
 
+/*
+ * How many released bytes to keep: the floor (a few MiB, or twice the
+ * mmap threshold, as glibc keeps twice its threshold at the heap top),
+ * or a quarter of the memory in use, so a program that churns through
+ * its working set reuses it instead of faulting it in again, while a
+ * program that shrinks gives back all but a quarter.
+ */
+static size_t retain_limit(void)
+{
+    size_t share = spans_out / 4;
+    return share > retain_floor ? share : retain_floor;
+}
+
+/* The free span at the highest address, or NULL. */
+static struct free_span *highest_span(void)
+{
+    struct free_span *node = free_spans;
+    while (node != NULL && node->next != NULL)
+        node = node->next;
+    return node;
+}
+
+/*
+ * Over the limit, gives back spans from the top down to half the limit:
+ * the highest ones are the last that best fit reuses, the top of the
+ * break can only be trimmed from above, and stopping at half the limit
+ * spaces out the system calls.
+ */
+static void release_excess(void)
+{
+    size_t limit = retain_limit();
+    if (retained_dirty <= limit)
+        return;
+    struct free_span *node = highest_span();
+    while (node != NULL && retained_dirty > limit / 2) {
+        struct free_span *below = NULL;
+        for (struct free_span *at = free_spans; at != node; at = at->next)
+            below = at;
+        if (node->dirty > OS_PAGE_SIZE ||
+            node->source == CHUNK_FROM_MMAP ||
+            (char *)node + node->size == break_end)
+            release_span(node);
+        node = below;
+    }
+}
+
 void chunk_free(void *span, size_t size, enum chunk_source source)
 {
     lock_acquire(&chunk_lock);
-    struct free_span *node = insert_span(span, size, size, (int)source);
+    insert_span(span, size, size, (int)source);
     retained_dirty += size;
-    if (retained_dirty > retain_limit)
-        release_span(node);
+    spans_out -= size;
+    release_excess();
     lock_release(&chunk_lock);
 }
 
 void chunk_set_retain_limit(size_t bytes)
 {
     lock_acquire(&chunk_lock);
-    retain_limit = bytes > CHUNK_RETAIN_MIN ? bytes : CHUNK_RETAIN_MIN;
+    retain_floor = bytes > CHUNK_RETAIN_MIN ? bytes : CHUNK_RETAIN_MIN;
     lock_release(&chunk_lock);
 }
 

@@ -37,7 +37,7 @@ enum chunk_source { CHUNK_FROM_BREAK = 1, CHUNK_FROM_MMAP = 2 };
 void *chunk_alloc(size_t size, enum chunk_source *source);
 void chunk_free(void *span, size_t size, enum chunk_source source);
 
-/* Raises or lowers how many released bytes are kept for reuse. */
+/* Sets the least number of released bytes kept for reuse. */
 void chunk_set_retain_limit(size_t bytes);
 /* Returns every retained span to the kernel (malloc_trim). */
 size_t chunk_release_retained(void);
