@@ -52,6 +52,7 @@ struct replay_options {
     int runs;
     int instances;
     int verify;
+    int latency_every;                 /* time one call in this many */
     enum replay_touch touch;
     enum replay_timing timing;
     enum replay_format format;
@@ -132,6 +133,7 @@ struct replay_result {
     uint64_t wall_ns, user_ns, sys_ns;
     uint64_t ops;                        /* all ops performed */
     uint64_t calls;                      /* allocator calls among them */
+    uint64_t kind_ops[REPLAY_KIND_SLOTS];  /* ops performed, by kind */
     uint64_t baseline_rss_bytes;         /* RSS before the timed region */
     uint64_t peak_rss_bytes;             /* VmHWM after the run */
     uint64_t peak_live_bytes;            /* recorded ideal peak x K */

@@ -10,6 +10,7 @@
 
 #define OPTIONS_MAX_RUNS 1000       /* a sanity bound, not a measurement */
 #define OPTIONS_MAX_INSTANCES 256   /* each instance is threads x stacks */
+#define OPTIONS_MAX_LATENCY_EVERY 1000000
 
 void replay_options_usage(FILE *out)
 {
@@ -26,6 +27,7 @@ void replay_options_usage(FILE *out)
           "                         written after allocation (pages)\n"
           "  --timing MODE          asap (default) | recorded gaps\n"
           "  --verify               fill blocks, check them before free\n"
+          "  --latency-every N      time one call in N per thread (1)\n"
           "  --json | --csv         machine-readable output (see\n"
           "                         docs/replay-output.md)\n"
           "  --rss-csv FILE         write RSS and live bytes over time\n",
@@ -97,6 +99,9 @@ static int options_valued(const char *opt, const char *val,
     if (strcmp(opt, "--runs") == 0)
         return options_number(opt, val, OPTIONS_MAX_RUNS, &o->runs, err,
                               err_len);
+    if (strcmp(opt, "--latency-every") == 0)
+        return options_number(opt, val, OPTIONS_MAX_LATENCY_EVERY,
+                              &o->latency_every, err, err_len);
     if (strcmp(opt, "--instances") == 0)
         return options_number(opt, val, OPTIONS_MAX_INSTANCES,
                               &o->instances, err, err_len);
@@ -118,7 +123,7 @@ static int options_takes_value(const char *opt)
 {
     static const char *const valued[] = {
         "--allocator", "--rss-csv", "--runs", "--instances", "--touch",
-        "--timing",
+        "--timing", "--latency-every",
     };
     for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
         if (strcmp(opt, valued[i]) == 0)
@@ -145,7 +150,7 @@ int replay_options_parse(int argc, char **argv, struct replay_options *o,
 {
     memset(o, 0, sizeof(*o));
     snprintf(o->allocator, sizeof(o->allocator), "glibc");
-    o->runs = o->instances = 1;
+    o->runs = o->instances = o->latency_every = 1;
     o->touch = REPLAY_TOUCH_PAGES;
     for (int i = 1; i < argc; i++) {
         char opt[32];

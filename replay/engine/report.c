@@ -124,11 +124,11 @@ static void report_table_runs(FILE *out, const struct replay_result *res,
 
 static void report_table_latency_row(FILE *out, const char *name,
                                      const struct replay_result *r,
-                                     const struct replay_latency *h)
+                                     const struct replay_latency *h,
+                                     uint64_t calls)
 {
-    fprintf(out, "%-19s %10llu %8.0f", name,
-            (unsigned long long)h->count,
-            report_ns(r, h->sum_cycles) / (double)h->count);
+    fprintf(out, "%-19s %10llu %8.0f", name, (unsigned long long)calls,
+            h->count ? report_ns(r, h->sum_cycles) / (double)h->count : 0);
     for (int q = 0; q < REPORT_QUANTILES; q++)
         fprintf(out, " %8.0f",
                 report_ns(r, cycles_quantile(h, report_q[q])));
@@ -136,20 +136,21 @@ static void report_table_latency_row(FILE *out, const char *name,
 }
 
 /* Latency of the last successful run (runs differ by a few percent). */
-static void report_table_latency(FILE *out, const struct replay_result *r)
+static void report_table_latency(FILE *out, const struct replay_result *r,
+                                 int every)
 {
-    fprintf(out, "\nlatency in ns, per call (one run)\n%-19s %10s %8s",
-            "call", "count", "mean");
+    fprintf(out, "\nlatency in ns, per call (last run, 1 call in %d "
+            "timed)\n%-19s %10s %8s", every, "call", "count", "mean");
     for (int q = 0; q < REPORT_QUANTILES; q++)
         fprintf(out, " %8s", report_q_name[q]);
     fprintf(out, " %10s\n", "max");
     for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++)
-        if (report_is_call(k) && r->latency[k].count)
+        if (report_is_call(k) && r->kind_ops[k])
             report_table_latency_row(out, replay_kind_name(k), r,
-                                     &r->latency[k]);
+                                     &r->latency[k], r->kind_ops[k]);
     struct replay_latency all = report_all_calls(r);
     if (all.count)
-        report_table_latency_row(out, "all", r, &all);
+        report_table_latency_row(out, "all", r, &all, r->calls);
 }
 
 static void report_table(FILE *out, const struct replay_image *image,
@@ -171,7 +172,7 @@ static void report_table(FILE *out, const struct replay_image *image,
             fprintf(out, "run %d failed: %s\n", i + 1, res[i].message);
     }
     if (last_ok >= 0)
-        report_table_latency(out, &res[last_ok]);
+        report_table_latency(out, &res[last_ok], o->latency_every);
     if (last_ok >= 0)
         fprintf(out, "\npeak live %.1f MiB (ideal), edge wait %.2f%% "
                 "of thread time\n",
@@ -184,10 +185,11 @@ static void report_table(FILE *out, const struct replay_image *image,
 static void report_json_latency(FILE *out, const char *name,
                                 const struct replay_result *r,
                                 const struct replay_latency *h,
-                                const char *sep)
+                                uint64_t calls, const char *sep)
 {
-    fprintf(out, "%s\n      \"%s\": {\"count\": %llu, \"mean\": %.1f", sep,
-            name, (unsigned long long)h->count,
+    fprintf(out, "%s\n      \"%s\": {\"count\": %llu, \"timed\": %llu, "
+            "\"mean\": %.1f", sep, name, (unsigned long long)calls,
+            (unsigned long long)h->count,
             h->count ? report_ns(r, h->sum_cycles) / (double)h->count : 0);
     for (int q = 0; q < REPORT_QUANTILES; q++)
         fprintf(out, ", \"%s\": %.1f", report_q_name[q],
@@ -225,14 +227,14 @@ static void report_json_run(FILE *out, int index,
             (unsigned long long)r->edge_waits, r->cycles_per_ns);
     const char *sep = "";
     for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++) {
-        if (!report_is_call(k) || !r->latency[k].count)
+        if (!report_is_call(k) || !r->kind_ops[k])
             continue;
         report_json_latency(out, replay_kind_name(k), r, &r->latency[k],
-                            sep);
+                            r->kind_ops[k], sep);
         sep = ",";
     }
     struct replay_latency all = report_all_calls(r);
-    report_json_latency(out, "all", r, &all, sep);
+    report_json_latency(out, "all", r, &all, r->calls, sep);
     fprintf(out, "}}");
 }
 
@@ -248,12 +250,12 @@ static void report_json(FILE *out, const struct replay_image *image,
     report_json_string(out, res[0].library_resolved);
     fprintf(out, ",\n  \"threads\": %u, \"instances\": %d, "
             "\"ops_per_instance\": %llu, \"touch\": \"%s\", \"timing\": "
-            "\"%s\", \"verify\": %s,\n  \"runs\": [\n",
-            image->thread_count, o->instances,
+            "\"%s\", \"verify\": %s, \"latency_every\": %d,\n"
+            "  \"runs\": [\n", image->thread_count, o->instances,
             (unsigned long long)image->total_ops,
             (const char *[]){ "none", "first", "pages", "all" }[o->touch],
             o->timing == REPLAY_TIMING_ASAP ? "asap" : "recorded",
-            o->verify ? "true" : "false");
+            o->verify ? "true" : "false", o->latency_every);
     for (int i = 0; i < runs; i++) {
         report_json_run(out, i + 1, &res[i]);
         fprintf(out, i + 1 < runs ? ",\n" : "\n");
@@ -263,10 +265,11 @@ static void report_json(FILE *out, const struct replay_image *image,
 
 static void report_csv_row(FILE *out, const struct replay_options *o,
                            int index, const struct replay_result *r,
-                           const char *name, const struct replay_latency *h)
+                           const char *name, const struct replay_latency *h,
+                           uint64_t calls)
 {
     fprintf(out, "%s,%s,%d,%s,%u,%u,%.6f,%.6f,%.6f,%llu,%.1f,%llu,%llu,"
-            "%llu,%.4f,%llu,%llu,%.6f,%llu,%s,%llu,%.1f",
+            "%llu,%.4f,%llu,%llu,%.6f,%llu,%s,%llu,%llu,%.1f",
             o->trace_path, o->allocator, index,
             report_status_name(r->status), r->threads, r->instances,
             (double)r->wall_ns / 1e9, (double)r->user_ns / 1e9,
@@ -278,7 +281,7 @@ static void report_csv_row(FILE *out, const struct replay_options *o,
             (unsigned long long)r->major_faults,
             (double)r->edge_wait_ns / 1e9,
             (unsigned long long)r->edge_waits, name,
-            (unsigned long long)h->count,
+            (unsigned long long)calls, (unsigned long long)h->count,
             h->count ? report_ns(r, h->sum_cycles) / (double)h->count : 0);
     for (int q = 0; q < REPORT_QUANTILES; q++)
         fprintf(out, ",%.1f", report_ns(r, cycles_quantile(h,
@@ -292,16 +295,18 @@ static void report_csv(FILE *out, const struct replay_image *image,
     fputs("trace,allocator,run,status,threads,instances,wall_s,user_s,"
           "sys_s,calls,calls_per_s,peak_rss_bytes,baseline_rss_bytes,"
           "peak_live_bytes,fragmentation,minor_faults,major_faults,"
-          "edge_wait_s,edge_waits,call,count,mean_ns,p50_ns,p90_ns,"
+          "edge_wait_s,edge_waits,call,count,timed,mean_ns,p50_ns,p90_ns,"
           "p99_ns,p999_ns,max_ns\n", out);
     for (int i = 0; i < runs; i++) {
         const struct replay_result *r = &res[i];
         for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++)
-            if (report_is_call(k) && r->latency[k].count)
+            if (report_is_call(k) && r->kind_ops[k])
                 report_csv_row(out, &image->options, i + 1, r,
-                               replay_kind_name(k), &r->latency[k]);
+                               replay_kind_name(k), &r->latency[k],
+                               r->kind_ops[k]);
         struct replay_latency all = report_all_calls(r);
-        report_csv_row(out, &image->options, i + 1, r, "all", &all);
+        report_csv_row(out, &image->options, i + 1, r, "all", &all,
+                       r->calls);
     }
 }
 

@@ -82,6 +82,8 @@ static void run_init_workers(struct replay_shared *run,
         w->progress = t->progress + (size_t)w->instance * n;
         w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
         w->latency = t->latency + (size_t)i * REPLAY_KIND_SLOTS;
+        /* stagger sampling so threads do not time in step */
+        w->until_timed = 1 + i % (uint32_t)run->opt->latency_every;
     }
 }
 
@@ -143,8 +145,10 @@ static void run_collect(struct replay_shared *run, struct replay_result *res)
     uint64_t wait_cycles = 0;
     for (uint32_t i = 0; i < run->worker_count; i++) {
         struct replay_worker *w = &run->workers[i];
-        for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++)
+        for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++) {
             cycles_merge(&res->latency[k], &w->latency[k]);
+            res->kind_ops[k] += w->kind_ops[k];
+        }
         res->ops += w->ops_done;
         res->calls += w->calls;
         res->final_live_bytes += w->live_local;

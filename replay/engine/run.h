@@ -61,6 +61,8 @@ struct replay_worker {
     _Atomic int64_t live;    /* live_local, published for the sampler */
     int64_t peak_live;       /* of live_local, exact for one thread */
     uint64_t wait_cycles, waits, calls, ops_done;
+    uint64_t kind_ops[REPLAY_KIND_SLOTS];   /* ops performed, by kind */
+    uint32_t until_timed;    /* calls until the next timed one */
     pthread_t tid;
 };
 

@@ -167,6 +167,28 @@ static void worker_pace(struct replay_worker *w, const struct replay_op *op)
         ;
 }
 
+/*
+ * Calls the allocator; times one call in --latency-every (each rdtsc
+ * costs ~10 ns, as much as a cached malloc, so sampling is how the
+ * harness stays cheap on malloc-bound traces).
+ */
+static void *worker_timed_call(struct replay_worker *w,
+                               const struct replay_op *op, void *old,
+                               int *rc)
+{
+    int is_call = op->kind != TRACE_THREAD_START &&
+                  op->kind != TRACE_THREAD_EXIT;
+    w->kind_ops[op->kind]++;
+    w->calls += is_call;
+    if (--w->until_timed != 0)
+        return is_call ? worker_call(w->run->api, op, old, rc) : NULL;
+    w->until_timed = w->run->opt->latency_every;
+    uint64_t t0 = cycles_now();
+    void *p = is_call ? worker_call(w->run->api, op, old, rc) : NULL;
+    cycles_record(&w->latency[op->kind], cycles_now() - t0);
+    return p;
+}
+
 static int worker_step(struct replay_worker *w, uint64_t i)
 {
     const struct replay_op *op = &w->ops[i];
@@ -186,12 +208,7 @@ static int worker_step(struct replay_worker *w, uint64_t i)
     if (worker_check_old(w, i, &old) != 0)
         return -1;
     int rc = 0;
-    int is_call = op->kind != TRACE_THREAD_START &&
-                  op->kind != TRACE_THREAD_EXIT;
-    uint64_t t0 = cycles_now();
-    void *p = is_call ? worker_call(w->run->api, op, old.ptr, &rc) : NULL;
-    cycles_record(&w->latency[op->kind], cycles_now() - t0);
-    w->calls += is_call;
+    void *p = worker_timed_call(w, op, old.ptr, &rc);
     return worker_settle(w, i, p, rc, old.size);
 }
 

@@ -141,7 +141,10 @@ static uint32_t builder_move(struct builder *b, uint32_t t, unsigned kind,
     return s;
 }
 
-static void builder_mixed_round(struct builder *b)
+/* Every BUILDER_KEEP_EVERY rounds one block stays live to the end. */
+#define BUILDER_KEEP_EVERY 64
+
+static void builder_mixed_round(struct builder *b, uint64_t round)
 {
     uint32_t s[8];
     uint64_t n = 16 + builder_random(2000);
@@ -158,9 +161,9 @@ static void builder_mixed_round(struct builder *b)
     s[7] = builder_alloc(b, 0, TRACE_MALLOC, 65536 + n, 0, NULL);
     builder_release(b, 0, TRACE_USABLE_SIZE, s[2], TRACE_NO_DEP, 0);
     builder_release(b, 0, TRACE_FREE, TRACE_NO_SLOT, TRACE_NO_DEP, 0);
-    /* keep one block in eight alive to the end: final live != 0 */
+    int keep = round % BUILDER_KEEP_EVERY == 0 ? (int)(n % 8) : -1;
     for (int i = 0; i < 8; i++)
-        if (i != (int)(n % 8))
+        if (i != keep)
             builder_release(b, 0, TRACE_FREE, s[i], TRACE_NO_DEP, 0);
 }
 
@@ -171,7 +174,7 @@ void builder_mixed(struct builder *b, uint64_t rounds)
         .slot = TRACE_NO_SLOT, .old_slot = TRACE_NO_SLOT,
         .dep_thread = TRACE_NO_DEP });
     for (uint64_t r = 0; r < rounds; r++)
-        builder_mixed_round(b);
+        builder_mixed_round(b, r);
     builder_op(b, 0, (struct trace_op){ .kind = TRACE_THREAD_EXIT,
         .slot = TRACE_NO_SLOT, .old_slot = TRACE_NO_SLOT,
         .dep_thread = TRACE_NO_DEP });
@@ -245,6 +248,6 @@ void builder_options(struct replay_options *opt)
     memset(opt, 0, sizeof(*opt));
     snprintf(opt->trace_path, sizeof(opt->trace_path), "(built)");
     snprintf(opt->allocator, sizeof(opt->allocator), "glibc");
-    opt->runs = opt->instances = 1;
+    opt->runs = opt->instances = opt->latency_every = 1;
     opt->touch = REPLAY_TOUCH_PAGES;
 }

@@ -49,16 +49,40 @@ static void test_counts_are(const struct builder *b, uint64_t times)
 {
     uint64_t total = 0;
     for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++) {
-        CHECK(test_result.latency[k].count == b->kind_counts[k] * times,
+        CHECK(test_result.kind_ops[k] == b->kind_counts[k] * times,
               "%s: replayed %llu, recorded %llu x %llu",
               replay_kind_name(k),
-              (unsigned long long)test_result.latency[k].count,
+              (unsigned long long)test_result.kind_ops[k],
               (unsigned long long)b->kind_counts[k],
               (unsigned long long)times);
         total += b->kind_counts[k] * times;
     }
     CHECK(test_result.ops == total, "ops %llu, expected %llu",
           (unsigned long long)test_result.ops, (unsigned long long)total);
+}
+
+/* Every call timed by default; one in N with --latency-every N. */
+static void test_latency_counts_follow_sampling(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_cross(&b, 2, 500, 8);
+    builder_options(&opt);
+    replay_image_unmap(test_replay(&b, &opt));
+    for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++)
+        CHECK(test_result.latency[k].count == test_result.kind_ops[k],
+              "%s: %llu timed of %llu", replay_kind_name(k),
+              (unsigned long long)test_result.latency[k].count,
+              (unsigned long long)test_result.kind_ops[k]);
+    opt.latency_every = 8;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 1);
+    uint64_t mallocs = test_result.kind_ops[TRACE_MALLOC];
+    uint64_t timed = test_result.latency[TRACE_MALLOC].count;
+    CHECK(timed >= mallocs / 8 - mallocs / 40 &&
+          timed <= mallocs / 8 + mallocs / 40, "timed %llu of %llu",
+          (unsigned long long)timed, (unsigned long long)mallocs);
+    builder_free(&b);
 }
 
 static void test_replay_performs_every_recorded_op(void)
@@ -279,6 +303,7 @@ int main(void)
     alarm(TEST_WATCHDOG_S);
     test_latency_quantiles_bound_the_truth();
     test_replay_performs_every_recorded_op();
+    test_latency_counts_follow_sampling();
     test_verify_and_touch_all_pass_on_glibc();
     test_cross_thread_frees_never_deadlock_1_to_64();
     test_instances_multiply_counts();
