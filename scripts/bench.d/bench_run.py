@@ -1,0 +1,146 @@
+"""bench_run - run one case under one allocator and measure it.
+
+Owns: the allocators the bench knows (where each library lives and
+which Debian package provides it), the child's environment, and one
+measured run.  The run goes through runstat (runstat.c, compiled into
+the scratch folder): it forks the command, and reports the wall time
+around the command's whole life and its peak RSS from wait4's rusage
+(ru_maxrss, KiB; for a shell case the largest process it waited for).
+runstat.c says why Python cannot measure the peak itself.
+Invariants: glibc runs with no LD_PRELOAD at all; every other allocator
+runs with exactly its library preloaded, and a run whose stderr shows
+that ld.so could not preload it is an error, not a glibc timing.
+"""
+import hashlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+
+LIBDIR = '/usr/lib/x86_64-linux-gnu'
+# name -> (library path or None for glibc, Debian package)
+KNOWN = {
+    'glibc': (None, 'libc6'),
+    'mallard': ('{build}/alloc/libmallard.so', 'this project: '
+                'meson setup {build} && meson compile -C {build}'),
+    'jemalloc': (f'{LIBDIR}/libjemalloc.so.2', 'libjemalloc2'),
+    'tcmalloc': (f'{LIBDIR}/libtcmalloc_minimal.so.4',
+                 'libtcmalloc-minimal4'),
+}
+# Variables that would change what a run measures if inherited.
+SCRUB = ('LD_PRELOAD', 'MALLOC_PERTURB_', 'MALLOC_CHECK_', 'PYTHONMALLOC')
+
+
+@dataclass
+class Run:
+    case: str
+    allocator: str
+    seconds: float
+    maxrss_kib: int
+    ok: bool
+    problem: str       # why not ok, '' when ok
+    digest: str        # sha256 of stdout
+    command: str       # shell line that reproduces the run
+
+
+def library_for(name, build):
+    """The library to preload for allocator `name` (None for glibc);
+    exits with a message naming the package when it is missing."""
+    if name not in KNOWN:
+        raise SystemExit(f'bench: unknown allocator {name!r}; known: '
+                         f'{", ".join(KNOWN)}')
+    path, package = KNOWN[name]
+    if path is None:
+        return None
+    path = path.format(build=build)
+    if not os.path.isfile(path):
+        raise SystemExit(f'bench: {name}: {path} not found; install '
+                         f'{package.format(build=build)}')
+    return os.path.abspath(path)
+
+
+def _environment(case, library):
+    env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    env.update(case.env)
+    if library:
+        env['LD_PRELOAD'] = library
+    return env
+
+
+def _command_line(case, library, work):
+    env = dict(case.env)
+    if library:
+        env['LD_PRELOAD'] = library
+    sets = ' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())
+    line = f'cd {shlex.quote(work)} && {sets} {shlex.join(case.argv)}'
+    if case.stdin:
+        line += f' <{shlex.quote(case.stdin)}'
+    return line.replace('&&  ', '&& ')
+
+
+def _problem(status, err_text, timed_out, timeout):
+    if timed_out:
+        return f'timed out after {timeout} s'
+    if 'cannot be preloaded' in err_text:
+        return 'ld.so could not preload the library: ' + err_text.strip()
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return f'killed by signal {sig} ({signal.Signals(sig).name})'
+    if os.WEXITSTATUS(status) != 0:
+        return f'exit status {os.WEXITSTATUS(status)}'
+    return ''
+
+
+def build_runstat(work):
+    """Compile runstat.c into `work`; returns the program's path."""
+    compiler = shutil.which('cc') or shutil.which('gcc')
+    if not compiler:
+        raise SystemExit('bench: no C compiler to build runstat; install '
+                         'gcc')
+    source = os.path.join(os.path.dirname(__file__), 'runstat.c')
+    program = os.path.join(work, 'runstat')
+    subprocess.run([compiler, '-O2', '-o', program, source], check=True)
+    return program
+
+
+def _measure(runstat, case, env, work, timeout):
+    """(status, seconds, maxrss_kib, timed_out) of one run."""
+    report = os.path.join(work, 'last.stat')
+    if os.path.exists(report):
+        os.remove(report)
+    stdin = open(os.path.join(work, case.stdin)) if case.stdin else None
+    with open(os.path.join(work, 'last.out'), 'wb') as out, \
+            open(os.path.join(work, 'last.err'), 'wb') as err:
+        child = subprocess.Popen([runstat, report] + case.argv, cwd=work,
+                                 stdin=stdin, stdout=out, stderr=err,
+                                 env=env, start_new_session=True)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return 0, timeout, 0, True
+        finally:
+            if stdin:
+                stdin.close()
+    with open(report) as stat:
+        status, seconds, maxrss = stat.read().split()
+    return int(status), float(seconds), int(maxrss), False
+
+
+def run_once(runstat, case, allocator, library, work, timeout):
+    """Run `case` once with `library` preloaded; returns a Run."""
+    env = _environment(case, library)
+    status, seconds, maxrss, timed_out = _measure(runstat, case, env,
+                                                  work, timeout)
+    with open(os.path.join(work, 'last.err'), errors='replace') as err:
+        err_text = err.read()
+    with open(os.path.join(work, 'last.out'), 'rb') as out:
+        digest = hashlib.sha256(out.read()).hexdigest()
+    problem = _problem(status, err_text, timed_out, timeout)
+    if problem and err_text:
+        problem += '; stderr: ' + err_text.strip()[-600:]
+    return Run(case.name, allocator, seconds, maxrss, not problem,
+               problem, digest, _command_line(case, library, work))
