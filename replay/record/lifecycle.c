@@ -5,12 +5,15 @@
  * MALLARD_FOLLOW_EXEC and MALLARD_TRACE_GEN, opens the trace, hooks fork
  * and fatal signals.  Calls made before it (other libraries' constructors)
  * are forwarded but not recorded; their frees show up as dropped frees.
- * Stops in a destructor (normal exit) or a fatal-signal handler.
+ * Stops in a destructor (normal exit), in _exit/_Exit (which skip the
+ * destructors; fork children often leave that way) or a fatal-signal
+ * handler.
  * The environment is edited in place, never through setenv (which would
  * allocate): the exec generation counter is a fixed-width digit string,
  * and without follow-exec our entry in LD_PRELOAD is blanked out so an
  * exec'd program runs unrecorded.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -164,4 +167,19 @@ __attribute__((constructor(101))) static void record_start(void)
 __attribute__((destructor)) static void record_stop(void)
 {
     session_close(0, 0);
+}
+
+typedef void (*exit_fn)(int);
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+    session_close(0, 0);
+    exit_fn real = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+    real(status);
+    __builtin_unreachable();
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+    _exit(status);
 }

@@ -1,0 +1,150 @@
+/*
+ * counting_shim.c - a trivial LD_PRELOAD shim that counts malloc API
+ * calls, the recorder's independent witness.
+ *
+ * Preloaded in front of the recorder, it sees exactly the calls the
+ * recorder sees.  It counts only calls from threads other than the main
+ * thread: workers start after every constructor and end before exit,
+ * so both shims see all of their calls, whatever order the two
+ * libraries initialise in.  At exit it writes "KIND COUNT" lines to
+ * $COUNTING_OUT, with the names `mallard trace dump` uses.
+ */
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define COUNT_KINDS 12        /* TRACE_MALLOC .. TRACE_USABLE_SIZE */
+#define BOOT_BYTES 4096       /* what dlsym may calloc before we resolve */
+
+static const char *const kind_names[COUNT_KINDS] = {
+    "", "malloc", "calloc", "realloc", "reallocarray", "free",
+    "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
+    "malloc_usable_size",
+};
+static atomic_ulong counts[COUNT_KINDS];
+static _Alignas(16) char boot[BOOT_BYTES];
+static size_t boot_used;
+static __thread int resolving;
+
+static void count(int kind)
+{
+    if (gettid() != getpid())
+        atomic_fetch_add_explicit(&counts[kind], 1, memory_order_relaxed);
+}
+
+static void *next(const char *name)
+{
+    resolving = 1;
+    void *f = dlsym(RTLD_NEXT, name);
+    resolving = 0;
+    return f;
+}
+
+/* The next definition of `name`, typed like our own, found once. */
+#define NEXT(name) \
+    static __typeof__(name) *real; \
+    if (!real) real = (__typeof__(name) *)next(#name)
+
+void *malloc(size_t n)
+{
+    NEXT(malloc);
+    count(1);
+    return real(n);
+}
+
+void *calloc(size_t n, size_t s)
+{
+    if (resolving) {
+        void *p = boot + boot_used;
+        boot_used += (n * s + 15) & ~(size_t)15;
+        return p;
+    }
+    NEXT(calloc);
+    count(2);
+    return real(n, s);
+}
+
+void *realloc(void *p, size_t n)
+{
+    NEXT(realloc);
+    count(3);
+    return real(p, n);
+}
+
+void *reallocarray(void *p, size_t n, size_t s)
+{
+    NEXT(reallocarray);
+    count(4);
+    return real(p, n, s);
+}
+
+void free(void *p)
+{
+    if ((char *)p >= boot && (char *)p < boot + BOOT_BYTES)
+        return;
+    NEXT(free);
+    count(5);
+    real(p);
+}
+
+int posix_memalign(void **out, size_t a, size_t n)
+{
+    NEXT(posix_memalign);
+    count(6);
+    return real(out, a, n);
+}
+
+void *aligned_alloc(size_t a, size_t n)
+{
+    NEXT(aligned_alloc);
+    count(7);
+    return real(a, n);
+}
+
+void *memalign(size_t a, size_t n)
+{
+    NEXT(memalign);
+    count(8);
+    return real(a, n);
+}
+
+void *valloc(size_t n)
+{
+    NEXT(valloc);
+    count(9);
+    return real(n);
+}
+
+void *pvalloc(size_t n)
+{
+    NEXT(pvalloc);
+    count(10);
+    return real(n);
+}
+
+size_t malloc_usable_size(void *p)
+{
+    NEXT(malloc_usable_size);
+    count(11);
+    return real(p);
+}
+
+__attribute__((destructor)) static void write_counts(void)
+{
+    const char *path = getenv("COUNTING_OUT");
+    char line[64];
+    if (!path)
+        return;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    for (int k = 1; k < COUNT_KINDS; k++) {
+        snprintf(line, sizeof(line), "%s %lu\n", kind_names[k],
+                 atomic_load(&counts[k]));
+        fputs(line, f);
+    }
+    fclose(f);
+}

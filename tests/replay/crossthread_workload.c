@@ -1,0 +1,134 @@
+/*
+ * crossthread_workload.c - the program the recorder tests record.
+ *
+ * Usage: crossthread_workload THREADS ROUNDS [crash|fork|exec|exec-child]
+ * Worker threads call every function of the malloc API, and pass blocks
+ * through a mutex-protected mailbox so that most are freed (or
+ * realloc'd, or queried) on a thread other than the one that allocated
+ * them.  The optional mode adds a fork (the child allocates too), an
+ * exec of this program, or a crash (SIGSEGV) at the end.  It prints
+ * "ok" on success, so a test can tell the program ran correctly.
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAILBOX_SLOTS 64      /* blocks in flight between threads */
+#define ALIGNMENT 64          /* for the memalign family */
+
+static void *mailbox[MAILBOX_SLOTS];
+static pthread_mutex_t mailbox_lock = PTHREAD_MUTEX_INITIALIZER;
+static int rounds;
+
+/* Swaps a block into the mailbox and returns whatever was there. */
+static void *mailbox_swap(unsigned index, void *block)
+{
+    pthread_mutex_lock(&mailbox_lock);
+    void *old = mailbox[index % MAILBOX_SLOTS];
+    mailbox[index % MAILBOX_SLOTS] = block;
+    pthread_mutex_unlock(&mailbox_lock);
+    return old;
+}
+
+/* Every API call once; volatile stores keep the compiler from
+ * removing malloc/free pairs it could otherwise prove unused. */
+static void every_call(unsigned i)
+{
+    void *volatile p = malloc(16 + i % 200);
+    void *volatile q = calloc(1 + i % 4, 24);
+    q = realloc(q, 100 + i % 300);
+    q = reallocarray(q, 2, 64);
+    void *a = NULL;
+    if (posix_memalign(&a, ALIGNMENT, 96) != 0)
+        abort();
+    void *volatile b = aligned_alloc(ALIGNMENT, 128);
+    void *volatile c = memalign(ALIGNMENT, 48);
+    void *volatile d = valloc(32);
+    void *volatile e = pvalloc(10);
+    if (malloc_usable_size(p) < 16)
+        abort();
+    free(p);
+    free(q);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(e);
+    free(NULL);
+}
+
+static void *worker(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < rounds; i++) {
+        unsigned index = id * 7 + (unsigned)i;
+        if (i % 16 == 0)
+            every_call((unsigned)i);
+        void *mine = malloc(8 + (index % 500));
+        memset(mine, 1, 8);
+        void *theirs = mailbox_swap(index, mine);
+        if (i % 3 == 0 && theirs)
+            theirs = realloc(theirs, 700);   /* realloc another's block */
+        if (theirs)
+            malloc_usable_size(theirs);
+        free(theirs);
+    }
+    return NULL;
+}
+
+static void run_threads(int threads)
+{
+    pthread_t tids[threads];
+    for (int t = 0; t < threads; t++)
+        if (pthread_create(&tids[t], NULL, worker, (void *)(uintptr_t)t))
+            abort();
+    for (int t = 0; t < threads; t++)
+        pthread_join(tids[t], NULL);
+    for (int i = 0; i < MAILBOX_SLOTS; i++)
+        free(mailbox_swap((unsigned)i, NULL));
+}
+
+static int run_mode(const char *mode, char *self)
+{
+    if (strcmp(mode, "crash") == 0) {
+        fflush(stdout);
+        raise(SIGSEGV);
+    } else if (strcmp(mode, "fork") == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            run_threads(2);
+            _exit(0);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    } else if (strcmp(mode, "exec") == 0) {
+        fflush(stdout);
+        char *args[] = { self, "2", "50", "exec-child", NULL };
+        execv("/proc/self/exe", args);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s THREADS ROUNDS [crash|fork|exec]\n",
+                argv[0]);
+        return 2;
+    }
+    int threads = atoi(argv[1]);
+    rounds = atoi(argv[2]);
+    run_threads(threads);
+    printf("ok\n");
+    if (argc > 3 && run_mode(argv[3], argv[0]) != 0)
+        return 1;
+    return 0;
+}

@@ -1,0 +1,177 @@
+#!/bin/bash
+# test_record.sh CASE MALLARD RECORD_LIB WORKLOAD COUNTING_SHIM [ALLOC_LIB]
+# End-to-end tests of the recorder and `mallard record` / `mallard trace`
+# on a real multithreaded program (crossthread_workload.c).  One CASE
+# per meson test, so a failure names the behaviour.  ALLOC_LIB, if
+# given, is an allocator preloaded behind the recorder (libmallard).
+set -uo pipefail
+case_name=$1 mallard=$2 reclib=$3 workload=$4 counter=$5 alloc=${6:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+
+# Op counts of a trace's worker threads (tid != pid), "kind count".
+worker_counts() {
+    local pid
+    pid=$("$mallard" trace info "$1" | awk '/^pid:/ {print $2}')
+    "$mallard" trace dump "$1" | awk -v pid="$pid" -F'\t' \
+        '!/^#/ && $2 != pid && $5 !~ /^thread_/ {n[$5]++}
+         END {for (k in n) print k, n[k]}' | sort
+}
+
+case_counts_match_counting_shim() {
+    local preload="$counter $reclib${alloc:+ $alloc}"
+    LD_PRELOAD="$preload" MALLARD_TRACE="$work/t" \
+        COUNTING_OUT="$work/counted" "$workload" 16 3000 > "$work/out" \
+        || fail "workload failed under the recorder"
+    grep -qx ok "$work/out" || fail "workload did not finish"
+    "$mallard" trace check "$work/t" || fail "trace not sound"
+    worker_counts "$work/t" > "$work/recorded"
+    awk '$2 > 0' "$work/counted" | sort > "$work/expected"
+    [ -s "$work/expected" ] || fail "counting shim counted nothing"
+    diff "$work/expected" "$work/recorded" ||
+        fail "recorded counts differ from the counting shim's"
+    echo "counts match: $(tr '\n' ' ' < "$work/expected")"
+}
+
+case_round_trip() {
+    "$mallard" record -o "$work/t" -- "$workload" 4 500 > "$work/out" ||
+        fail "mallard record failed"
+    grep -qx ok "$work/out" || fail "program output lost"
+    "$mallard" trace check "$work/t" | grep -q "sound" || fail "check"
+    "$mallard" trace info "$work/t" > "$work/info" || fail "info"
+    grep -q "^threads: *5$" "$work/info" || fail "expected 5 threads"
+    grep -q "^ended: *normally" "$work/info" || fail "not ended normally"
+    grep -Eq "^chunks: .*\([1-9][0-9]* compressed" "$work/info" ||
+        fail "mallard record did not compress"
+    "$mallard" trace dump "$work/t" > "$work/d1" || fail "dump"
+    "$mallard" trace finalize "$work/t" -o "$work/t2" > /dev/null ||
+        fail "finalize"
+    "$mallard" trace dump "$work/t2" > "$work/d2" || fail "dump again"
+    cmp -s "$work/d1" "$work/d2" || fail "finalize changed the ops"
+    local ops
+    ops=$(awk '/^ops:/ {print $2}' "$work/info")
+    [ "$(grep -vc '^#' "$work/d1")" = "$ops" ] || fail "dump != info ops"
+}
+
+case_blocks_cross_threads() {
+    "$mallard" record -o "$work/t" -- "$workload" 32 400 > /dev/null ||
+        fail "record"
+    "$mallard" trace check "$work/t" > /dev/null || fail "check"
+    local edges
+    edges=$("$mallard" trace dump "$work/t" |
+            awk -F'\t' '!/^#/ && $10 != "-"' | wc -l)
+    [ "$edges" -gt 1000 ] || fail "only $edges cross-thread edges"
+    "$mallard" trace info "$work/t" | grep -q "^threads: *33$" ||
+        fail "expected 33 threads"
+}
+
+case_fork_child_writes_own_trace() {
+    "$mallard" record -o "$work/t" -- "$workload" 2 200 fork > /dev/null ||
+        fail "record"
+    local child
+    child=$("$mallard" trace info "$work/t" | awk '/^child:/ {print $5}')
+    [ -n "$child" ] || fail "parent trace names no child"
+    [ -f "$child" ] || fail "child trace $child missing"
+    "$mallard" trace check "$child" > /dev/null || fail "child trace"
+    "$mallard" trace info "$child" | grep -q "^threads: *3$" ||
+        fail "child trace should hold its 3 threads"
+}
+
+case_crash_leaves_truncated_trace() {
+    "$mallard" record -o "$work/t" -- "$workload" 2 300 crash > /dev/null
+    local rc=$?
+    [ "$rc" = 139 ] || fail "expected exit 139 (SIGSEGV), got $rc"
+    "$mallard" trace check "$work/t" | grep -q "sound: .*truncated" ||
+        fail "crash trace not sound and truncated"
+    "$mallard" trace info "$work/t" | grep -q "^ended: *truncated" ||
+        fail "not marked truncated"
+}
+
+case_exec_followed_only_when_asked() {
+    "$mallard" record -o "$work/t" -- "$workload" 2 50 exec \
+        > "$work/out" || fail "record"
+    [ "$(grep -c '^ok$' "$work/out")" = 2 ] || fail "exec'd program lost"
+    [ ! -e "$work/t.exec1" ] || fail "exec followed without --follow-exec"
+    "$mallard" trace info "$work/t" | grep -q "normally (by exec)" ||
+        fail "trace not ended by exec"
+    "$mallard" record --follow-exec -o "$work/f" -- "$workload" 2 50 exec \
+        > /dev/null || fail "record --follow-exec"
+    "$mallard" trace check "$work/f.exec1" > /dev/null ||
+        fail "exec'd program's trace missing or unsound"
+    "$mallard" trace info "$work/f" | grep -q "f.exec1" ||
+        fail "first trace does not name the exec'd one"
+}
+
+case_unwritable_output_keeps_program_running() {
+    LD_PRELOAD="$reclib" MALLARD_TRACE=/nonexistent/dir/t \
+        "$workload" 4 300 > "$work/out" 2> "$work/err" ||
+        fail "program failed"
+    grep -qx ok "$work/out" || fail "program output lost"
+    [ "$(grep -c 'mallard-record:' "$work/err")" = 1 ] ||
+        fail "expected exactly one warning, got: $(cat "$work/err")"
+    # A full disk: every write fails with ENOSPC.
+    LD_PRELOAD="$reclib" MALLARD_TRACE=/dev/full \
+        "$workload" 4 3000 > "$work/out" 2> "$work/err" ||
+        fail "program failed on a full disk"
+    grep -qx ok "$work/out" || fail "program output lost (full disk)"
+    [ "$(grep -c 'mallard-record: cannot write' "$work/err")" = 1 ] ||
+        fail "expected one full-disk warning, got: $(cat "$work/err")"
+    "$mallard" record -o /nonexistent/dir/t -- "$workload" 1 10 \
+        > "$work/out" 2> "$work/err" && fail "record should fail"
+    grep -qx ok "$work/out" || fail "program did not run"
+    grep -q "no trace was written" "$work/err" || fail "no clear error"
+}
+
+# Every subcommand on every bad file: exit 1 with "FILE: offset N: ...".
+case_bad_input_is_refused_with_offset() {
+    "$mallard" record -o "$work/good" -- "$workload" 2 200 > /dev/null ||
+        fail "record"
+    local size
+    size=$(stat -c %s "$work/good")
+    : > "$work/empty"
+    head -c $((size / 2)) "$work/good" > "$work/truncated"
+    cp "$work/good" "$work/bitflip"
+    printf '\x5a' | dd of="$work/bitflip" bs=1 seek=$((size / 2)) \
+        conv=notrunc status=none
+    cp "$work/good" "$work/version"
+    printf '\x07' | dd of="$work/version" bs=1 seek=8 conv=notrunc \
+        status=none
+    yes "not a trace" | head -c 4096 > "$work/text"
+    mkdir "$work/dir"
+    for f in empty truncated bitflip version text dir missing; do
+        for sub in info stats dump check "finalize -o $work/out.t"; do
+            timeout 20 "$mallard" trace $sub "$work/$f" \
+                > /dev/null 2> "$work/err"
+            local rc=$?
+            [ "$rc" = 1 ] || fail "trace $sub $f: exit $rc, want 1"
+            grep -q "^$work/$f: offset [0-9]*: " "$work/err" ||
+                fail "trace $sub $f: message $(cat "$work/err")"
+        done
+        echo "$f: $(head -1 "$work/err")"
+    done
+    [ ! -e "$work/out.t" ] || fail "finalize wrote output for bad input"
+}
+
+case_stats_plot_draws_png() {
+    "$mallard" record -o "$work/t" -- "$workload" 2 300 > /dev/null ||
+        fail "record"
+    "$mallard" trace stats "$work/t" --plot "$work/p.png" > "$work/s" ||
+        fail "stats --plot"
+    grep -q "^request sizes" "$work/s" || fail "no size histogram"
+    grep -q "^lifetimes" "$work/s" || fail "no lifetime histogram"
+    [ "$(head -c 4 "$work/p.png" | tail -c 3)" = PNG ] || fail "not a PNG"
+}
+
+case_help_explains_each_command() {
+    "$mallard" --help | grep -q record || fail "mallard --help"
+    "$mallard" record --help | grep -q "follow-exec" || fail "record help"
+    for sub in info stats dump check finalize; do
+        "$mallard" trace $sub --help | grep -q usage || fail "help $sub"
+    done
+    "$mallard" nonsense 2> /dev/null && fail "unknown command accepted"
+    "$mallard" trace nonsense 2> /dev/null && fail "unknown subcommand"
+    true
+}
+
+"case_$case_name"

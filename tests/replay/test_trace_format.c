@@ -1,0 +1,354 @@
+/*
+ * test_trace_format.c - the trace module on traces built in memory:
+ * encoding round trips, the finaliser's slots, edges and counts on
+ * hand-made cross-thread histories, and the reader's errors (with their
+ * offsets) on damaged bytes.  Each test names the behaviour it checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_codec.h"
+
+#define BUILD_CAP (1 << 16)
+#define ERR_CAP 512
+
+static int failures;
+
+#define EXPECT(cond) do { \
+    if (!(cond)) { \
+        fprintf(stderr, "%s:%d: %s: expected %s\n", __FILE__, __LINE__, \
+                __func__, #cond); \
+        failures++; \
+    } } while (0)
+
+struct builder {
+    uint8_t buf[BUILD_CAP];
+    size_t len;
+    uint64_t seq[8];
+};
+
+static void b_chunk(struct builder *b, unsigned type, const uint8_t *payload,
+                    size_t len)
+{
+    uint8_t *chunk = b->buf + b->len;
+    memcpy(chunk + TRACE_CHUNK_HEADER_SIZE, payload, len);
+    trace_seal_chunk(chunk, type, 0, len, len);
+    b->len += TRACE_CHUNK_HEADER_SIZE + len;
+}
+
+static void b_start(struct builder *b)
+{
+    uint8_t payload[256];
+    struct trace_header_info h = { .pid = 42, .start_clock_ns = 1000,
+                                   .clock_id = TRACE_CLOCK_MONOTONIC_NS,
+                                   .clock_hz = TRACE_NS_PER_SEC,
+                                   .command_line = "test", .command_len = 4 };
+    memset(b, 0, sizeof(*b));
+    trace_put_file_header(b->buf);
+    b->len = TRACE_FILE_HEADER_SIZE;
+    b_chunk(b, TRACE_CHUNK_HEADER, payload,
+            trace_encode_header(payload, sizeof(payload), &h));
+}
+
+/* One EVENTS chunk for thread `serial`, with THREAD_START prepended on
+ * its first chunk. */
+static void b_events(struct builder *b, uint64_t serial,
+                     const struct trace_event *ev, size_t n)
+{
+    uint8_t payload[4096];
+    uint8_t *p = payload;
+    struct trace_codec_state s = { ev[0].time, 0 };
+    p = trace_put_varint(p, serial);
+    p = trace_put_varint(p, 100 + serial);
+    p = trace_put_varint(p, b->seq[serial]);
+    p = trace_put_varint(p, ev[0].time);
+    if (b->seq[serial]++ == 0) {
+        struct trace_event start = { .time = ev[0].time,
+                                     .kind = TRACE_THREAD_START };
+        p = trace_encode_event(p, &s, &start);
+    }
+    for (size_t i = 0; i < n; i++)
+        p = trace_encode_event(p, &s, &ev[i]);
+    b_chunk(b, TRACE_CHUNK_EVENTS, payload, (size_t)(p - payload));
+}
+
+static void b_end(struct builder *b, uint64_t flags)
+{
+    uint8_t payload[64];
+    b_chunk(b, TRACE_CHUNK_END, payload,
+            trace_encode_end(payload, sizeof(payload), flags, 5000, 0));
+}
+
+static int b_load(struct builder *b, struct trace *t, char *err)
+{
+    return trace_load_buffer("mem", b->buf, b->len, t, err, ERR_CAP);
+}
+
+#define EV(k, tm, p, old, sz) \
+    { .kind = (k), .time = (tm), .t_after = (tm), .ptr = (p), \
+      .old_ptr = (old), .size = (sz) }
+
+static void test_varint_round_trip_at_limits(void)
+{
+    const uint64_t values[] = { 0, 1, 127, 128, 16383, 16384,
+                                UINT32_MAX, UINT64_MAX };
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        uint8_t buf[TRACE_VARINT_MAX];
+        const uint8_t *p = buf;
+        uint64_t got = 0;
+        uint8_t *end = trace_put_varint(buf, values[i]);
+        EXPECT(trace_get_varint(&p, end, &got) == 0);
+        EXPECT(got == values[i] && p == end);
+        p = buf;
+        EXPECT(end - buf == 1 || trace_get_varint(&p, end - 1, &got) < 0);
+        EXPECT(trace_unzigzag(trace_zigzag(values[i])) == values[i]);
+    }
+}
+
+static void test_free_on_other_thread_waits_for_allocation(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x1000, 0, 64) };
+    struct trace_event c[] = { EV(TRACE_FREE, 1020, 0, 0x1000, 0) };
+    b_start(&b);
+    b_events(&b, 0, a, 1);
+    b_events(&b, 1, c, 1);
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.thread_count == 2 && t.slot_count == 1);
+    EXPECT(t.threads[0].op_count == 2 && t.threads[1].op_count == 2);
+    const struct trace_op *alloc = &t.threads[0].ops[1];
+    const struct trace_op *freed = &t.threads[1].ops[1];
+    EXPECT(alloc->kind == TRACE_MALLOC && alloc->slot == 0);
+    EXPECT(freed->kind == TRACE_FREE && freed->old_slot == 0);
+    EXPECT(freed->dep_thread == 0 && freed->dep_op == 1);
+    EXPECT(alloc->dep_thread == TRACE_NO_DEP);
+    EXPECT(t.peak_live_bytes == 64 && !t.truncated);
+    EXPECT(t.duration_ns == 4000 && alloc->time_ns == 10);
+    trace_free(&t);
+}
+
+/* Thread 1 gets the address thread 0 freed, at the same stamp: the
+ * free must sort first, so the block is not "reused while live". */
+static void test_reused_address_on_equal_stamp_is_not_a_lost_free(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x2000, 0, 10),
+                               EV(TRACE_FREE, 1030, 0, 0x2000, 0) };
+    struct trace_event c[] = { EV(TRACE_MALLOC, 1030, 0x2000, 0, 20),
+                               EV(TRACE_FREE, 1040, 0, 0x2000, 0) };
+    b_start(&b);
+    b_events(&b, 1, c, 2);
+    b_events(&b, 0, a, 2);
+    b_end(&b, 0);
+    struct trace_raw raw;
+    struct trace_finalize_report rep;
+    EXPECT(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
+    EXPECT(trace_finalize(&raw, &t, &rep, err, ERR_CAP) == 0);
+    EXPECT(rep.missing_frees == 0 && rep.dropped_frees == 0);
+    /* threads keep their own free slots: no cross-thread slot reuse */
+    EXPECT(t.slot_count == 2);
+    EXPECT(t.threads[0].ops[2].dep_thread == TRACE_NO_DEP);
+    EXPECT(t.threads[0].ops[1].size == 20 && t.peak_live_bytes == 20);
+    trace_free(&t);
+    trace_raw_free(&raw);
+}
+
+static void test_realloc_elsewhere_chains_edges(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x3000, 0, 8),
+                               EV(TRACE_FREE, 1050, 0, 0x4000, 0) };
+    struct trace_event c[] = { { .kind = TRACE_REALLOC, .time = 1020,
+                                 .t_after = 1025, .ptr = 0x4000,
+                                 .old_ptr = 0x3000, .size = 80 } };
+    b_start(&b);
+    b_events(&b, 0, a, 2);
+    b_events(&b, 1, c, 1);
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    const struct trace_op *re = &t.threads[1].ops[1];
+    EXPECT(re->kind == TRACE_REALLOC && re->old_slot == 0);
+    EXPECT(re->dep_thread == 0 && re->dep_op == 1);
+    const struct trace_op *fr = &t.threads[0].ops[2];
+    EXPECT(fr->old_slot == re->slot && re->slot != TRACE_NO_SLOT);
+    EXPECT(fr->dep_thread == 1 && fr->dep_op == 1);
+    EXPECT(t.peak_live_bytes == 80);
+    trace_free(&t);
+}
+
+static void test_free_of_unrecorded_block_is_dropped_and_counted(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_FREE, 1010, 0, 0x9999, 0),
+                               EV(TRACE_FREE, 1011, 0, 0, 0),
+                               { .kind = TRACE_REALLOC, .time = 1012,
+                                 .t_after = 1013, .ptr = 0x5000,
+                                 .old_ptr = 0x8888, .size = 5 } };
+    b_start(&b);
+    b_events(&b, 0, a, 3);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.dropped_frees == 2);
+    /* start, free(NULL), realloc acting as malloc: the free is gone */
+    EXPECT(t.threads[0].op_count == 3);
+    EXPECT(t.threads[0].ops[1].kind == TRACE_FREE);
+    EXPECT(t.threads[0].ops[1].old_slot == TRACE_NO_SLOT);
+    EXPECT(t.threads[0].ops[2].old_slot == TRACE_NO_SLOT);
+    EXPECT(t.threads[0].ops[2].slot == 0);
+    EXPECT(t.truncated);   /* no END chunk */
+    trace_free(&t);
+}
+
+static void test_failed_realloc_keeps_the_old_block(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x6000, 0, 16),
+                               { .kind = TRACE_REALLOC, .time = 1020,
+                                 .t_after = 1021, .ptr = 0,
+                                 .old_ptr = 0x6000, .size = 1 << 30 },
+                               EV(TRACE_FREE, 1030, 0, 0x6000, 0) };
+    b_start(&b);
+    b_events(&b, 0, a, 3);
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.dropped_frees == 0 && t.threads[0].op_count == 4);
+    EXPECT(t.threads[0].ops[2].slot == TRACE_NO_SLOT);
+    EXPECT(t.threads[0].ops[3].old_slot == 0);
+    trace_free(&t);
+}
+
+/* Frees from TLS destructors arrive after the exit mark; the exit op
+ * must still be the thread's last. */
+static void test_thread_exit_stays_last(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x7000, 0, 16),
+                               EV(TRACE_THREAD_EXIT, 1020, 0, 0, 0),
+                               EV(TRACE_FREE, 1030, 0, 0x7000, 0) };
+    b_start(&b);
+    b_events(&b, 0, a, 3);
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.threads[0].op_count == 4);
+    EXPECT(t.threads[0].ops[2].kind == TRACE_FREE);
+    EXPECT(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
+    EXPECT(t.threads[0].ops[3].time_ns >= t.threads[0].ops[2].time_ns);
+    trace_free(&t);
+}
+
+static struct builder *small_trace(void)
+{
+    static struct builder b;
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x1000, 0, 64),
+                               EV(TRACE_FREE, 1020, 0, 0x1000, 0) };
+    b_start(&b);
+    b_events(&b, 0, a, 2);
+    b_end(&b, 0);
+    return &b;
+}
+
+/* Header chunk sits at offset 16; the EVENTS chunk follows it. */
+static size_t events_offset(const struct builder *b)
+{
+    size_t header_len = b->buf[TRACE_FILE_HEADER_SIZE + 4];
+    return TRACE_FILE_HEADER_SIZE + TRACE_CHUNK_HEADER_SIZE + header_len;
+}
+
+static void test_flipped_bit_is_reported_at_its_chunk(void)
+{
+    struct builder *b = small_trace();
+    struct trace t;
+    char err[ERR_CAP], want[64];
+    size_t at = events_offset(b);
+    b->buf[at + TRACE_CHUNK_HEADER_SIZE + 2] ^= 0x10;
+    EXPECT(b_load(b, &t, err) < 0);
+    snprintf(want, sizeof(want), "mem: offset %zu: expected chunk checksum",
+             at);
+    EXPECT(strncmp(err, want, strlen(want)) == 0);
+}
+
+static void test_cut_file_is_reported_where_it_ends(void)
+{
+    struct builder *b = small_trace();
+    struct trace t;
+    char err[ERR_CAP], want[64];
+    size_t at = events_offset(b);
+    b->len = at + TRACE_CHUNK_HEADER_SIZE + 1;
+    EXPECT(b_load(b, &t, err) < 0);
+    snprintf(want, sizeof(want), "mem: offset %zu: expected ", at);
+    EXPECT(strncmp(err, want, strlen(want)) == 0 && strstr(err, "trunc"));
+    b->len = 3;
+    EXPECT(b_load(b, &t, err) < 0 && strstr(err, "offset 0: expected"));
+    b->len = 0;
+    EXPECT(b_load(b, &t, err) < 0 && strstr(err, "offset 0: expected"));
+}
+
+static void test_wrong_version_is_refused(void)
+{
+    struct builder *b = small_trace();
+    struct trace t;
+    char err[ERR_CAP];
+    b->buf[TRACE_MAGIC_SIZE] = TRACE_VERSION + 1;
+    EXPECT(b_load(b, &t, err) < 0);
+    EXPECT(strstr(err, "offset 8: expected format version") != NULL);
+}
+
+static void test_unknown_chunk_type_is_skipped(void)
+{
+    struct builder *b = small_trace();
+    struct trace t;
+    char err[ERR_CAP];
+    const uint8_t future[] = { 1, 2, 3, 4, 5 };
+    b_chunk(b, 77, future, sizeof(future));
+    EXPECT(b_load(b, &t, err) == 0);
+    EXPECT(t.threads[0].op_count == 3);
+    trace_free(&t);
+}
+
+static void test_bad_event_tag_is_refused_with_offset(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    uint8_t payload[] = { 0, 100, 0, 10, 0x0f, 0 };   /* kind 15 */
+    b_start(&b);
+    size_t at = b.len;
+    b_chunk(&b, TRACE_CHUNK_EVENTS, payload, sizeof(payload));
+    EXPECT(b_load(&b, &t, err) < 0);
+    char want[64];
+    snprintf(want, sizeof(want), "offset %zu: expected an event tag",
+             at + TRACE_CHUNK_HEADER_SIZE + 4);
+    EXPECT(strstr(err, want) != NULL);
+}
+
+int main(void)
+{
+    test_varint_round_trip_at_limits();
+    test_free_on_other_thread_waits_for_allocation();
+    test_reused_address_on_equal_stamp_is_not_a_lost_free();
+    test_realloc_elsewhere_chains_edges();
+    test_free_of_unrecorded_block_is_dropped_and_counted();
+    test_failed_realloc_keeps_the_old_block();
+    test_thread_exit_stays_last();
+    test_flipped_bit_is_reported_at_its_chunk();
+    test_cut_file_is_reported_where_it_ends();
+    test_wrong_version_is_refused();
+    test_unknown_chunk_type_is_skipped();
+    test_bad_event_tag_is_refused_with_offset();
+    if (failures)
+        fprintf(stderr, "%d expectation(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
