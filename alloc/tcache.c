@@ -30,8 +30,9 @@ static void activate(struct tcache *cache)
     bool on = config.thread_cache;
     for (unsigned c = 0; c < SC_COUNT; c++) {
         uint32_t limit = TCACHE_BIN_BYTES / sc_block_size[c];
-        cache->bins[c].limit = !on ? 0 : limit > TCACHE_BIN_MAX ?
-                               TCACHE_BIN_MAX : limit < 2 ? 2 : limit;
+        cache->bins[c].limit = (uint16_t)(!on ? 0 : limit > TCACHE_BIN_MAX ?
+                               TCACHE_BIN_MAX : limit < 2 ? 2 : limit);
+        cache->bins[c].batch = TCACHE_FIRST_BATCH;
     }
     cache->state = on ? TCACHE_ACTIVE : TCACHE_OFF;
     /* The key's destructor empties the cache when the thread exits. */
@@ -87,7 +88,12 @@ void *tcache_alloc_slow(unsigned size_class)
         activate(cache);
     struct tcache_bin *bin = &cache->bins[size_class];
     void *batch[TCACHE_BIN_MAX];
-    unsigned want = bin->limit > 1 ? bin->limit / 2 : 1;
+    unsigned want = bin->batch < bin->limit / 2 ? bin->batch :
+                    bin->limit / 2;
+    if (want == 0)
+        want = 1;
+    else if (bin->batch < bin->limit / 2)
+        bin->batch *= 2;
     struct heap *heap = heap_for_this_cpu();
     heap_lock(heap);
     unsigned got = heap_take_blocks(heap, size_class, batch, want);

@@ -6,7 +6,10 @@
  * refill from, and spill half their blocks back to, the blocks' heaps in
  * batches, so one lock round trip serves many calls.  A bin holds at
  * most TCACHE_BIN_BYTES of blocks (and at most TCACHE_BIN_MAX), which
- * bounds what a thread can hold back from other threads.
+ * bounds what a thread can hold back from other threads.  A refill
+ * starts at TCACHE_FIRST_BATCH blocks and doubles with each refill, so a
+ * class a program touches once costs it one or two blocks, not half a
+ * bin of pages.
  *
  * With MALLARD_THREAD_CACHE=0 every limit is 0: no block is ever cached
  * and every malloc and free takes a heap lock.  When a thread exits its
@@ -26,6 +29,7 @@
 
 #define TCACHE_BIN_BYTES (32u << 10) /* bounds memory a thread holds */
 #define TCACHE_BIN_MAX 128u          /* bounds the cost of a spill */
+#define TCACHE_FIRST_BATCH 2u
 
 struct tcache_entry {
     struct tcache_entry *next;
@@ -35,7 +39,8 @@ struct tcache_entry {
 struct tcache_bin {
     struct tcache_entry *head;
     uint32_t count;
-    uint32_t limit;
+    uint16_t limit;
+    uint16_t batch;  /* blocks per refill: doubles up to limit / 2 */
 };
 
 enum tcache_state { TCACHE_UNSET = 0, TCACHE_ACTIVE, TCACHE_OFF };
