@@ -41,12 +41,9 @@ static void edges_futex_wake_all(_Atomic uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-void edges_publish(struct replay_progress *p, uint64_t done,
-                   int is_target)
+void edges_wake_waiters(struct replay_progress *p)
 {
-    atomic_store_explicit(&p->done, done, memory_order_release);
-    if (!is_target)
-        return;
+    /* pairs with the waiter's increment of waiters (see the top) */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&p->waiters, memory_order_relaxed) != 0) {
         atomic_fetch_add(&p->word, 1);

@@ -17,7 +17,16 @@ int image_check_and_rename(struct replay_image *image,
                            uint32_t trace_slots, char *err,
                            size_t err_len);
 
-/* Bytes an op asks for (calloc and reallocarray multiply, saturating). */
-uint64_t image_requested_bytes(const struct replay_op *op);
+/* Bytes an op asks for (calloc and reallocarray multiply, saturating);
+ * inline because every replayed op asks. */
+static inline uint64_t image_requested_bytes(const struct replay_op *op)
+{
+    uint64_t n = op->size;
+    if (op->kind == TRACE_CALLOC || op->kind == TRACE_REALLOCARRAY) {
+        if (__builtin_mul_overflow(op->arg, op->size, &n))
+            n = UINT64_MAX;
+    }
+    return n;
+}
 
 #endif

@@ -85,8 +85,20 @@ struct replay_shared {
 };
 
 /* edges.c */
-void edges_publish(struct replay_progress *p, uint64_t done,
-                   int is_target);
+void edges_wake_waiters(struct replay_progress *p);
+
+/*
+ * Publishes that a thread has completed `done` ops.  Inline: it runs
+ * after every op, and only ops that an edge points at pay for the fence
+ * and the check for sleeping waiters.
+ */
+static inline void edges_publish(struct replay_progress *p, uint64_t done,
+                                 int is_target)
+{
+    atomic_store_explicit(&p->done, done, memory_order_release);
+    if (is_target)
+        edges_wake_waiters(p);
+}
 /* Waits until p->done > op or the run aborts; returns cycles waited. */
 uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
                     uint64_t op);

@@ -41,16 +41,6 @@ struct slots_walk {
     size_t err_len;
 };
 
-uint64_t image_requested_bytes(const struct replay_op *op)
-{
-    uint64_t n = op->size;
-    if (op->kind == TRACE_CALLOC || op->kind == TRACE_REALLOCARRAY) {
-        if (__builtin_mul_overflow(op->arg, op->size, &n))
-            n = UINT64_MAX;
-    }
-    return n;
-}
-
 static int slots_fail(struct slots_walk *w, uint32_t t, const char *what)
 {
     snprintf(w->err, w->err_len, "thread %u op %llu: %s", t,

@@ -7,8 +7,9 @@
  * with the cycle counter, then outside the timed call write the block
  * as --touch asks (or fill and later check it under --verify), account
  * live bytes and publish progress.  A NULL where the recording got a
- * block, or a block whose contents changed, stops the run and is
- * reported as the allocator's failure.
+ * block, a block whose contents changed, or (under --verify) calloc
+ * memory that is not zero stops the run and is reported as the
+ * allocator's failure.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -38,6 +39,14 @@ static int worker_intact(const uint8_t *p, uint64_t n, uint64_t seed)
 {
     for (uint64_t i = 0; i < n; i++)
         if (p[i] != worker_pattern(seed, i))
+            return 0;
+    return 1;
+}
+
+static int worker_zeroed(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
             return 0;
     return 1;
 }
@@ -112,6 +121,11 @@ static int worker_after(struct replay_worker *w, uint64_t i, void *p,
     if (!w->run->opt->verify) {
         worker_touch(w->run->opt->touch, p, n);
         return 0;
+    }
+    if (op->kind == TRACE_CALLOC && !worker_zeroed(p, n)) {
+        worker_fail(w, i, REPLAY_CORRUPTION, "returned memory that is "
+                    "not zeroed");
+        return -1;
     }
     int moved = op->kind == TRACE_REALLOC ||
                 op->kind == TRACE_REALLOCARRAY;
