@@ -82,6 +82,11 @@ static void run_init_workers(struct replay_shared *run,
         w->progress = t->progress + (size_t)w->instance * n;
         w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
         w->latency = t->latency + (size_t)i * REPLAY_KIND_SLOTS;
+        w->api = run->api;
+        w->touch = run->opt->touch;
+        w->verify = run->opt->verify;
+        w->paced = run->opt->timing == REPLAY_TIMING_RECORDED;
+        w->latency_every = (uint32_t)run->opt->latency_every;
         /* stagger sampling so threads do not time in step */
         w->until_timed = 1 + i % (uint32_t)run->opt->latency_every;
     }

@@ -64,6 +64,12 @@ struct replay_worker {
     uint64_t kind_ops[REPLAY_KIND_SLOTS];   /* ops performed, by kind */
     uint32_t until_timed;    /* calls until the next timed one */
     pthread_t tid;
+    /* copies of the run's settings, read on every op without chasing
+     * run->opt */
+    const struct replay_alloc_api *api;
+    enum replay_touch touch;
+    int verify, paced;
+    uint32_t latency_every;
 };
 
 struct replay_shared {
@@ -75,8 +81,10 @@ struct replay_shared {
     _Atomic uint32_t start_word;   /* futex: 0 until the timed start */
     _Atomic uint32_t stop_sampler;
     _Atomic int failed;            /* first failure wins the message */
-    _Atomic int abort;             /* every thread stops at its next op */
-    enum replay_status status;
+    /* read by every thread on every op: a line of its own, away from
+     * what the sampler and the failing thread write */
+    _Alignas(RUN_CACHE_LINE) _Atomic int abort;
+    _Alignas(RUN_CACHE_LINE) enum replay_status status;
     char message[REPLAY_MSG_LEN];
     uint64_t start_ns;             /* CLOCK_MONOTONIC at the start */
     struct replay_sample *samples;

@@ -103,7 +103,7 @@ static int worker_check_old(struct replay_worker *w, uint64_t i,
                             const struct replay_block *b)
 {
     const struct replay_op *op = &w->ops[i];
-    if (!b->ptr || !w->run->opt->verify)
+    if (!b->ptr || !w->verify)
         return 0;
     if (worker_intact(b->ptr, b->size, op->old_slot))
         return 0;
@@ -118,8 +118,8 @@ static int worker_after(struct replay_worker *w, uint64_t i, void *p,
 {
     const struct replay_op *op = &w->ops[i];
     uint64_t n = image_requested_bytes(op);
-    if (!w->run->opt->verify) {
-        worker_touch(w->run->opt->touch, p, n);
+    if (!w->verify) {
+        worker_touch(w->touch, p, n);
         return 0;
     }
     if (op->kind == TRACE_CALLOC && !worker_zeroed(p, n)) {
@@ -149,7 +149,7 @@ static int worker_settle(struct replay_worker *w, uint64_t i, void *p,
     }
     if (op->slot == TRACE_NO_SLOT) {
         if (p)   /* recorded a failure, got a block: give it back */
-            w->run->api->free(p);
+            w->api->free(p);
         return 0;
     }
     uint64_t n = image_requested_bytes(op);
@@ -195,10 +195,10 @@ static void *worker_timed_call(struct replay_worker *w,
     w->kind_ops[op->kind]++;
     w->calls += is_call;
     if (--w->until_timed != 0)
-        return is_call ? worker_call(w->run->api, op, old, rc) : NULL;
-    w->until_timed = w->run->opt->latency_every;
+        return is_call ? worker_call(w->api, op, old, rc) : NULL;
+    w->until_timed = w->latency_every;
     uint64_t t0 = cycles_now();
-    void *p = is_call ? worker_call(w->run->api, op, old, rc) : NULL;
+    void *p = is_call ? worker_call(w->api, op, old, rc) : NULL;
     cycles_record(&w->latency[op->kind], cycles_now() - t0);
     return p;
 }
@@ -212,7 +212,7 @@ static int worker_step(struct replay_worker *w, uint64_t i)
         w->wait_cycles += waited;
         w->waits += waited != 0;
     }
-    if (w->run->opt->timing == REPLAY_TIMING_RECORDED)
+    if (w->paced)
         worker_pace(w, op);
     if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
         return -1;
