@@ -60,6 +60,9 @@ struct replay_options {
 
 /* Flattened op: trace_op plus what the parent precomputed. */
 #define REPLAY_OP_IS_DEP_TARGET 1u  /* another thread waits on this op */
+/* malloc_usable_size of another thread's block: counted, not called,
+ * since nothing orders it before that block's free in the replay */
+#define REPLAY_OP_NO_CALL 2u
 struct replay_op {
     uint64_t time_ns;
     uint64_t size;

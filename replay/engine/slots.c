@@ -85,6 +85,8 @@ static int slots_release(struct slots_walk *w, uint32_t t,
         return slots_fail(w, t, "uses a block of another thread with no "
                           "dependency edge on its allocation");
     op->old_slot = r;
+    if (op->kind == TRACE_USABLE_SIZE && w->alloc_thread[r] != t)
+        op->flags |= REPLAY_OP_NO_CALL;
     if (frees) {
         w->map[old] = SLOTS_NONE;
         w->live -= (int64_t)w->size[r];

@@ -191,7 +191,8 @@ static void *worker_timed_call(struct replay_worker *w,
                                int *rc)
 {
     int is_call = op->kind != TRACE_THREAD_START &&
-                  op->kind != TRACE_THREAD_EXIT;
+                  op->kind != TRACE_THREAD_EXIT &&
+                  !(op->flags & REPLAY_OP_NO_CALL);
     w->kind_ops[op->kind]++;
     w->calls += is_call;
     if (--w->until_timed != 0)
