@@ -70,7 +70,7 @@ int cli_trace_load(const char *path, struct cli_trace *ct)
                             &ct->raw, err, sizeof(err));
     trace_unmap_file(data, size);
     if (rc == 0)
-        rc = trace_finalize(&ct->raw, &ct->trace, &ct->report, err,
+        rc = trace_raw_to_trace(&ct->raw, &ct->trace, &ct->report, err,
                             sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "%s\n", err);

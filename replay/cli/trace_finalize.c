@@ -1,18 +1,22 @@
 /*
- * trace_finalize.c - `mallard trace finalize IN [-o OUT]`: validate a
- * trace completely (load and finalise it, reporting dropped frees) and
- * rewrite it with zstd-compressed chunks, in place unless -o is given.
- * The replay-ready form (slots, per-thread streams, edges) is computed
- * by every load, in memory, from the validated file; see
- * docs/trace-format.md for why it is not stored.
+ * trace_finalize.c - `mallard trace finalize IN [-o OUT]`: load a
+ * recorder's trace (full validation, reporting dropped frees), turn it
+ * into the replay-ready form (slots, per-thread streams, edges) and
+ * write that, zstd-compressed, in place unless -o is given.  A trace
+ * that is already final is rewritten as it is.
  */
 #include <string.h>
 
 #include "cli.h"
 
-/* zstd level 3 (its default): measured on recorder traces it gives
- * most of level 19's ratio at a small fraction of the time. */
-#define FINALIZE_ZSTD_LEVEL 3
+/* zstd level 9: on a 400,000-op larson trace it gives 821 KB against
+ * 843 KB at level 3 and 790 KB at 19, in 0.08 s against 0.06 s and
+ * 0.9 s (whole finalize). */
+#define FINALIZE_ZSTD_LEVEL 9
+/* Finalised times are kept to the microsecond: finer digits are noise
+ * (a recorded call costs tens of ns itself) and would be most of the
+ * file; the recorder's own trace keeps full ns for the merge. */
+#define FINALIZE_TIME_UNIT_NS 1000
 
 int trace_finalize_path(const char *in, const char *out, int quiet)
 {
@@ -21,9 +25,10 @@ int trace_finalize_path(const char *in, const char *out, int quiet)
     if (cli_trace_load(in, &ct) < 0)
         return 1;
     cli_trace_warn(&ct);
+    int rc = trace_write_final(out, &ct.raw, &ct.trace, FINALIZE_ZSTD_LEVEL,
+                               FINALIZE_TIME_UNIT_NS, err, sizeof(err));
     cli_trace_free(&ct);
-    if (trace_compress_file(in, out, FINALIZE_ZSTD_LEVEL, err,
-                            sizeof(err)) < 0) {
+    if (rc < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -38,7 +43,7 @@ int trace_cmd_finalize(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             printf("usage: mallard trace finalize IN [-o OUT]\n"
-                   "Validates IN and writes it with compressed chunks "
+                   "Validates IN and writes its replay-ready form "
                    "to OUT (default: IN).\n");
             return 0;
         }

@@ -32,6 +32,8 @@ void addr_map_destroy(struct addr_map *m)
 
 struct addr_block *addr_map_find(struct addr_map *m, uint64_t addr)
 {
+    if (addr == 0)            /* the empty-cell marker is never a block */
+        return NULL;
     for (size_t i = addr_home(m, addr);; i = (i + 1) & m->mask) {
         if (m->cells[i].addr == addr)
             return &m->cells[i];

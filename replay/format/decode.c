@@ -1,7 +1,8 @@
 /*
  * decode.c - a whole trace file into per-thread event arrays.
  *
- * Owns the meaning of each chunk's payload (header, events, child, end)
+ * Owns the meaning of each chunk's payload (header, events, child, end;
+ * the finalised form's summary and ops are final_read.c's)
  * and the stream-level checks: one header first, per-thread chunk
  * sequence numbers without gaps, every field inside its chunk, no trailing
  * bytes, known op kinds and flags.  Chunk types it does not know are
@@ -11,34 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "event_codec.h"
 
 #define DECODE_FIRST_EVENTS 1024   /* initial per-thread array length */
-
-struct decode_ctx {
-    struct trace_raw *raw;
-    const char *name;
-    const struct trace_chunk *chunk;
-    const uint8_t *p, *end;
-    char *err;
-    size_t err_len;
-};
-
-/* Offset in the file of the decoder's position, for messages. */
-static size_t decode_offset(const struct decode_ctx *d)
-{
-    return d->chunk->offset + TRACE_CHUNK_HEADER_SIZE +
-           (size_t)(d->p - d->chunk->payload);
-}
-
-static int decode_varint(struct decode_ctx *d, uint64_t *v, const char *what)
-{
-    if (trace_get_varint(&d->p, d->end, v) == 0)
-        return 0;
-    trace_error(d->err, d->err_len, d->name, decode_offset(d),
-                "expected a varint (%s) inside the chunk", what);
-    return -1;
-}
 
 static int decode_bytes(struct decode_ctx *d, char **out, const char *what)
 {
@@ -211,6 +188,11 @@ static int decode_events(struct decode_ctx *d)
     uint64_t serial, tid, seq;
     struct trace_codec_state s = { 0, 0 };
     size_t at = decode_offset(d);
+    if (d->raw->final) {
+        trace_error(d->err, d->err_len, d->name, d->chunk->offset,
+                    "expected only ops chunks in a finalised trace");
+        return -1;
+    }
     if (decode_varint(d, &serial, "thread serial") < 0 ||
         decode_varint(d, &tid, "thread id") < 0 ||
         decode_varint(d, &seq, "chunk sequence") < 0 ||
@@ -248,6 +230,8 @@ static int decode_chunk(struct decode_ctx *d)
     case TRACE_CHUNK_EVENTS: return decode_events(d);
     case TRACE_CHUNK_CHILD: return decode_child(d);
     case TRACE_CHUNK_END: return decode_end(d);
+    case TRACE_CHUNK_SUMMARY: return final_read_summary(d);
+    case TRACE_CHUNK_OPS: return final_read_ops(d);
     default:
         d->raw->unknown_chunks++;  /* a newer writer's: skip it */
         d->p = d->end;
@@ -307,5 +291,6 @@ void trace_raw_free(struct trace_raw *raw)
     for (size_t i = 0; i < raw->child_count; i++)
         free(raw->children[i].path);
     free(raw->children);
+    final_release(raw);
     memset(raw, 0, sizeof(*raw));
 }

@@ -2,7 +2,8 @@
  * load.c - the public entry points of trace.h: load, free, op names.
  *
  * A trace file is mapped read-only, decoded (decode.c) and finalised
- * (finalize.c); the caller gets only the finalised form.  Loading is
+ * (finalize.c), or read as already finalised (final_read.c); the caller
+ * gets only the finalised form.  Loading is
  * the single path every user takes, so every user gets the same checks.
  */
 #include <errno.h>
@@ -57,7 +58,7 @@ int trace_load_buffer(const char *name, const uint8_t *data, size_t size,
     memset(out, 0, sizeof(*out));
     if (trace_raw_read(name, data, size, &raw, err, err_len) < 0)
         return -1;
-    int rc = trace_finalize(&raw, out, NULL, err, err_len);
+    int rc = trace_raw_to_trace(&raw, out, NULL, err, err_len);
     trace_raw_free(&raw);
     return rc;
 }

@@ -36,6 +36,8 @@ enum trace_chunk_type {
     TRACE_CHUNK_EVENTS = 2, /* a run of one thread's events */
     TRACE_CHUNK_CHILD = 3,  /* a forked child's pid and trace path */
     TRACE_CHUNK_END = 4,    /* recording ended (normally or not) */
+    TRACE_CHUNK_SUMMARY = 5,/* finalised form: slot count, threads, ... */
+    TRACE_CHUNK_OPS = 6,    /* finalised form: a run of one thread's ops */
 };
 
 #define TRACE_CHUNK_ZSTD 0x1u          /* payload is one zstd frame */
@@ -124,7 +126,10 @@ int trace_reader_init(struct trace_reader *r, const char *name,
 int trace_reader_next(struct trace_reader *r, struct trace_chunk *c);
 void trace_reader_close(struct trace_reader *r);
 
-/* Whole file decoded, per recorder thread, still in pointer form. */
+struct trace_final;   /* a finalised file being read (final_read.c) */
+
+/* Whole file decoded: per recorder thread, still in pointer form; or,
+ * for a finalised file, its ops (final != NULL). */
 struct trace_raw_thread {
     uint64_t serial, tid, next_seq;
     struct trace_event *events;
@@ -141,6 +146,7 @@ struct trace_raw {
     struct trace_child *children;
     size_t child_count;
     size_t chunk_count, compressed_chunks, unknown_chunks;
+    struct trace_final *final;
 };
 
 int trace_raw_read(const char *name, const uint8_t *data, size_t size,
@@ -156,6 +162,12 @@ int trace_finalize(const struct trace_raw *raw, struct trace *out,
                    struct trace_finalize_report *report, char *err,
                    size_t err_len);
 
+/* The finalised trace of a decoded file: finalises a raw one, or takes
+ * the ops of a finalised one (moving them out of raw). */
+int trace_raw_to_trace(struct trace_raw *raw, struct trace *out,
+                       struct trace_finalize_report *report, char *err,
+                       size_t err_len);
+
 /* trace_load() on bytes already in memory (the fuzzer's entry point). */
 int trace_load_buffer(const char *name, const uint8_t *data, size_t size,
                       struct trace *out, char *err, size_t err_len);
@@ -164,8 +176,12 @@ int trace_map_file(const char *path, const uint8_t **data, size_t *size,
                    char *err, size_t err_len);
 void trace_unmap_file(const uint8_t *data, size_t size);
 
-/* Copies a trace with every chunk zstd-compressed where that pays. */
-int trace_compress_file(const char *in, const char *out, int level,
-                        char *err, size_t err_len);
+/* Writes the finalised form of t (header, children and end taken from
+ * raw) to path, zstd-compressed at level, times rounded down to
+ * multiples of unit ns; via a temporary file, so path may be the file
+ * raw was read from. */
+int trace_write_final(const char *path, const struct trace_raw *raw,
+                      const struct trace *t, int level, uint64_t unit,
+                      char *err, size_t err_len);
 
 #endif

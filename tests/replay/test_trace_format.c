@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event_codec.h"
 
@@ -191,19 +192,22 @@ static void test_free_of_unrecorded_block_is_dropped_and_counted(void)
     char err[ERR_CAP];
     struct trace_event a[] = { EV(TRACE_FREE, 1010, 0, 0x9999, 0),
                                EV(TRACE_FREE, 1011, 0, 0, 0),
+                               EV(TRACE_USABLE_SIZE, 1011, 0, 0, 0),
                                { .kind = TRACE_REALLOC, .time = 1012,
                                  .t_after = 1013, .ptr = 0x5000,
                                  .old_ptr = 0x8888, .size = 5 } };
     b_start(&b);
-    b_events(&b, 0, a, 3);
+    b_events(&b, 0, a, 4);
     EXPECT(b_load(&b, &t, err) == 0);
     EXPECT(t.dropped_frees == 2);
-    /* start, free(NULL), realloc acting as malloc: the free is gone */
-    EXPECT(t.threads[0].op_count == 3);
+    /* start, free(NULL), usable_size(NULL), realloc acting as malloc:
+     * the free of the unknown block is gone */
+    EXPECT(t.threads[0].op_count == 4);
     EXPECT(t.threads[0].ops[1].kind == TRACE_FREE);
     EXPECT(t.threads[0].ops[1].old_slot == TRACE_NO_SLOT);
     EXPECT(t.threads[0].ops[2].old_slot == TRACE_NO_SLOT);
-    EXPECT(t.threads[0].ops[2].slot == 0);
+    EXPECT(t.threads[0].ops[3].old_slot == TRACE_NO_SLOT);
+    EXPECT(t.threads[0].ops[3].slot == 0);
     EXPECT(t.truncated);   /* no END chunk */
     trace_free(&t);
 }
@@ -334,6 +338,58 @@ static void test_bad_event_tag_is_refused_with_offset(void)
     EXPECT(strstr(err, want) != NULL);
 }
 
+static int same_op(const struct trace_op *a, const struct trace_op *b)
+{
+    return a->time_ns == b->time_ns && a->size == b->size &&
+           a->arg == b->arg && a->slot == b->slot &&
+           a->old_slot == b->old_slot && a->dep_thread == b->dep_thread &&
+           a->dep_op == b->dep_op && a->kind == b->kind;
+}
+
+/* Raw -> finalised file -> load gives the very same ops (unit 1 ns). */
+static void test_final_form_round_trips_ops(void)
+{
+    struct builder b;
+    struct trace t, back;
+    struct trace_raw raw;
+    char err[ERR_CAP], path[] = "/tmp/mallard-final-XXXXXX";
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x1000, 0, 64),
+                               EV(TRACE_MALLOC, 1011, 0x2000, 0, 0),
+                               EV(TRACE_FREE, 1500, 0, 0x9999, 0),
+                               EV(TRACE_THREAD_EXIT, 1600, 0, 0, 0) };
+    struct trace_event c[] = { EV(TRACE_FREE, 1020, 0, 0x1000, 0),
+                               { .kind = TRACE_REALLOCARRAY, .time = 1030,
+                                 .t_after = 1031, .ptr = 0x3000,
+                                 .old_ptr = 0x2000, .arg = 3, .size = 7 },
+                               EV(TRACE_USABLE_SIZE, 1040, 0, 0x3000, 0) };
+    b_start(&b);
+    b_events(&b, 0, a, 4);
+    b_events(&b, 1, c, 3);
+    b_end(&b, 0);
+    int fd = mkstemp(path);
+    EXPECT(fd >= 0);
+    close(fd);
+    EXPECT(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
+    EXPECT(trace_finalize(&raw, &t, NULL, err, ERR_CAP) == 0);
+    EXPECT(trace_write_final(path, &raw, &t, 3, 1, err, ERR_CAP) == 0);
+    EXPECT(trace_load(path, &back, err, ERR_CAP) == 0);
+    EXPECT(back.thread_count == t.thread_count && back.dropped_frees == 1);
+    EXPECT(back.slot_count == t.slot_count && !back.truncated);
+    EXPECT(back.peak_live_bytes == t.peak_live_bytes);
+    EXPECT(strcmp(back.command_line, "test") == 0 && back.pid == 42);
+    for (uint32_t i = 0; i < t.thread_count && i < back.thread_count; i++) {
+        EXPECT(back.threads[i].op_count == t.threads[i].op_count);
+        for (uint64_t j = 0; j < t.threads[i].op_count &&
+                             j < back.threads[i].op_count; j++)
+            EXPECT(same_op(&t.threads[i].ops[j], &back.threads[i].ops[j]));
+    }
+    EXPECT(t.threads[1].ops[2].dep_thread == 0);
+    trace_free(&t);
+    trace_free(&back);
+    trace_raw_free(&raw);
+    unlink(path);
+}
+
 int main(void)
 {
     test_varint_round_trip_at_limits();
@@ -348,6 +404,7 @@ int main(void)
     test_wrong_version_is_refused();
     test_unknown_chunk_type_is_skipped();
     test_bad_event_tag_is_refused_with_offset();
+    test_final_form_round_trips_ops();
     if (failures)
         fprintf(stderr, "%d expectation(s) failed\n", failures);
     return failures ? 1 : 0;

@@ -1,0 +1,200 @@
+/*
+ * final_write.c - writing the finalised form of a trace.
+ *
+ * Order: file header, HEADER (as recorded), SUMMARY, each thread's OPS
+ * chunks, CHILD chunks, END if the recording had one.  Chunks are zstd
+ * compressed one by one where that pays, so damage stays local to one
+ * chunk.  This runs after the program ended (`mallard record`, `mallard
+ * trace finalize`), never inside it: the recorder stays free of zstd.
+ * Output goes to a temporary file renamed into place, so the input and
+ * the output may be the same path and a failure leaves no half trace.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "op_codec.h"
+
+/* Ops per OPS chunk: 64 Ki ops are a few hundred KiB of columns, big
+ * enough for zstd to find long matches, small enough that one damaged
+ * chunk loses little. */
+#define FINAL_CHUNK_OPS ((uint64_t)1 << 16)
+#define FINAL_COLUMN_BYTES (FINAL_CHUNK_OPS * TRACE_OP_COL_MAX)
+/* Thread, first op, count, base time, all column lengths but one. */
+#define FINAL_PREAMBLE_MAX ((3 + TRACE_COLUMNS) * TRACE_VARINT_MAX)
+/* The payload buffer: a whole OPS chunk, or any small chunk. */
+#define FINAL_CHUNK_RAW \
+    (FINAL_PREAMBLE_MAX + TRACE_COLUMNS * FINAL_COLUMN_BYTES)
+#define FINAL_SUMMARY_FIELDS 7
+
+struct final_out {
+    FILE *file;
+    int level;
+    uint64_t unit;            /* ns per stored time unit */
+    uint8_t *buf;             /* payload being built */
+    uint8_t *cols[TRACE_COLUMNS]; /* OPS columns being built */
+    uint8_t *zbuf;            /* chunk header + compressed payload */
+    size_t zcap;
+};
+
+static int final_put_chunk(struct final_out *o, unsigned type,
+                           const uint8_t *payload, size_t len)
+{
+    size_t need = TRACE_CHUNK_HEADER_SIZE + ZSTD_compressBound(len);
+    if (need > o->zcap) {
+        uint8_t *grown = realloc(o->zbuf, need);
+        if (!grown)
+            return -1;
+        o->zbuf = grown;
+        o->zcap = need;
+    }
+    uint8_t *out = o->zbuf + TRACE_CHUNK_HEADER_SIZE;
+    size_t stored = ZSTD_compress(out, need - TRACE_CHUNK_HEADER_SIZE,
+                                  payload, len, o->level);
+    unsigned flags = TRACE_CHUNK_ZSTD;
+    if (ZSTD_isError(stored) || stored >= len) {   /* does not pay */
+        memcpy(out, payload, len);
+        stored = len;
+        flags = 0;
+    }
+    trace_seal_chunk(o->zbuf, type, flags, stored, len);
+    size_t total = TRACE_CHUNK_HEADER_SIZE + stored;
+    return fwrite(o->zbuf, 1, total, o->file) == total ? 0 : -1;
+}
+
+/* One OPS chunk: the next n ops of thread `index`, column by column. */
+static int final_put_ops(struct final_out *o, uint32_t index,
+                         const struct trace_thread *t, uint64_t first,
+                         uint64_t n)
+{
+    uint8_t *col[TRACE_COLUMNS];
+    struct trace_op_state s = { o->unit, t->ops[first].time_ns / o->unit,
+                                0, 0 };
+    uint8_t *p = o->buf;
+    for (int c = 0; c < TRACE_COLUMNS; c++)
+        col[c] = o->cols[c];
+    for (uint64_t i = first; i < first + n; i++)
+        trace_encode_op(col, &s, &t->ops[i]);
+    p = trace_put_varint(p, index);
+    p = trace_put_varint(p, first);
+    p = trace_put_varint(p, n);
+    p = trace_put_varint(p, t->ops[first].time_ns / o->unit);
+    for (int c = 0; c < TRACE_COLUMNS - 1; c++)
+        p = trace_put_varint(p, (uint64_t)(col[c] - o->cols[c]));
+    for (int c = 0; c < TRACE_COLUMNS; c++) {
+        size_t len = (size_t)(col[c] - o->cols[c]);
+        memcpy(p, o->cols[c], len);
+        p += len;
+    }
+    return final_put_chunk(o, TRACE_CHUNK_OPS, o->buf, (size_t)(p - o->buf));
+}
+
+static int final_put_thread(struct final_out *o, uint32_t index,
+                            const struct trace_thread *t)
+{
+    for (uint64_t i = 0; i < t->op_count; i += FINAL_CHUNK_OPS) {
+        uint64_t n = t->op_count - i;
+        if (final_put_ops(o, index, t, i, n < FINAL_CHUNK_OPS ?
+                          n : FINAL_CHUNK_OPS) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int final_put_summary(struct final_out *o, const struct trace *t)
+{
+    size_t cap = (FINAL_SUMMARY_FIELDS + 2 * (size_t)t->thread_count) *
+                 TRACE_VARINT_MAX;
+    uint8_t *buf = malloc(cap), *p = buf;
+    if (!buf)
+        return -1;
+    p = trace_put_varint(p, t->thread_count);
+    p = trace_put_varint(p, t->slot_count);
+    p = trace_put_varint(p, t->peak_live_bytes);
+    p = trace_put_varint(p, t->dropped_frees);
+    p = trace_put_varint(p, t->truncated != 0);
+    p = trace_put_varint(p, t->duration_ns);
+    p = trace_put_varint(p, o->unit);
+    for (uint32_t i = 0; i < t->thread_count; i++) {
+        p = trace_put_varint(p, t->threads[i].tid);
+        p = trace_put_varint(p, t->threads[i].op_count);
+    }
+    int rc = final_put_chunk(o, TRACE_CHUNK_SUMMARY, buf,
+                             (size_t)(p - buf));
+    free(buf);
+    return rc;
+}
+
+/* Header, children and end: small chunks, built in o->buf. */
+static int final_put_small(struct final_out *o, const struct trace_raw *raw,
+                           int end)
+{
+    size_t len;
+    if (!end) {
+        len = trace_encode_header(o->buf, FINAL_CHUNK_RAW, &raw->header);
+        return len ? final_put_chunk(o, TRACE_CHUNK_HEADER, o->buf, len)
+                   : -1;
+    }
+    for (size_t i = 0; i < raw->child_count; i++) {
+        len = trace_encode_child(o->buf, FINAL_CHUNK_RAW,
+                                 raw->children[i].pid,
+                                 raw->children[i].path);
+        if (!len || final_put_chunk(o, TRACE_CHUNK_CHILD, o->buf, len) < 0)
+            return -1;
+    }
+    if (!raw->have_end)
+        return 0;
+    len = trace_encode_end(o->buf, FINAL_CHUNK_RAW, raw->end_flags,
+                           raw->end_clock_ns, raw->events_lost);
+    return final_put_chunk(o, TRACE_CHUNK_END, o->buf, len);
+}
+
+static int final_put_all(struct final_out *o, const struct trace_raw *raw,
+                         const struct trace *t)
+{
+    uint8_t head[TRACE_FILE_HEADER_SIZE];
+    trace_put_file_header(head);
+    if (fwrite(head, 1, sizeof(head), o->file) != sizeof(head) ||
+        final_put_small(o, raw, 0) < 0 || final_put_summary(o, t) < 0)
+        return -1;
+    for (uint32_t i = 0; i < t->thread_count; i++)
+        if (final_put_thread(o, i, &t->threads[i]) < 0)
+            return -1;
+    return final_put_small(o, raw, 1);
+}
+
+int trace_write_final(const char *path, const struct trace_raw *raw,
+                      const struct trace *t, int level, uint64_t unit,
+                      char *err, size_t err_len)
+{
+    char tmp[4096];
+    struct final_out o = { .level = level, .unit = unit ? unit : 1 };
+    int have_cols = 1;
+    int n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        trace_error(err, err_len, path, 0, "a shorter path");
+        return -1;
+    }
+    o.buf = malloc(FINAL_CHUNK_RAW);
+    for (int c = 0; c < TRACE_COLUMNS; c++)
+        have_cols &= (o.cols[c] = malloc(FINAL_COLUMN_BYTES)) != NULL;
+    o.file = o.buf && have_cols ? fopen(tmp, "wb") : NULL;
+    int rc = o.file ? final_put_all(&o, raw, t) : -1;
+    if (o.file && fclose(o.file) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        trace_error(err, err_len, path, 0, "cannot write the finalised "
+                    "trace: %s", strerror(errno));
+        unlink(tmp);
+    }
+    free(o.buf);
+    free(o.zbuf);
+    for (int c = 0; c < TRACE_COLUMNS; c++)
+        free(o.cols[c]);
+    return rc;
+}
