@@ -12,6 +12,13 @@
  * reused only after a free that the reusing thread itself performed (or
  * was ordered after), so one table of pointers needs no locks.
  *
+ * A thread that only allocates (a producer whose blocks another thread
+ * frees) would need a fresh slot per block.  Past SLOTS_SLACK times the
+ * trace's slot count, a plain allocation instead takes a slot another
+ * thread freed and gets an edge on that free: the free came first in
+ * the recording too, so the edge follows recorded order (no cycle), the
+ * table stays bounded, and the wait it may cost is counted as edge wait.
+ *
  * The same walk proves the trace sound: known kinds, live slots only,
  * edges in range and on every cross-thread free, and no edge cycle (a
  * cycle would hang the replay).
@@ -22,6 +29,11 @@
 #include "image.h"
 
 #define SLOTS_NONE UINT32_MAX
+/* Replay slots may reach 2x the trace's (+ a little per thread) before
+ * allocations borrow other threads' freed slots: a measured compromise
+ * between table memory and added waits. */
+#define SLOTS_SLACK 2u
+#define SLOTS_PER_THREAD_SLACK 64u
 
 struct slots_walk {
     struct replay_image *image;
@@ -33,9 +45,11 @@ struct slots_walk {
     uint32_t *free_head;    /* per thread: head of its free list */
     uint32_t *next_free;    /* per replay slot: free-list link */
     uint32_t *alloc_thread; /* per replay slot: who allocated it */
-    uint64_t *alloc_op;     /* per replay slot: by which op */
+    uint64_t *alloc_op;     /* per replay slot: by which op (while
+                               free: the op that freed it) */
     uint64_t *size;         /* per replay slot: bytes requested */
     uint32_t used, cap;     /* replay slots handed out, capacity */
+    uint64_t limit;         /* past this, borrow freed slots */
     int64_t live, peak;
     char *err;
     size_t err_len;
@@ -88,6 +102,7 @@ static int slots_release(struct slots_walk *w, uint32_t t,
     if (op->kind == TRACE_USABLE_SIZE && w->alloc_thread[r] != t)
         op->flags |= REPLAY_OP_NO_CALL;
     if (frees) {
+        w->alloc_op[r] = w->pos[t];
         w->map[old] = SLOTS_NONE;
         w->live -= (int64_t)w->size[r];
         w->next_free[r] = w->free_head[t];
@@ -96,7 +111,35 @@ static int slots_release(struct slots_walk *w, uint32_t t,
     return 0;
 }
 
-/* Gives op's new block a replay slot from thread t's free list. */
+/* A slot thread t freed, else a fresh one, else (past the limit) one
+ * another thread freed, with an edge on that free. */
+static uint32_t slots_pick(struct slots_walk *w, uint32_t t,
+                           struct replay_op *op)
+{
+    uint32_t r = w->free_head[t];
+    if (r != SLOTS_NONE) {
+        w->free_head[t] = w->next_free[r];
+        return r;
+    }
+    int may_borrow = w->used >= w->limit &&
+                     op->dep_thread == TRACE_NO_DEP;
+    for (uint32_t d = 0; may_borrow && d < w->image->thread_count; d++) {
+        r = w->free_head[d];
+        if (r == SLOTS_NONE)
+            continue;
+        w->free_head[d] = w->next_free[r];
+        op->dep_thread = d;
+        op->dep_op = (uint32_t)w->alloc_op[r];
+        w->ops[w->desc[d].first_op + w->alloc_op[r]].flags |=
+            REPLAY_OP_IS_DEP_TARGET;
+        return r;
+    }
+    if (w->used == w->cap && slots_grow(w) != 0)
+        return SLOTS_NONE;
+    return w->used++;
+}
+
+/* Gives op's new block a replay slot (see slots_pick). */
 static int slots_take(struct slots_walk *w, uint32_t t,
                       struct replay_op *op)
 {
@@ -105,14 +148,9 @@ static int slots_take(struct slots_walk *w, uint32_t t,
         return 0;
     if (s >= w->trace_slots || w->map[s] != SLOTS_NONE)
         return slots_fail(w, t, "allocates into a slot that is live");
-    uint32_t r = w->free_head[t];
-    if (r != SLOTS_NONE) {
-        w->free_head[t] = w->next_free[r];
-    } else {
-        if (w->used == w->cap && slots_grow(w) != 0)
-            return slots_fail(w, t, "out of memory renaming slots");
-        r = w->used++;
-    }
+    uint32_t r = slots_pick(w, t, op);
+    if (r == SLOTS_NONE)
+        return slots_fail(w, t, "out of memory renaming slots");
     w->map[s] = r;
     w->alloc_thread[r] = t;
     w->alloc_op[r] = w->pos[t];
@@ -236,6 +274,8 @@ int image_check_and_rename(struct replay_image *image,
     }
     memset(w.map, 0xff, (trace_slots + 1) * sizeof(uint32_t));
     memset(w.free_head, 0xff, (n + 1) * sizeof(uint32_t));
+    w.limit = (uint64_t)trace_slots * SLOTS_SLACK +
+              (uint64_t)n * SLOTS_PER_THREAD_SLACK;
     if (slots_check_edges(&w) != 0 || slots_walk_all(&w) != 0)
         goto out;
     image->slot_count = w.used;
