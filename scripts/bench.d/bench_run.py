@@ -20,14 +20,15 @@ import subprocess
 from dataclasses import dataclass
 
 LIBDIR = '/usr/lib/x86_64-linux-gnu'
-# name -> (library path or None for glibc, Debian package)
+# name -> (library path or None for glibc, how to get the library)
 KNOWN = {
-    'glibc': (None, 'libc6'),
-    'mallard': ('{build}/alloc/libmallard.so', 'this project: '
-                'meson setup {build} && meson compile -C {build}'),
-    'jemalloc': (f'{LIBDIR}/libjemalloc.so.2', 'libjemalloc2'),
+    'glibc': (None, ''),
+    'mallard': ('{build}/alloc/libmallard.so', 'build it: meson setup '
+                '{build} && meson compile -C {build}'),
+    'jemalloc': (f'{LIBDIR}/libjemalloc.so.2',
+                 'install the Debian package libjemalloc2'),
     'tcmalloc': (f'{LIBDIR}/libtcmalloc_minimal.so.4',
-                 'libtcmalloc-minimal4'),
+                 'install the Debian package libtcmalloc-minimal4'),
 }
 # Variables that would change what a run measures if inherited.
 SCRUB = ('LD_PRELOAD', 'MALLOC_PERTURB_', 'MALLOC_CHECK_', 'PYTHONMALLOC')
@@ -51,13 +52,13 @@ def library_for(name, build):
     if name not in KNOWN:
         raise SystemExit(f'bench: unknown allocator {name!r}; known: '
                          f'{", ".join(KNOWN)}')
-    path, package = KNOWN[name]
+    path, how = KNOWN[name]
     if path is None:
         return None
     path = path.format(build=build)
     if not os.path.isfile(path):
-        raise SystemExit(f'bench: {name}: {path} not found; install '
-                         f'{package.format(build=build)}')
+        raise SystemExit(f'bench: {name}: {path} not found; '
+                         f'{how.format(build=build)}')
     return os.path.abspath(path)
 
 
