@@ -1,0 +1,181 @@
+/*
+ * compare_options.c - the command line of `mallard compare`: allocators,
+ * runs, instance counts, baseline, output folder, timeout, shard.
+ *
+ * Every value is checked here, so a typo is one clear message before
+ * any run starts rather than a failure an hour in.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare.h"
+
+#define OPT_DEFAULT_RUNS 3
+#define OPT_MAX_RUNS 1000
+/* Instances per replay process: the engine's own limit. */
+#define OPT_MAX_INSTANCES 256
+/* A run of a shipped trace takes under a second; five minutes is room
+ * for a recorded real program without letting a hang stall a night. */
+#define OPT_DEFAULT_TIMEOUT_S 300.0
+#define OPT_DEFAULT_DIR "mallard-compare"
+
+void cmp_options_usage(FILE *out)
+{
+    fprintf(out,
+"usage: mallard compare [options] -o DIR TRACE...\n"
+"Replays every trace on every allocator (each run a fresh `mallard\n"
+"replay` process, interleaved A B C A B C), writes DIR/results.csv,\n"
+"DIR/summary.json and RSS timelines, prints ratios to the baseline and\n"
+"draws charts and DIR/index.html (`mallard plot DIR`).\n"
+"  --allocators LIST  comma list of names or .so paths (default: every\n"
+"                     installed one of glibc,mallard,jemalloc,tcmalloc,\n"
+"                     mimalloc)\n"
+"  --runs N           runs per case (%d)\n"
+"  --instances LIST   instance counts, e.g. 1,2,4 (1)\n"
+"  --baseline NAME    allocator the ratios divide by (glibc)\n"
+"  -o, --output DIR   output folder (%s)\n"
+"  --timeout SEC      limit per run; a run over it is a failed row (%.0f)\n"
+"  --shard I/N        run slice I of N of the cases; join the slices'\n"
+"                     folders with `mallard merge`\n"
+"  --no-plot          skip the charts and index.html\n"
+"Docs: docs/compare.md.\n", OPT_DEFAULT_RUNS, OPT_DEFAULT_DIR,
+            OPT_DEFAULT_TIMEOUT_S);
+}
+
+static int opt_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int opt_instances(const char *s, struct cmp_options *opt)
+{
+    char *items[CMP_MAX_INSTANCES];
+    int n = cmp_split_list(s, items, CMP_MAX_INSTANCES);
+    int rc = n > 0 ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        if (opt_int(items[i], 1, OPT_MAX_INSTANCES, &opt->instances[i]))
+            rc = -1;
+        free(items[i]);
+    }
+    opt->ninstances = rc == 0 ? n : 0;
+    return rc;
+}
+
+static int opt_shard(const char *s, struct cmp_options *opt)
+{
+    char tail;
+    if (sscanf(s, "%d/%d%c", &opt->shard, &opt->nshards, &tail) != 2 ||
+        opt->nshards < 1 || opt->shard < 1 || opt->shard > opt->nshards)
+        return -1;
+    return 0;
+}
+
+static int opt_timeout(const char *s, struct cmp_options *opt)
+{
+    char *end;
+    opt->timeout_s = strtod(s, &end);
+    return (end == s || *end || !(opt->timeout_s > 0)) ? -1 : 0;
+}
+
+/* Options that take a value; returns 1 if arg was one, -1 if bad. */
+static int opt_valued(const char *arg, const char *val,
+                      struct cmp_options *opt)
+{
+    if (strcmp(arg, "--allocators") == 0) {
+        opt->nallocators = cmp_split_list(val, opt->allocators,
+                                          CMP_MAX_ALLOCATORS);
+        opt->allocators_given = 1;
+        return opt->nallocators > 0 ? 1 : -1;
+    }
+    if (strcmp(arg, "--runs") == 0)
+        return opt_int(val, 1, OPT_MAX_RUNS, &opt->runs) ? -1 : 1;
+    if (strcmp(arg, "--instances") == 0)
+        return opt_instances(val, opt) ? -1 : 1;
+    if (strcmp(arg, "--baseline") == 0)
+        return (opt->baseline = val), 1;
+    if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
+        return (opt->out_dir = val), 1;
+    if (strcmp(arg, "--timeout") == 0)
+        return opt_timeout(val, opt) ? -1 : 1;
+    if (strcmp(arg, "--shard") == 0)
+        return opt_shard(val, opt) ? -1 : 1;
+    return 0;
+}
+
+static void opt_defaults(struct cmp_options *opt, char **traces)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->runs = OPT_DEFAULT_RUNS;
+    opt->instances[0] = 1;
+    opt->ninstances = 1;
+    opt->timeout_s = OPT_DEFAULT_TIMEOUT_S;
+    opt->out_dir = OPT_DEFAULT_DIR;
+    opt->shard = opt->nshards = 1;
+    opt->plot = 1;
+    opt->traces = traces;
+}
+
+/* Traces must exist and contain no comma (results.csv is unquoted). */
+static int opt_check_traces(const struct cmp_options *opt, char *err,
+                            size_t err_len)
+{
+    if (opt->ntraces == 0) {
+        snprintf(err, err_len, "no trace given (mallard compare "
+                 "[options] -o DIR TRACE...)");
+        return -1;
+    }
+    for (int i = 0; i < opt->ntraces; i++) {
+        FILE *f = fopen(opt->traces[i], "rb");
+        if (!f) {
+            snprintf(err, err_len, "%s: cannot open the trace",
+                     opt->traces[i]);
+            return -1;
+        }
+        fclose(f);
+        if (strchr(opt->traces[i], ',') ||
+            strlen(opt->traces[i]) >= CMP_PATH_MAX / 2) {
+            snprintf(err, err_len, "%s: a trace path may not contain a "
+                     "comma or be this long", opt->traces[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cmp_options_parse(int argc, char **argv, struct cmp_options *opt,
+                      char *err, size_t err_len)
+{
+    /* argv outlives opt, so traces point into a copy of its tail */
+    char **traces = calloc((size_t)argc + 1, sizeof(char *));
+    if (!traces)
+        return -1;
+    opt_defaults(opt, traces);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--no-plot") == 0) {
+            opt->plot = 0;
+            continue;
+        }
+        if (arg[0] != '-' || strcmp(arg, "-") == 0) {
+            traces[opt->ntraces++] = argv[i];
+            continue;
+        }
+        int r = i + 1 < argc ? opt_valued(arg, argv[i + 1], opt) : 0;
+        if (r == 1) {
+            i++;
+            continue;
+        }
+        if (r < 0)
+            snprintf(err, err_len, "%s %s: bad value", arg, argv[i + 1]);
+        else
+            snprintf(err, err_len, "%s: unknown option or missing value",
+                     arg);
+        return -1;
+    }
+    return opt_check_traces(opt, err, err_len);
+}

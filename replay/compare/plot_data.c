@@ -1,0 +1,207 @@
+/*
+ * plot_data.c - DIR/data/: the whitespace-separated tables the gnuplot
+ * scripts in plots/ read (plots/ reads result files and nothing else).
+ *
+ * Invariants: columns follow the allocator order of the stats (the
+ * order of the colours passed to gnuplot); a missing value is NaN, which
+ * gnuplot leaves out, so a failed case is a gap, not a zero.  Multi-trace
+ * files hold one gnuplot "index" block per trace (two blank lines apart),
+ * in trace order.  Bar charts use the smallest instance count.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare.h"
+
+#define DATA_MILLION 1e6
+#define DATA_MIB 1048576.0
+
+static FILE *data_open(const char *dir, const char *name, char *err,
+                       size_t err_len)
+{
+    char path[CMP_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/data/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        snprintf(err, err_len, "%s: cannot write", path);
+    return f;
+}
+
+static void data_label(FILE *f, const char *trace)
+{
+    char label[CMP_PATH_MAX];
+    cmp_trace_label(trace, label, sizeof(label));
+    cmp_csv_clean(label);
+    for (char *p = label; *p; p++)
+        if (*p == ' ' || *p == '\'')
+            *p = '_';
+    fprintf(f, "\"%s\"", label);
+}
+
+/* Case of trace t, allocator a at the smallest instance count. */
+static const struct cmp_case *data_case(const struct cmp_stats *st,
+                                        size_t t, size_t a)
+{
+    return cmp_stats_find(st, st->traces[t], st->allocators[a],
+                          st->instances[0]);
+}
+
+/* time.dat: trace, then per allocator ratio, low, high (95% CI). */
+static void data_time(FILE *f, const struct cmp_stats *st)
+{
+    fprintf(f, "# trace, then per allocator: time ratio to %s, 95%% "
+            "interval low, high\n", st->baseline);
+    for (size_t t = 0; t < st->ntraces; t++) {
+        data_label(f, st->traces[t]);
+        for (size_t a = 0; a < st->nallocators; a++) {
+            const struct cmp_case *c = data_case(st, t, a);
+            fprintf(f, " %g %g %g", c ? c->ratio : NAN,
+                    c ? c->ratio_lo : NAN, c ? c->ratio_hi : NAN);
+        }
+        fputc('\n', f);
+    }
+}
+
+/* rss.dat: trace, then per allocator median, min, max peak RSS, MiB. */
+static void data_rss(FILE *f, const struct cmp_stats *st)
+{
+    fprintf(f, "# trace, then per allocator: peak RSS MiB median, min, "
+            "max\n");
+    for (size_t t = 0; t < st->ntraces; t++) {
+        data_label(f, st->traces[t]);
+        for (size_t a = 0; a < st->nallocators; a++) {
+            const struct cmp_case *c = data_case(st, t, a);
+            fprintf(f, " %g %g %g", c ? c->rss_med : NAN,
+                    c ? c->rss_min : NAN, c ? c->rss_max : NAN);
+        }
+        fputc('\n', f);
+    }
+}
+
+/* latency.dat: a block per trace; rows p50..max, a column per
+ * allocator (median over runs, ns, all call kinds). */
+static void data_latency(FILE *f, const struct cmp_stats *st)
+{
+    static const char *const names[CMP_LAT_COUNT] = {
+        "p50", "p90", "p99", "p99.9", "max" };
+    fprintf(f, "# per trace: percentile, then per allocator ns\n");
+    for (size_t t = 0; t < st->ntraces; t++) {
+        for (int q = 0; q < CMP_LAT_COUNT; q++) {
+            fprintf(f, "\"%s\"", names[q]);
+            for (size_t a = 0; a < st->nallocators; a++) {
+                const struct cmp_case *c = data_case(st, t, a);
+                fprintf(f, " %g", c ? c->lat_med[q] : NAN);
+            }
+            fputc('\n', f);
+        }
+        fputs("\n\n", f);
+    }
+}
+
+/* scaling.dat: a block per trace; rows instance counts, a column per
+ * allocator: median million calls per second (all instances). */
+static void data_scaling(FILE *f, const struct cmp_stats *st)
+{
+    fprintf(f, "# per trace: instances, then per allocator Mcalls/s\n");
+    for (size_t t = 0; t < st->ntraces; t++) {
+        for (size_t k = 0; k < st->ninstances; k++) {
+            fprintf(f, "%d", st->instances[k]);
+            for (size_t a = 0; a < st->nallocators; a++) {
+                const struct cmp_case *c = cmp_stats_find(st,
+                        st->traces[t], st->allocators[a], st->instances[k]);
+                fprintf(f, " %g", c ? c->calls_per_s_med / DATA_MILLION
+                                    : NAN);
+            }
+            fputc('\n', f);
+        }
+        fputs("\n\n", f);
+    }
+}
+
+/* geomean.dat: rows time and peak RSS, a column per allocator. */
+static void data_geomean(FILE *f, const struct cmp_stats *st)
+{
+    fprintf(f, "# measure, then per allocator geometric mean of the "
+            "ratios to %s\n\"time\"", st->baseline);
+    for (size_t a = 0; a < st->nallocators; a++)
+        fprintf(f, " %g", st->geo_time[a]);
+    fputs("\n\"peak RSS\"", f);
+    for (size_t a = 0; a < st->nallocators; a++)
+        fprintf(f, " %g", st->geo_rss[a]);
+    fputc('\n', f);
+}
+
+/* rss-T-A.dat (1-based): time s, RSS MiB, ideal live MiB of the run of
+ * median time; one NaN row when the case has no successful run. */
+static int data_timeline(const char *dir, const struct cmp_case *c,
+                         FILE *out)
+{
+    char path[CMP_PATH_MAX], line[CMP_PATH_MAX];
+    FILE *in = NULL;
+    if (c && c->median_run && c->median_run->rss_file[0]) {
+        snprintf(path, sizeof(path), "%s/%s", dir,
+                 c->median_run->rss_file);
+        in = fopen(path, "r");
+    }
+    fprintf(out, "# time_s rss_mib live_mib\n");
+    int rows = 0;
+    while (in && fgets(line, sizeof(line), in)) {
+        int run;
+        double t, rss, live;
+        if (sscanf(line, "%d,%lf,%lf,%lf", &run, &t, &rss, &live) == 4) {
+            fprintf(out, "%g %g %g\n", t, rss / DATA_MIB, live / DATA_MIB);
+            rows++;
+        }
+    }
+    if (in)
+        fclose(in);
+    if (!rows)
+        fprintf(out, "NaN NaN NaN\n");
+    return 0;
+}
+
+static int data_timelines(const char *dir, const struct cmp_stats *st,
+                          char *err, size_t err_len)
+{
+    for (size_t t = 0; t < st->ntraces; t++)
+        for (size_t a = 0; a < st->nallocators; a++) {
+            char name[CMP_NAME_MAX];
+            snprintf(name, sizeof(name), "rss-%zu-%zu.dat", t + 1, a + 1);
+            FILE *f = data_open(dir, name, err, err_len);
+            if (!f)
+                return -1;
+            data_timeline(dir, data_case(st, t, a), f);
+            fclose(f);
+        }
+    return 0;
+}
+
+int cmp_plot_data_write(const char *dir, const struct cmp_stats *st,
+                        char *err, size_t err_len)
+{
+    static const struct {
+        const char *name;
+        void (*write)(FILE *, const struct cmp_stats *);
+    } files[] = {
+        { "time.dat", data_time }, { "rss.dat", data_rss },
+        { "latency.dat", data_latency }, { "scaling.dat", data_scaling },
+        { "geomean.dat", data_geomean },
+    };
+    char sub[CMP_PATH_MAX];
+    snprintf(sub, sizeof(sub), "%s/data", dir);
+    if (cmp_mkdir_p(sub, err, err_len) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *f = data_open(dir, files[i].name, err, err_len);
+        if (!f)
+            return -1;
+        files[i].write(f, st);
+        if (fclose(f) != 0) {
+            snprintf(err, err_len, "%s/data/%s: cannot write", dir,
+                     files[i].name);
+            return -1;
+        }
+    }
+    return data_timelines(dir, st, err, err_len);
+}

@@ -1,0 +1,174 @@
+/*
+ * summary.c - what a comparison concluded: DIR/summary.json (schema
+ * mallard-compare-1, docs/compare.md) for scripts, and the table printed
+ * at the end of a compare for people.
+ *
+ * The table shows, per trace, each allocator's median time with its
+ * bootstrap interval, the ratio to the baseline with its interval, peak
+ * RSS, and two marks: "best" (lowest median) and "~" when the ratio's
+ * interval contains 1, i.e. the difference is within the noise of the
+ * runs.  NaN (no successful run) is printed as "failed", and as null in
+ * JSON.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "compare.h"
+
+static void sum_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s < ' ')
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void sum_num(FILE *f, const char *key, double v)
+{
+    if (isfinite(v))
+        fprintf(f, ", \"%s\": %.6g", key, v);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+static void sum_case_json(FILE *f, const struct cmp_case *c)
+{
+    static const char *const lat[CMP_LAT_COUNT] = {
+        "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns" };
+    fputs("    {\"trace\": ", f);
+    sum_str(f, c->trace);
+    fputs(", \"allocator\": ", f);
+    sum_str(f, c->allocator);
+    fprintf(f, ", \"instances\": %d, \"runs_ok\": %d, \"runs_failed\": %d",
+            c->instances, c->n_ok, c->n_failed);
+    sum_num(f, "wall_s_median", c->wall_med);
+    sum_num(f, "wall_s_min", c->wall_min);
+    sum_num(f, "wall_s_max", c->wall_max);
+    sum_num(f, "wall_s_ci95_low", c->wall_lo);
+    sum_num(f, "wall_s_ci95_high", c->wall_hi);
+    sum_num(f, "time_ratio", c->ratio);
+    sum_num(f, "time_ratio_ci95_low", c->ratio_lo);
+    sum_num(f, "time_ratio_ci95_high", c->ratio_hi);
+    fprintf(f, ", \"within_noise\": %s, \"best\": %s",
+            c->within_noise ? "true" : "false", c->best ? "true" : "false");
+    sum_num(f, "peak_rss_mib_median", c->rss_med);
+    sum_num(f, "peak_rss_ratio", c->rss_ratio);
+    sum_num(f, "calls_per_s_median", c->calls_per_s_med);
+    sum_num(f, "fragmentation_median", c->frag_med);
+    for (int i = 0; i < CMP_LAT_COUNT; i++)
+        sum_num(f, lat[i], c->lat_med[i]);
+    if (c->failure) {
+        fputs(", \"failure\": ", f);
+        sum_str(f, c->failure->status);
+        fputs(", \"failure_message\": ", f);
+        sum_str(f, c->failure->message);
+    }
+    fputs("}", f);
+}
+
+static void sum_geomeans_json(FILE *f, const struct cmp_stats *st)
+{
+    fputs("  \"geomean\": [\n", f);
+    for (size_t a = 0; a < st->nallocators; a++) {
+        fputs("    {\"allocator\": ", f);
+        sum_str(f, st->allocators[a]);
+        sum_num(f, "time_ratio", st->geo_time[a]);
+        sum_num(f, "peak_rss_ratio", st->geo_rss[a]);
+        fprintf(f, ", \"traces\": %d}%s\n", st->geo_traces[a],
+                a + 1 < st->nallocators ? "," : "");
+    }
+    fputs("  ]\n", f);
+}
+
+int cmp_summary_write_json(const char *dir, const struct cmp_stats *st,
+                           char *err, size_t err_len)
+{
+    char path[CMP_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/summary.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot write", path);
+        return -1;
+    }
+    fputs("{\"schema\": \"mallard-compare-1\", \"baseline\": ", f);
+    sum_str(f, st->baseline);
+    fputs(",\n  \"cases\": [\n", f);
+    for (size_t i = 0; i < st->ncases; i++) {
+        sum_case_json(f, &st->cases[i]);
+        fputs(i + 1 < st->ncases ? ",\n" : "\n", f);
+    }
+    fputs("  ],\n", f);
+    sum_geomeans_json(f, st);
+    fputs("}\n", f);
+    if (fclose(f) != 0) {
+        snprintf(err, err_len, "%s: cannot write", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void sum_print_case(FILE *out, const struct cmp_case *c,
+                           const char *baseline)
+{
+    fprintf(out, "  %-12s", c->allocator);
+    if (!c->n_ok) {
+        fprintf(out, " failed: %s (%s)\n", c->failure->status,
+                c->failure->message);
+        return;
+    }
+    fprintf(out, " %9.4f [%9.4f,%9.4f]", c->wall_med, c->wall_lo,
+            c->wall_hi);
+    if (strcmp(c->allocator, baseline) == 0)
+        fprintf(out, "  %5.2fx %17s", 1.0, "(baseline)");
+    else if (isfinite(c->ratio))
+        fprintf(out, "  %5.2fx [%5.2f, %5.2f] %s", c->ratio, c->ratio_lo,
+                c->ratio_hi, c->within_noise ? "~" : " ");
+    else
+        fprintf(out, "  %24s", "(no baseline)");
+    fprintf(out, " %9.1f", c->rss_med);
+    if (c->n_failed)
+        fprintf(out, "  %d/%d runs failed", c->n_failed,
+                c->n_ok + c->n_failed);
+    fprintf(out, "%s\n", c->best ? "  best" : "");
+}
+
+static void sum_print_trace(FILE *out, const struct cmp_stats *st,
+                            const char *trace, int instances)
+{
+    char label[CMP_PATH_MAX];
+    cmp_trace_label(trace, label, sizeof(label));
+    fprintf(out, "\n%s, %d instance%s:\n  %-12s %9s %21s  %-24s %9s\n",
+            label, instances, instances == 1 ? "" : "s", "allocator",
+            "time s", "95% interval", "ratio to baseline [95%]",
+            "peak MiB");
+    for (size_t a = 0; a < st->nallocators; a++) {
+        const struct cmp_case *c = cmp_stats_find(st, trace,
+                st->allocators[a], instances);
+        if (c)
+            sum_print_case(out, c, st->baseline);
+    }
+}
+
+void cmp_summary_print(FILE *out, const struct cmp_stats *st)
+{
+    for (size_t t = 0; t < st->ntraces; t++)
+        for (size_t k = 0; k < st->ninstances; k++)
+            sum_print_trace(out, st, st->traces[t], st->instances[k]);
+    fprintf(out, "\n~ : the ratio's 95%% interval contains 1.00, so the "
+            "difference is within the noise of the runs.\n");
+    if (!st->ninstances)
+        return;
+    fprintf(out, "geometric mean over traces (%d instance%s), ratio to "
+            "%s:\n", st->instances[0], st->instances[0] == 1 ? "" : "s",
+            st->baseline);
+    for (size_t a = 0; a < st->nallocators; a++)
+        fprintf(out, "  %-12s time %5.2fx  peak RSS %5.2fx  (%d traces)\n",
+                st->allocators[a], st->geo_time[a], st->geo_rss[a],
+                st->geo_traces[a]);
+}
