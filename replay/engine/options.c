@@ -144,6 +144,18 @@ static int options_flag(const char *arg, struct replay_options *o)
     return 0;
 }
 
+static int options_file(const char *arg, struct replay_options *o,
+                        char *err, size_t err_len)
+{
+    if (o->trace_path[0]) {
+        snprintf(err, err_len, "%s: one trace FILE only (already have "
+                 "%s)", arg, o->trace_path);
+        return -1;
+    }
+    return options_copy("FILE", arg, o->trace_path, sizeof(o->trace_path),
+                        err, err_len);
+}
+
 /* argv[0] is the subcommand's name; returns 1 for --help. */
 int replay_options_parse(int argc, char **argv, struct replay_options *o,
                          char *err, size_t err_len)
@@ -167,10 +179,9 @@ int replay_options_parse(int argc, char **argv, struct replay_options *o,
         } else if (arg[0] == '-' && arg[1] && options_flag(arg, o) != 0) {
             snprintf(err, err_len, "%s: unknown option (see --help)", arg);
             return -1;
-        } else if (arg[0] != '-' || !arg[1]) {
-            if (options_copy("FILE", arg, o->trace_path,
-                             sizeof(o->trace_path), err, err_len) != 0)
-                return -1;
+        } else if ((arg[0] != '-' || !arg[1]) &&
+                   options_file(arg, o, err, err_len) != 0) {
+            return -1;
         }
     }
     if (!o->trace_path[0]) {

@@ -218,7 +218,8 @@ static int worker_step(struct replay_worker *w, uint64_t i)
     if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
         return -1;
     struct replay_block old = { NULL, 0 };
-    if (op->old_slot != TRACE_NO_SLOT)
+    /* a NO_CALL op's block may be being freed: do not even look */
+    if (op->old_slot != TRACE_NO_SLOT && !(op->flags & REPLAY_OP_NO_CALL))
         old = w->blocks[op->old_slot];
     if (worker_check_old(w, i, &old) != 0)
         return -1;

@@ -49,5 +49,8 @@ expect 2 'no such library' -- "$trace" --allocator /nonexistent/x.so
 expect 2 'unknown allocator' -- "$trace" --allocator nosuch
 expect 2 'expected a number' -- "$trace" --runs 0
 expect 2 'expected one of' -- "$trace" --touch sometimes
+expect 2 'one trace FILE only' -- "$trace" "$trace"
+expect 2 'unknown option' -- "$trace" --frobnicate
+expect 2 'expected a number' -- "$trace" --instances
 echo "$failures failure(s)"
 [ "$failures" = 0 ]
