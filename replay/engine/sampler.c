@@ -9,6 +9,7 @@
  * the sampler keeps every other sample and doubles its period, so a run
  * of any length fits REPLAY_MAX_SAMPLES with even spacing.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +19,8 @@
 #include "run.h"
 
 #define SAMPLER_PERIOD_NS 2000000u  /* 2 ms: 500 samples a second */
-#define SAMPLER_FIELD_LEN 128       /* one /proc line we parse */
+#define SAMPLER_FIELD_LEN 128       /* /proc/self/statm: one short line */
+#define SAMPLER_STATUS_LEN 8192     /* /proc/self/status is ~1.5 KiB */
 
 uint64_t sampler_rss_bytes(int statm_fd)
 {
@@ -33,19 +35,24 @@ uint64_t sampler_rss_bytes(int statm_fd)
     return pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* VmHWM from /proc/self/status, in bytes; 0 if unreadable. */
+/*
+ * VmHWM from /proc/self/status, in bytes; 0 if unreadable.  Read with
+ * open and read into a stack buffer, not stdio: the child must not call
+ * the allocator under test for itself (it may be the one that failed).
+ */
 uint64_t sampler_peak_rss_bytes(void)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[SAMPLER_FIELD_LEN];
-    uint64_t kib = 0;
-    if (!f)
+    char buf[SAMPLER_STATUS_LEN];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtoull(line + 6, NULL, 10);
-    fclose(f);
-    return kib * 1024u;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *at = strstr(buf, "VmHWM:");
+    return at ? strtoull(at + 6, NULL, 10) * 1024u : 0;
 }
 
 static int64_t sampler_live_bytes(struct replay_shared *run)
