@@ -177,6 +177,49 @@ static void test_bump_allocator_replays_everything(void)
     builder_free(&b);
 }
 
+/* The sampler's timeline: ordered, ends with what is live at the end. */
+static void test_rss_timeline_tracks_live_bytes(void)
+{
+    static struct replay_sample samples[REPLAY_MAX_SAMPLES];
+    struct builder b;
+    struct replay_options opt;
+    char err[REPLAY_MSG_LEN] = "";
+    int fd;
+    builder_mixed(&b, 3000);
+    builder_options(&opt);
+    struct replay_image *image = replay_image_build(&b.trace, &opt, 0, &fd,
+                                                    err, sizeof(err));
+    CHECK(image != NULL, "image: %s", err);
+    if (!image)
+        return;
+    replay_run(image, &test_result, samples);
+    uint32_t n = test_result.sample_count;
+    CHECK(n >= 2 && n <= REPLAY_MAX_SAMPLES, "%u samples", n);
+    for (uint32_t i = 1; i < n; i++)
+        CHECK(samples[i].time_ns >= samples[i - 1].time_ns &&
+              samples[i].rss_bytes > 0, "sample %u out of order", i);
+    if (n >= 1)
+        CHECK(samples[n - 1].live_bytes == b.live, "last sample live "
+              "%lld, final %lld", (long long)samples[n - 1].live_bytes,
+              (long long)b.live);
+    replay_image_unmap(image);
+    builder_free(&b);
+}
+
+static void test_every_touch_mode_replays(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_mixed(&b, 200);
+    builder_options(&opt);
+    for (int t = REPLAY_TOUCH_NONE; t <= REPLAY_TOUCH_ALL; t++) {
+        opt.touch = (enum replay_touch)t;
+        replay_image_unmap(test_replay(&b, &opt));
+        test_counts_are(&b, 1);
+    }
+    builder_free(&b);
+}
+
 static void test_recorded_timing_keeps_the_gaps(void)
 {
     struct builder b;
@@ -311,6 +354,8 @@ int main(void)
     test_instances_multiply_counts();
     test_bump_allocator_replays_everything();
     test_recorded_timing_keeps_the_gaps();
+    test_rss_timeline_tracks_live_bytes();
+    test_every_touch_mode_replays();
     test_slots_reused_across_threads_are_renamed();
     test_unsound_traces_are_rejected();
     if (test_failures)
