@@ -65,7 +65,7 @@ static int plot_gnuplot(char *const argv[], const char *log)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0666);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
         if (fd >= 0)
             dup2(fd, STDERR_FILENO);
         execvp(PLOT_GNUPLOT, argv);
@@ -132,8 +132,8 @@ static void plot_common_vars(char *vars, size_t len, const char *dir,
     plot_var(vars, len, "traces", words);
     cmp_display_name(st->baseline, words, sizeof(words));
     plot_var(vars, len, "baseline", words);
-    snprintf(words, sizeof(words), "%d", st->instances[0]);
-    plot_var(vars, len, "inst", words);
+    size_t n = strlen(vars);
+    snprintf(vars + n, len - n, "inst=%d; ", st->instances[0]);
 }
 
 /* Draws one chart in one format; 0 when the file exists, non-empty. */
@@ -146,7 +146,8 @@ static int plot_chart(const char *dir, const char *common,
     snprintf(out, sizeof(out), "%s/charts/%s.%s", dir, chart->name, fmt);
     snprintf(script, sizeof(script), "%s/%s.gp", plot_scripts_dir(),
              chart->name);
-    snprintf(log, sizeof(log), "%s/logs/gnuplot-%s.err", dir, chart->name);
+    snprintf(log, sizeof(log), "%s/logs/gnuplot-%s.%s.err", dir,
+             chart->name, fmt);
     plot_var(vars, sizeof(vars), "out", out);
     plot_var(vars, sizeof(vars), "fmt", fmt);
     unlink(out);

@@ -161,17 +161,33 @@ static int data_timeline(const char *dir, const struct cmp_case *c,
     return 0;
 }
 
+/* The case whose live bytes stand for the ideal of trace t: the
+ * baseline's if it ran, else the first that did (live bytes are the
+ * trace's, the same under every allocator). */
+static const struct cmp_case *data_ideal(const struct cmp_stats *st,
+                                         size_t t)
+{
+    const struct cmp_case *c = cmp_stats_find(st, st->traces[t],
+                                              st->baseline,
+                                              st->instances[0]);
+    for (size_t a = 0; a < st->nallocators && !(c && c->median_run); a++)
+        c = data_case(st, t, a);
+    return c;
+}
+
+/* rss-T-A.dat for every allocator A >= 1, and rss-T-0.dat the ideal. */
 static int data_timelines(const char *dir, const struct cmp_stats *st,
                           char *err, size_t err_len)
 {
     for (size_t t = 0; t < st->ntraces; t++)
-        for (size_t a = 0; a < st->nallocators; a++) {
+        for (size_t a = 0; a <= st->nallocators; a++) {
             char name[CMP_NAME_MAX];
-            snprintf(name, sizeof(name), "rss-%zu-%zu.dat", t + 1, a + 1);
+            snprintf(name, sizeof(name), "rss-%zu-%zu.dat", t + 1, a);
             FILE *f = data_open(dir, name, err, err_len);
             if (!f)
                 return -1;
-            data_timeline(dir, data_case(st, t, a), f);
+            data_timeline(dir, a ? data_case(st, t, a - 1)
+                                 : data_ideal(st, t), f);
             fclose(f);
         }
     return 0;
