@@ -130,12 +130,14 @@ static int record_run(char **argv)
     return status;
 }
 
-/* Finalises a trace and, recursively, the traces it names. */
-static int record_finish(const char *path, int depth)
+/* Finalises a trace in place and, recursively, the traces it names. */
+static int record_finish(const char *path)
 {
     struct cli_trace ct;
+    char err[CLI_ERR_MAX];
     if (cli_trace_load(path, &ct) < 0)
         return -1;
+    cli_trace_warn(&ct);
     uint64_t ops = 0;
     for (uint32_t i = 0; i < ct.trace.thread_count; i++)
         ops += ct.trace.threads[i].op_count;
@@ -144,10 +146,13 @@ static int record_finish(const char *path, int depth)
             ct.trace.thread_count,
             (unsigned long long)ct.trace.peak_live_bytes,
             ct.trace.truncated ? ", truncated" : "");
-    int rc = trace_finalize_path(path, path, 1) == 0 ? 0 : -1;
+    int rc = trace_write_final(path, &ct.raw, &ct.trace, CLI_ZSTD_LEVEL,
+                               CLI_TIME_UNIT_NS, err, sizeof(err));
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err);
     for (size_t i = 0; i < ct.raw.child_count; i++)
         if (access(ct.raw.children[i].path, F_OK) == 0)
-            rc |= record_finish(ct.raw.children[i].path, depth + 1);
+            rc |= record_finish(ct.raw.children[i].path);
     cli_trace_free(&ct);
     return rc;
 }
@@ -181,7 +186,7 @@ int cmd_record(int argc, char **argv)
                 trace);
         return 1;
     }
-    if (record_finish(trace, 0) < 0)
+    if (record_finish(trace) < 0)
         return 1;
     if (WIFSIGNALED(status))
         return RECORD_EXIT_SIGNAL_BASE + WTERMSIG(status);

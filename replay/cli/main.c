@@ -27,7 +27,7 @@ static const struct command commands[] = {
     { "plot", cmd_plot, "chart replay results" },
 #endif
 #ifdef MALLARD_HAVE_MERGE
-    { "merge", cmd_merge, "merge traces" },
+    { "merge", cmd_merge, "join the folders of sharded compares" },
 #endif
 };
 

@@ -9,15 +9,6 @@
 
 #include "cli.h"
 
-/* zstd level 9: on a 400,000-op larson trace it gives 821 KB against
- * 843 KB at level 3 and 790 KB at 19, in 0.08 s against 0.06 s and
- * 0.9 s (whole finalize). */
-#define FINALIZE_ZSTD_LEVEL 9
-/* Finalised times are kept to the microsecond: finer digits are noise
- * (a recorded call costs tens of ns itself) and would be most of the
- * file; the recorder's own trace keeps full ns for the merge. */
-#define FINALIZE_TIME_UNIT_NS 1000
-
 int trace_finalize_path(const char *in, const char *out, int quiet)
 {
     struct cli_trace ct;
@@ -25,8 +16,8 @@ int trace_finalize_path(const char *in, const char *out, int quiet)
     if (cli_trace_load(in, &ct) < 0)
         return 1;
     cli_trace_warn(&ct);
-    int rc = trace_write_final(out, &ct.raw, &ct.trace, FINALIZE_ZSTD_LEVEL,
-                               FINALIZE_TIME_UNIT_NS, err, sizeof(err));
+    int rc = trace_write_final(out, &ct.raw, &ct.trace, CLI_ZSTD_LEVEL,
+                               CLI_TIME_UNIT_NS, err, sizeof(err));
     cli_trace_free(&ct);
     if (rc < 0) {
         fprintf(stderr, "%s\n", err);
