@@ -3,7 +3,8 @@
 # blocks cross threads is recorded with `mallard record`; replaying it
 # must perform exactly the counts `mallard trace info` reports (times
 # --instances), on glibc, the bump allocator and libmallard, without
-# deadlock at 1 to 16 threads; a damaged trace is refused with an offset.
+# deadlock at 1 to 16 threads; a truncated, empty or bit-flipped trace is
+# refused with its offset.
 # Usage: test_end_to_end.sh MALLARD XTHREAD_PROG
 set -u
 mallard=$1
@@ -66,11 +67,20 @@ head -1 "$dir/rss.csv" | grep -q '^run,time_s,rss_bytes,live_bytes$' ||
     fail "rss header"
 [ "$(wc -l <"$dir/rss.csv")" -ge 3 ] || fail "rss rows"
 
+# Bad traces: each refused with exit 2 and "FILE: offset N: ...".
 size=$(wc -c <"$t")
 head -c $((size / 2)) "$t" >"$dir/cut.trace"
-"$mallard" replay "$dir/cut.trace" >/dev/null 2>"$dir/err"
-[ $? = 2 ] && grep -q 'offset' "$dir/err" ||
-    fail "truncated trace: $(cat "$dir/err")"
+: >"$dir/empty.trace"
+python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[len(d) // 2] ^= 0x10
+open(sys.argv[2], "wb").write(d)' "$t" "$dir/flip.trace"
+for bad in cut empty flip; do
+    "$mallard" replay "$dir/$bad.trace" >/dev/null 2>"$dir/err"
+    rc=$?
+    [ $rc = 2 ] && grep -q "$bad.trace: offset [0-9]" "$dir/err" ||
+        fail "$bad trace: exit $rc: $(cat "$dir/err")"
+done
 "$mallard" replay --help | grep -q -- '--allocator' || fail "--help"
 echo "$failures failure(s)"
 [ "$failures" = 0 ]
