@@ -22,7 +22,9 @@
 
 #include "engine.h"
 
-#define LAUNCH_ENV "MALLARD_REPLAY_CHILD"  /* "IMAGE_FD:RESULT_FD" */
+/* "PARENT_PID:IMAGE_FD:RESULT_FD"; the pid must be our parent's, so a
+ * stray variable in a user's environment is ignored. */
+#define LAUNCH_ENV "MALLARD_REPLAY_CHILD"
 #define LAUNCH_EXIT_EXEC_FAILED 127
 
 extern char **environ;
@@ -68,7 +70,9 @@ int replay_child_main(void)
 {
     const char *env = getenv(LAUNCH_ENV);
     int image_fd, result_fd;
-    if (!env || sscanf(env, "%d:%d", &image_fd, &result_fd) != 2)
+    long parent;
+    if (!env || sscanf(env, "%ld:%d:%d", &parent, &image_fd,
+                       &result_fd) != 3 || parent != (long)getppid())
         return 0;
     static struct replay_result res;
     size_t sample_bytes = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
@@ -153,8 +157,8 @@ static int launch_one(const struct replay_image *image, int image_fd,
     char marker[64], preload[REPLAY_PATH_LEN + 16];
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return -1;
-    snprintf(marker, sizeof(marker), LAUNCH_ENV "=%d:%d", image_fd,
-             pfd[1]);
+    snprintf(marker, sizeof(marker), LAUNCH_ENV "=%ld:%d:%d",
+             (long)getpid(), image_fd, pfd[1]);
     char **env = launch_environment(&image->options, preload,
                                     sizeof(preload), marker);
     pid_t pid = env ? fork() : -1;
