@@ -157,13 +157,18 @@ static int record_finish(const char *path)
     return rc;
 }
 
-static void record_absolute(const char *path, char *out, size_t cap)
+static int record_absolute(const char *path, char *out, size_t cap)
 {
     char cwd[PATH_MAX];
+    int n;
     if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-        snprintf(out, cap, "%s", path);
+        n = snprintf(out, cap, "%s", path);
     else
-        snprintf(out, cap, "%s/%s", cwd, path);
+        n = snprintf(out, cap, "%s/%s", cwd, path);
+    if (n >= 0 && (size_t)n < cap)
+        return 0;
+    fprintf(stderr, "mallard record: output path too long: %s\n", path);
+    return -1;
 }
 
 int cmd_record(int argc, char **argv)
@@ -174,7 +179,8 @@ int cmd_record(int argc, char **argv)
         return 2;
     if (record_find_lib(lib, sizeof(lib)) < 0)
         return 1;
-    record_absolute(o.out, trace, sizeof(trace));
+    if (record_absolute(o.out, trace, sizeof(trace)) < 0)
+        return 1;
     unlink(trace);                    /* never report a stale trace */
     if (record_setenv(&o, lib, trace) < 0)
         return 1;

@@ -30,9 +30,10 @@ static int exec_begin(void)
         return 0;
     if (session.follow_exec) {
         char next[PATH_MAX];
-        snprintf(next, sizeof(next), "%s.exec%llu", session.base,
-                 (unsigned long long)session.generation + 1);
-        session_name_child((uint64_t)getpid(), next);
+        int n = snprintf(next, sizeof(next), "%s.exec%llu", session.base,
+                         (unsigned long long)session.generation + 1);
+        if (n > 0 && (size_t)n < sizeof(next))
+            session_name_child((uint64_t)getpid(), next);
     }
     session_close(TRACE_END_EXEC, 0);
     return 1;

@@ -74,23 +74,29 @@ static uint64_t take_generation(void)
     return gen;
 }
 
-static void choose_paths(void)
+/* 0, or -1 if the path does not fit in PATH_MAX. */
+static int choose_paths(void)
 {
     char cwd[PATH_MAX], name[PATH_MAX];
     const char *env = getenv("MALLARD_TRACE");
+    int n;
     if (!env || !*env) {
         snprintf(name, sizeof(name), DEFAULT_TRACE_FMT, (long)getpid());
         env = name;
     }
     if (env[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-        snprintf(session.base, sizeof(session.base), "%s", env);
+        n = snprintf(session.base, sizeof(session.base), "%s", env);
     else
-        snprintf(session.base, sizeof(session.base), "%s/%s", cwd, env);
+        n = snprintf(session.base, sizeof(session.base), "%s/%s", cwd, env);
+    if (n < 0 || (size_t)n >= sizeof(session.base))
+        return -1;
     if (session.generation == 0)
-        snprintf(session.path, sizeof(session.path), "%s", session.base);
+        n = snprintf(session.path, sizeof(session.path), "%s",
+                     session.base);
     else
-        snprintf(session.path, sizeof(session.path), "%s.exec%llu",
-                 session.base, (unsigned long long)session.generation);
+        n = snprintf(session.path, sizeof(session.path), "%s.exec%llu",
+                     session.base, (unsigned long long)session.generation);
+    return n < 0 || (size_t)n >= sizeof(session.path) ? -1 : 0;
 }
 
 static void on_fatal_signal(int sig)
@@ -136,8 +142,10 @@ static void fork_child(void)
         return;
     char parent_path[PATH_MAX];
     memcpy(parent_path, session.path, sizeof(parent_path));
-    snprintf(session.path, sizeof(session.path), "%s.%ld", parent_path,
-             (long)getpid());
+    int n = snprintf(session.path, sizeof(session.path), "%s.%ld",
+                     parent_path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(session.path))
+        return;                       /* too long: the child goes unrecorded */
     session_name_child((uint64_t)getpid(), session.path);
     close(session.fd);
     if (session_open((uint64_t)getppid()) == 0)
@@ -156,7 +164,12 @@ __attribute__((constructor(101))) static void record_start(void)
         session.generation = take_generation();
     else
         strip_preload();
-    choose_paths();
+    if (choose_paths() < 0) {
+        static const char msg[] = "mallard-record: trace path too long; "
+                                  "recording off, the program continues\n";
+        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        return;
+    }
     if (session_open(0) < 0)
         return;
     pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -1,11 +1,11 @@
 #!/bin/bash
 # fuzz-reader.sh SRCROOT WORKDIR SECONDS - build the reader's libFuzzer
-# target with clang (ASan + UBSan) and run it for a bounded time over
-# the committed corpus (tests/replay/corpus).  Checksums are not
-# enforced in this build, so mutations reach the decoders behind them.  New inputs go to a
-# scratch corpus in WORKDIR, never into the source tree.  Exit status:
-# libFuzzer's (non-zero on a crash, leak or timeout) or 77 (skip) when
-# clang cannot build fuzzers here.
+# target with clang (ASan + UBSan) and run it for a bounded time over the
+# committed regression corpus (tests/replay/corpus).  Checksums are not
+# enforced in this build, so mutations reach the decoders behind them.
+# New inputs go to a scratch corpus in WORKDIR, never into the source
+# tree.  Exit status: non-zero on a crash, leak or timeout; 77 (skip)
+# when clang is not installed.
 set -euo pipefail
 src=$1 work=$2 seconds=${3:-20}
 mkdir -p "$work/new-corpus"
