@@ -2,19 +2,20 @@
  * bump.c - the allocator table the workers call: libc's entry points
  * (whatever LD_PRELOAD put behind them) or, for --allocator none, a
  * trivial allocator inside the replayer that measures what the harness
- * itself costs.
+ * itself costs.  It should cost as close to nothing as an allocator can.
  *
- * The trivial allocator carves size-class blocks from one reserved
- * region (an atomic add per BUMP_CHUNK refill, so threads never contend)
- * and recycles freed blocks through per-thread, per-class free lists.  A
- * block freed by another thread goes back to the thread that allocated
- * it, pushed on a lock-free stack that the owner takes whole (one atomic
- * exchange, so no ABA), so a producer/consumer trace does not grow
- * without bound.  No locks, no coalescing, no return to the OS;
- * recycling keeps its page faults near a real allocator's, so that the
- * difference to glibc is the harness, not fresh-page faults.  A 16-byte
- * header before each block holds its size, offset from the class block
- * (for aligned requests), class and owner.
+ * The trivial allocator reserves one region and hands out 1 MiB chunks
+ * of it (one atomic add each, so threads never contend).  A chunk holds
+ * blocks of one size class for one thread; a small table, one entry per
+ * chunk, records both, so free finds a block's class and owner without
+ * touching the block (no header: a freed block is often cold, and
+ * reading it would be a cache miss that no harness should pay).  Blocks
+ * sit at multiples of their class size from a chunk-aligned base, which
+ * also gives aligned requests their alignment.  Freed blocks go on the
+ * owner's per-class list; a block freed by another thread is pushed on
+ * the owner's lock-free stack, which the owner takes whole with one
+ * atomic exchange (no ABA), so a producer/consumer trace does not grow
+ * without bound.  No coalescing, no return to the OS.
  */
 #include <malloc.h>
 #include <stdatomic.h>
@@ -25,55 +26,47 @@
 
 #include "run.h"
 
-#define BUMP_RESERVE (16ull << 30) /* 16 GiB of address space */
-#define BUMP_CHUNK (1ull << 20)    /* per-thread refill: 1 MiB */
-#define BUMP_HEADER 16u            /* keeps malloc's 16-byte alignment */
+#define BUMP_RESERVE (16ull << 30)   /* 16 GiB of address space */
+#define BUMP_CHUNK_SHIFT 20          /* 1 MiB chunks */
+#define BUMP_CHUNK (1ull << BUMP_CHUNK_SHIFT)
+#define BUMP_CHUNKS (BUMP_RESERVE >> BUMP_CHUNK_SHIFT)
+#define BUMP_SMALL_LIMIT (BUMP_CHUNK / 4) /* larger: chunks of its own */
 #define BUMP_PAGE 4096u
-/* Classes: 16-byte steps up to 1 KiB (like glibc's tcache bins, so
- * small blocks pack as densely as a real allocator's), then powers of
- * two up to 2^39, beyond the region. */
+/* Classes: 16-byte steps up to 1 KiB (like glibc's tcache bins, so small
+ * blocks pack as densely as a real allocator's), then powers of two up
+ * to 2^39, beyond the region. */
 #define BUMP_STEP 16u
 #define BUMP_FINE_LIMIT 1024u
 #define BUMP_FINE_CLASSES (BUMP_FINE_LIMIT / BUMP_STEP)
-#define BUMP_FIRST_POW2 11         /* 2 KiB: first class past the fine */
+#define BUMP_FIRST_POW2 11           /* 2 KiB: first class past the fine */
 #define BUMP_LAST_POW2 39
 #define BUMP_CLASSES (BUMP_FINE_CLASSES + BUMP_LAST_POW2 - \
                       BUMP_FIRST_POW2 + 1)
+#define BUMP_MAX_HEAPS 65536         /* owner ids are 16 bits */
 
-#define BUMP_MAX_HEAPS 65536      /* owner ids fit the header's 16 bits */
-
-struct bump_header {
-    uint64_t size;      /* bytes requested */
-    uint32_t offset;    /* from the block's start to the user pointer */
-    uint16_t class;     /* block is bump_class_bytes(class) bytes */
-    uint16_t owner;     /* heap of the thread that allocated it */
+struct bump_chunk_info {
+    uint16_t class;
+    uint16_t owner;
 };
 
 /* One per thread, carved from the region (so zeroed) on first use. */
 struct bump_heap {
     void *local[BUMP_CLASSES];              /* owner's free lists */
     _Atomic(void *) remote[BUMP_CLASSES];   /* freed by other threads */
-    char *cur, *end;                        /* current chunk */
+    char *cur[BUMP_CLASSES], *end[BUMP_CLASSES]; /* carving chunks */
     uint16_t id;
 };
 
-static char *bump_base;
+static char *bump_base;                 /* chunk-aligned */
 static _Atomic uint64_t bump_used;
+static struct bump_chunk_info bump_chunks[BUMP_CHUNKS];
 static struct bump_heap *bump_heaps[BUMP_MAX_HEAPS];
 static _Atomic uint32_t bump_heap_count;
 static _Thread_local struct bump_heap *bump_mine;
 
-static uintptr_t bump_align_up(uintptr_t x, uintptr_t a)
+static uint64_t bump_align_up(uint64_t x, uint64_t a)
 {
     return (x + a - 1) & ~(a - 1);
-}
-
-static char *bump_take(uint64_t bytes)
-{
-    uint64_t at = atomic_fetch_add(&bump_used, bytes);
-    if (at + bytes > BUMP_RESERVE)
-        return NULL;
-    return bump_base + at;
 }
 
 static uint64_t bump_class_bytes(unsigned class)
@@ -86,11 +79,26 @@ static uint64_t bump_class_bytes(unsigned class)
 static unsigned bump_class_of(uint64_t need)
 {
     if (need <= BUMP_FINE_LIMIT)
-        return (unsigned)((need + BUMP_STEP - 1) / BUMP_STEP) - 1;
+        return need ? (unsigned)((need + BUMP_STEP - 1) / BUMP_STEP) - 1
+                    : 0;
     unsigned class = BUMP_FINE_CLASSES;
     while (bump_class_bytes(class) < need)
         class++;
     return class;
+}
+
+static struct bump_chunk_info *bump_info(const void *p)
+{
+    return &bump_chunks[((const char *)p - bump_base) >> BUMP_CHUNK_SHIFT];
+}
+
+/* bytes (a multiple of BUMP_CHUNK) of the region, chunk-aligned. */
+static char *bump_take(uint64_t bytes)
+{
+    uint64_t at = atomic_fetch_add(&bump_used, bytes);
+    if (at + bytes > BUMP_RESERVE)
+        return NULL;
+    return bump_base + at;
 }
 
 static struct bump_heap *bump_heap(void)
@@ -100,7 +108,7 @@ static struct bump_heap *bump_heap(void)
     uint32_t id = atomic_fetch_add(&bump_heap_count, 1);
     if (id >= BUMP_MAX_HEAPS)
         return NULL;
-    uint64_t bytes = bump_align_up(sizeof(struct bump_heap), BUMP_STEP);
+    uint64_t bytes = bump_align_up(sizeof(struct bump_heap), BUMP_CHUNK);
     struct bump_heap *h = (struct bump_heap *)bump_take(bytes);
     if (h) {
         h->id = (uint16_t)id;
@@ -121,71 +129,83 @@ static void *bump_pop(struct bump_heap *h, unsigned class)
     return b;
 }
 
-/* A fresh or recycled block of the class's size. */
-static char *bump_block(struct bump_heap *h, unsigned class)
+/* A block of a large class: chunks of its own, aligned to `align`. */
+static void *bump_large(struct bump_heap *h, unsigned class, uint64_t align)
 {
-    char *b = bump_pop(h, class);
+    uint64_t bytes = bump_class_bytes(class);
+    uint64_t extra = align > BUMP_CHUNK ? align : 0;
+    char *c = bump_take(bump_align_up(bytes + extra, BUMP_CHUNK));
+    if (!c)
+        return NULL;
+    char *p = (char *)bump_align_up((uint64_t)c, align > 1 ? align : 1);
+    *bump_info(p) = (struct bump_chunk_info){ (uint16_t)class, h->id };
+    return p;
+}
+
+/* A fresh or recycled block of a class, carved from this thread's
+ * chunk for that class. */
+static void *bump_block(struct bump_heap *h, unsigned class, uint64_t align)
+{
+    void *b = bump_pop(h, class);
     if (b)
         return b;
     uint64_t n = bump_class_bytes(class);
-    if (n > BUMP_CHUNK / 4)
-        return bump_take(n);
-    if (!h->cur || (uint64_t)(h->end - h->cur) < n) {
-        h->cur = bump_take(BUMP_CHUNK);
-        if (!h->cur)
+    if (n > BUMP_SMALL_LIMIT)
+        return bump_large(h, class, align);
+    if (!h->cur[class] || (uint64_t)(h->end[class] - h->cur[class]) < n) {
+        char *c = bump_take(BUMP_CHUNK);
+        if (!c)
             return NULL;
-        h->end = h->cur + BUMP_CHUNK;
+        *bump_info(c) = (struct bump_chunk_info){ (uint16_t)class, h->id };
+        h->cur[class] = c;
+        h->end[class] = c + BUMP_CHUNK;
     }
-    b = h->cur;
-    h->cur += n;
+    b = h->cur[class];
+    h->cur[class] += n;
     return b;
 }
 
+/*
+ * Any alignment up to a class's size comes free: a block sits at a
+ * multiple of its class size from a chunk-aligned base, and a class that
+ * is a multiple of `align` is chosen (fine classes are multiples of 16,
+ * the rest powers of two).
+ */
 static void *bump_memalign(size_t align, size_t n)
 {
-    if (align < BUMP_HEADER || (align & (align - 1)))
-        align = BUMP_HEADER;
-    uint64_t need = n + BUMP_HEADER + (align - BUMP_HEADER);
-    if (n > BUMP_RESERVE)
+    if (align < BUMP_STEP || (align & (align - 1)))
+        align = BUMP_STEP;
+    if (n > BUMP_RESERVE || align > BUMP_RESERVE)
         return NULL;
+    uint64_t need = bump_align_up(n ? n : 1, align);
     unsigned class = bump_class_of(need);
-    struct bump_heap *heap = bump_heap();
-    char *b = heap ? bump_block(heap, class) : NULL;
-    if (!b)
-        return NULL;
-    char *p = (char *)bump_align_up((uintptr_t)b + BUMP_HEADER, align);
-    struct bump_header h = { n, (uint32_t)(p - b), (uint16_t)class,
-                             heap->id };
-    memcpy(p - BUMP_HEADER, &h, sizeof(h));
-    return p;
+    while (bump_class_bytes(class) % align)
+        class++;
+    struct bump_heap *h = bump_heap();
+    return h ? bump_block(h, class, align) : NULL;
 }
 
 static size_t bump_usable_size(void *p)
 {
-    struct bump_header h = { 0, 0, 0, 0 };
-    if (p)
-        memcpy(&h, (char *)p - BUMP_HEADER, sizeof(h));
-    return (size_t)h.size;
+    return p ? (size_t)bump_class_bytes(bump_info(p)->class) : 0;
 }
 
 static void bump_free(void *p)
 {
     if (!p)
         return;
-    struct bump_header h;
-    memcpy(&h, (char *)p - BUMP_HEADER, sizeof(h));
-    char *b = (char *)p - h.offset;
-    struct bump_heap *owner = bump_heaps[h.owner];
+    struct bump_chunk_info info = *bump_info(p);
+    struct bump_heap *owner = bump_heaps[info.owner];
     if (owner == bump_mine) {
-        memcpy(b, &owner->local[h.class], sizeof(void *));
-        owner->local[h.class] = b;
+        memcpy(p, &owner->local[info.class], sizeof(void *));
+        owner->local[info.class] = p;
         return;
     }
-    void *top = atomic_load(&owner->remote[h.class]);
+    void *top = atomic_load(&owner->remote[info.class]);
     do {
-        memcpy(b, &top, sizeof(void *));
-    } while (!atomic_compare_exchange_weak(&owner->remote[h.class], &top,
-                                           b));
+        memcpy(p, &top, sizeof(void *));
+    } while (!atomic_compare_exchange_weak(&owner->remote[info.class],
+                                           &top, p));
 }
 
 static void *bump_malloc(size_t n) { return bump_memalign(0, n); }
@@ -246,11 +266,12 @@ static const struct replay_alloc_api bump_table = {
 const struct replay_alloc_api *bump_api(void)
 {
     if (!bump_base) {
-        void *p = mmap(NULL, BUMP_RESERVE, PROT_READ | PROT_WRITE,
+        void *p = mmap(NULL, BUMP_RESERVE + BUMP_CHUNK,
+                       PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             return NULL;
-        bump_base = p;
+        bump_base = (char *)bump_align_up((uint64_t)p, BUMP_CHUNK);
     }
     return &bump_table;
 }
