@@ -116,7 +116,9 @@ int cmp_summary_write_json(const char *dir, const struct cmp_stats *st,
 static void sum_print_case(FILE *out, const struct cmp_case *c,
                            const char *baseline)
 {
-    fprintf(out, "  %-12s", c->allocator);
+    char name[CMP_NAME_MAX];
+    cmp_display_name(c->allocator, name, sizeof(name));
+    fprintf(out, "  %-12s", name);
     if (!c->n_ok) {
         fprintf(out, " failed: %s (%s)\n", c->failure->status,
                 c->failure->message);
@@ -167,8 +169,10 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
     fprintf(out, "geometric mean over traces (%d instance%s), ratio to "
             "%s:\n", st->instances[0], st->instances[0] == 1 ? "" : "s",
             st->baseline);
-    for (size_t a = 0; a < st->nallocators; a++)
+    for (size_t a = 0; a < st->nallocators; a++) {
+        char name[CMP_NAME_MAX];
+        cmp_display_name(st->allocators[a], name, sizeof(name));
         fprintf(out, "  %-12s time %5.2fx  peak RSS %5.2fx  (%d traces)\n",
-                st->allocators[a], st->geo_time[a], st->geo_rss[a],
-                st->geo_traces[a]);
+                name, st->geo_time[a], st->geo_rss[a], st->geo_traces[a]);
+    }
 }
