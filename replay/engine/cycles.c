@@ -25,6 +25,21 @@ double cycles_calibrate(void)
 #endif
 }
 
+/* Pairs read to find the overhead; the minimum settles within ~100. */
+#define CYCLES_OVERHEAD_TRIES 1000
+
+uint64_t cycles_overhead(void)
+{
+    uint64_t least = UINT64_MAX;
+    for (int i = 0; i < CYCLES_OVERHEAD_TRIES; i++) {
+        uint64_t t0 = cycles_now();
+        uint64_t d = cycles_now() - t0;
+        if (d < least)
+            least = d;
+    }
+    return least;
+}
+
 uint64_t cycles_bucket_upper(unsigned b)
 {
     if (b < CYCLES_EXACT_BUCKETS)

@@ -2,7 +2,9 @@
  * cycles.h - the cycle counter that times each allocator call, and the
  * latency histogram it feeds.
  *
- * On x86-64 the counter is rdtsc: about 20 cycles, no system call, and
+ * On x86-64 the counter is rdtsc, unfenced: lfence around it pins it in
+ * order but, measured here, adds more to a ~10 ns call than it removes
+ * in error (and costs every timed op).  No system call, and
  * constant-rate on every CPU this project runs on, so one calibration
  * against CLOCK_MONOTONIC per run turns cycles into ns.  Elsewhere it
  * falls back to clock_gettime and a rate of 1 cycle per ns.
@@ -62,6 +64,9 @@ static inline void cycles_record(struct replay_latency *h, uint64_t c)
 
 /* Measures the counter's rate; takes CYCLES_CALIBRATE_NS. */
 double cycles_calibrate(void);
+/* The least a back-to-back pair of reads measures: what a timed call
+ * reads on top of the call itself, subtracted from every sample. */
+uint64_t cycles_overhead(void);
 /* Largest value that falls in bucket b (the bound we report). */
 uint64_t cycles_bucket_upper(unsigned b);
 /* Value at fraction q (0..1] of the histogram, in cycles. */

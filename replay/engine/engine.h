@@ -133,6 +133,7 @@ struct replay_result {
     char message[REPLAY_MSG_LEN];
     char library_resolved[REPLAY_PATH_LEN]; /* where malloc lives */
     double cycles_per_ns;
+    uint64_t timer_overhead_cycles;      /* subtracted from each sample */
     uint64_t wall_ns, user_ns, sys_ns;
     uint64_t ops;                        /* all ops performed */
     uint64_t calls;                      /* allocator calls among them */

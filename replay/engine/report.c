@@ -228,11 +228,13 @@ static void report_json_run(FILE *out, int index,
             (long long)r->final_live_bytes, report_frag(r));
     fprintf(out, "     \"minor_faults\": %llu, \"major_faults\": %llu, "
             "\"edge_wait_s\": %.6f, \"edge_waits\": %llu, "
-            "\"cycles_per_ns\": %.4f,\n     \"latency_ns\": {",
+            "\"cycles_per_ns\": %.4f, \"timer_overhead_ns\": %.1f,\n"
+            "     \"latency_ns\": {",
             (unsigned long long)r->minor_faults,
             (unsigned long long)r->major_faults,
             (double)r->edge_wait_ns / 1e9,
-            (unsigned long long)r->edge_waits, r->cycles_per_ns);
+            (unsigned long long)r->edge_waits, r->cycles_per_ns,
+            report_ns(r, r->timer_overhead_cycles));
     const char *sep = "";
     for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++) {
         if (!report_is_call(k) || !r->kind_ops[k])

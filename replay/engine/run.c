@@ -87,6 +87,7 @@ static void run_init_workers(struct replay_shared *run,
         w->verify = run->opt->verify;
         w->paced = run->opt->timing == REPLAY_TIMING_RECORDED;
         w->latency_every = (uint32_t)run->opt->latency_every;
+        w->timer_overhead = run->timer_overhead;
         /* stagger sampling so threads do not time in step */
         w->until_timed = 1 + i % (uint32_t)run->opt->latency_every;
     }
@@ -178,6 +179,7 @@ static void run_fill_identity(const struct replay_image *image,
     res->threads = image->thread_count;
     res->instances = (uint32_t)image->options.instances;
     res->cycles_per_ns = cycles_calibrate();
+    res->timer_overhead_cycles = cycles_overhead();
 }
 
 int replay_run(const struct replay_image *image, struct replay_result *res,
@@ -191,6 +193,7 @@ int replay_run(const struct replay_image *image, struct replay_result *res,
     };
     memset(res, 0, sizeof(*res));
     run_fill_identity(image, res);
+    run.timer_overhead = res->timer_overhead_cycles;
     run.api = image->options.bump ? bump_api() : libc_api();
     run.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     uint64_t slots = (uint64_t)image->slot_count *

@@ -70,6 +70,7 @@ struct replay_worker {
     enum replay_touch touch;
     int verify, paced;
     uint32_t latency_every;
+    uint64_t timer_overhead;   /* cycles a timed nothing measures */
 };
 
 struct replay_shared {
@@ -87,6 +88,7 @@ struct replay_shared {
     _Alignas(RUN_CACHE_LINE) enum replay_status status;
     char message[REPLAY_MSG_LEN];
     uint64_t start_ns;             /* CLOCK_MONOTONIC at the start */
+    uint64_t timer_overhead;       /* see cycles_overhead() */
     struct replay_sample *samples;
     uint32_t sample_count;
     int statm_fd;
