@@ -2,12 +2,14 @@
 # of the trace grows (`compare --instances 1,2,4`), a line per
 # allocator, one panel per trace.  Flat or rising is good; falling means
 # the allocator serialises.  Reads data/scaling.dat: one block per
-# trace, rows per instance count, a column per allocator (million calls
-# per second over all instances, median of runs).
+# trace, rows per instance count, a column per allocator (calls per
+# second over all instances, median of runs).
 panels = words(traces)
 load plotsdir.'/common.gp'
 set xlabel "instances (copies of the trace at once)"
-set ylabel "throughput (million calls/s, higher is better)"
+set ylabel "throughput (calls/s, higher is better)"
+# SI prefixes (k, M) so the axis reads the same at any rate
+set format y '%.1s%c'
 set yrange [0:*]
 set offsets 0.25, 0.25, 0, 0
 set multiplot layout rows, cols title "Scaling with instances " . \

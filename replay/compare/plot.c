@@ -44,7 +44,7 @@ const struct cmp_chart cmp_charts[] = {
       "RSS of the run of median time per allocator; the dashed line is "
       "the bytes the program had live (a perfect allocator)." },
     { "scaling", "Scaling with instances",
-      "Million allocator calls per second with K copies of the trace "
+      "Allocator calls per second with K copies of the trace "
       "at once (--instances). Higher is better." },
     { "geomean", "Summary: geometric means over traces",
       "Geometric mean over traces of the time and peak RSS ratios to "

@@ -14,7 +14,6 @@
 
 #include "compare.h"
 
-#define DATA_MILLION 1e6
 #define DATA_MIB 1048576.0
 
 static FILE *data_open(const char *dir, const char *name, char *err,
@@ -100,18 +99,17 @@ static void data_latency(FILE *f, const struct cmp_stats *st)
 }
 
 /* scaling.dat: a block per trace; rows instance counts, a column per
- * allocator: median million calls per second (all instances). */
+ * allocator: median calls per second (all instances). */
 static void data_scaling(FILE *f, const struct cmp_stats *st)
 {
-    fprintf(f, "# per trace: instances, then per allocator Mcalls/s\n");
+    fprintf(f, "# per trace: instances, then per allocator calls/s\n");
     for (size_t t = 0; t < st->ntraces; t++) {
         for (size_t k = 0; k < st->ninstances; k++) {
             fprintf(f, "%d", st->instances[k]);
             for (size_t a = 0; a < st->nallocators; a++) {
                 const struct cmp_case *c = cmp_stats_find(st,
                         st->traces[t], st->allocators[a], st->instances[k]);
-                fprintf(f, " %g", c ? c->calls_per_s_med / DATA_MILLION
-                                    : NAN);
+                fprintf(f, " %g", c ? c->calls_per_s_med : NAN);
             }
             fputc('\n', f);
         }

@@ -34,7 +34,7 @@ static const char html_head[] =
 "color:#222}\n"
 "table{border-collapse:collapse;margin:1em 0}\n"
 "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}\n"
-"td:first-child,th:first-child{text-align:left}\n"
+"td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}\n"
 "code{background:#f4f4f4;padding:.1em .3em;word-break:break-all}\n"
 ".swatch{display:inline-block;width:.9em;height:.9em;"
 "margin-right:.4em;vertical-align:middle}\n"
@@ -110,12 +110,17 @@ static void html_case(FILE *f, const struct cmp_stats *st, size_t a,
     if (c->n_ok)
         fprintf(f, "%.4f&ndash;%.4f", c->wall_lo, c->wall_hi);
     fprintf(f, "</td>");
-    html_num(f, "%.2f&times;", c->ratio);
+    fputs("<td>", f);
+    if (isfinite(c->ratio))
+        fprintf(f, "%.2f&times;%s", c->ratio, c->within_noise ? " ~" : "");
+    else
+        fputs("&ndash;", f);
+    fputs("</td>", f);
     html_num(f, "%.1f", c->rss_med);
     html_num(f, "%.2f", c->frag_med);
     html_num(f, "%.0f", c->lat_med[2]);
-    fprintf(f, "<td>%d/%d%s</td><td class=\"failed\">", c->n_ok,
-            c->n_ok + c->n_failed, c->within_noise ? " ~" : "");
+    fprintf(f, "<td>%d/%d</td><td class=\"failed\">", c->n_ok,
+            c->n_ok + c->n_failed);
     if (c->failure) {
         html_text(f, c->failure->status);
         fputs(": ", f);
