@@ -7,9 +7,11 @@
  * chunk (same pid); the new image's recorder opens it.  If exec fails,
  * recording resumes; a later END supersedes the first.  The l-variants
  * call execve/execvpe inside glibc without passing through the PLT, so
- * they are rebuilt here on top of the v-variants.
+ * they are rebuilt here on top of the v-variants.  Not covered:
+ * posix_spawn and fexecve (glibc execs inside them directly).
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -70,4 +72,63 @@ EXEC_EXPORT int execv(const char *path, char *const argv[])
 EXEC_EXPORT int execvp(const char *file, char *const argv[])
 {
     return execvpe(file, argv, environ);
+}
+
+/* Gathers execl-style arguments (up to the NULL) into argv; -1 if too
+ * many.  *envp receives the word after the NULL when want_env is set. */
+static int exec_gather(const char *arg0, va_list ap, char **argv,
+                       int want_env, char ***envp)
+{
+    int n = 0;
+    argv[n++] = (char *)arg0;
+    while (arg0 && (argv[n] = va_arg(ap, char *)) != NULL)
+        if (++n >= EXEC_MAX_ARGS)
+            return -1;
+    argv[n] = NULL;
+    if (want_env)
+        *envp = va_arg(ap, char **);
+    return 0;
+}
+
+EXEC_EXPORT int execl(const char *path, const char *arg0, ...)
+{
+    char *argv[EXEC_MAX_ARGS + 1];
+    va_list ap;
+    va_start(ap, arg0);
+    int rc = exec_gather(arg0, ap, argv, 0, NULL);
+    va_end(ap);
+    if (rc < 0) {
+        errno = E2BIG;
+        return -1;
+    }
+    return execv(path, argv);
+}
+
+EXEC_EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+    char *argv[EXEC_MAX_ARGS + 1];
+    va_list ap;
+    va_start(ap, arg0);
+    int rc = exec_gather(arg0, ap, argv, 0, NULL);
+    va_end(ap);
+    if (rc < 0) {
+        errno = E2BIG;
+        return -1;
+    }
+    return execvp(file, argv);
+}
+
+EXEC_EXPORT int execle(const char *path, const char *arg0, ...)
+{
+    char *argv[EXEC_MAX_ARGS + 1];
+    char **envp = NULL;
+    va_list ap;
+    va_start(ap, arg0);
+    int rc = exec_gather(arg0, ap, argv, 1, &envp);
+    va_end(ap);
+    if (rc < 0) {
+        errno = E2BIG;
+        return -1;
+    }
+    return execve(path, argv, envp);
 }

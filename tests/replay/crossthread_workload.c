@@ -110,8 +110,8 @@ static int run_mode(const char *mode, char *self)
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     } else if (strcmp(mode, "exec") == 0) {
         fflush(stdout);
-        char *args[] = { self, "2", "50", "exec-child", NULL };
-        execv("/proc/self/exe", args);
+        /* execl: the recorder must rebuild it on its execv wrapper */
+        execl("/proc/self/exe", self, "2", "50", "exec-child", (char *)0);
         return 1;
     }
     return 0;
