@@ -53,6 +53,7 @@ struct replay_options {
     int instances;
     int verify;
     int latency_every;                 /* time one call in this many */
+    int timeout_s;                     /* kill a run after this, 0: no */
     enum replay_touch touch;
     enum replay_timing timing;
     enum replay_format format;
@@ -111,6 +112,7 @@ enum replay_status {
     REPLAY_WRONG_LIBRARY,  /* malloc did not resolve into the library */
     REPLAY_CRASHED,        /* child died by a signal (parent's verdict) */
     REPLAY_EXITED,         /* child exited without a result */
+    REPLAY_TIMED_OUT,      /* child killed after --timeout */
 };
 
 struct replay_latency {

@@ -13,11 +13,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -116,10 +118,29 @@ static char **launch_environment(const struct replay_options *opt,
     return env;
 }
 
-static size_t launch_receive(int fd, void *buf, size_t len)
+static uint64_t launch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Reads len bytes unless EOF or the deadline (ms, 0 = none) comes
+ * first; *late says it was the deadline. */
+static size_t launch_receive(int fd, void *buf, size_t len,
+                             uint64_t deadline, int *late)
 {
     size_t got = 0;
-    while (got < len) {
+    while (got < len && !*late) {
+        if (deadline) {
+            uint64_t now = launch_now_ms();
+            struct pollfd p = { .fd = fd, .events = POLLIN };
+            int left = now < deadline ? (int)(deadline - now) : 0;
+            if (poll(&p, 1, left) == 0) {
+                *late = 1;
+                break;
+            }
+        }
         ssize_t n = read(fd, (char *)buf + got, len - got);
         if (n < 0 && errno == EINTR)
             continue;
@@ -127,6 +148,24 @@ static size_t launch_receive(int fd, void *buf, size_t len)
             break;
         got += (size_t)n;
     }
+    return got;
+}
+
+/* The child's result and samples; a late child is killed. */
+static size_t launch_collect(pid_t pid, int fd, int timeout_s,
+                             struct replay_result *res,
+                             struct replay_sample *samples, int *late)
+{
+    uint64_t deadline = timeout_s > 0 ?
+        launch_now_ms() + (uint64_t)timeout_s * 1000u : 0;
+    size_t got = launch_receive(fd, res, sizeof(*res), deadline, late);
+    if (got == sizeof(*res) && res->sample_count <= REPLAY_MAX_SAMPLES)
+        launch_receive(fd, samples, res->sample_count * sizeof(*samples),
+                       deadline, late);
+    else
+        res->sample_count = 0;
+    if (*late)
+        kill(pid, SIGKILL);
     return got;
 }
 
@@ -170,20 +209,23 @@ static int launch_one(const struct replay_image *image, int image_fd,
     close(pfd[1]);
     free(env);
     size_t got = 0;
+    int late = 0;
     memset(res, 0, sizeof(*res));
-    if (pid > 0) {
-        got = launch_receive(pfd[0], res, sizeof(*res));
-        if (got == sizeof(*res) && res->sample_count <= REPLAY_MAX_SAMPLES)
-            launch_receive(pfd[0], samples,
-                           res->sample_count * sizeof(*samples));
-        else
-            res->sample_count = 0;
-    }
+    if (pid > 0)
+        got = launch_collect(pid, pfd[0], image->options.timeout_s, res,
+                             samples, &late);
     close(pfd[0]);
     int wstatus = 0;
     if (pid < 0 || waitpid(pid, &wstatus, 0) != pid)
         return -1;
-    launch_verdict(&image->options, wstatus, got, res);
+    if (late) {
+        res->status = REPLAY_TIMED_OUT;
+        snprintf(res->message, sizeof(res->message), "allocator %.100s: "
+                 "the replay did not finish in %d s (killed)",
+                 image->options.allocator, image->options.timeout_s);
+    } else {
+        launch_verdict(&image->options, wstatus, got, res);
+    }
     return 0;
 }
 

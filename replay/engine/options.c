@@ -11,6 +11,7 @@
 #define OPTIONS_MAX_RUNS 1000       /* a sanity bound, not a measurement */
 #define OPTIONS_MAX_INSTANCES 256   /* each instance is threads x stacks */
 #define OPTIONS_MAX_LATENCY_EVERY 1000000
+#define OPTIONS_MAX_TIMEOUT_S 86400     /* a day */
 
 void replay_options_usage(FILE *out)
 {
@@ -28,6 +29,7 @@ void replay_options_usage(FILE *out)
           "  --timing MODE          asap (default) | recorded gaps\n"
           "  --verify               fill blocks, check them before free\n"
           "  --latency-every N      time one call in N per thread (1)\n"
+          "  --timeout S            kill a run that takes over S seconds\n"
           "  --json | --csv         machine-readable output (see\n"
           "                         docs/replay-output.md)\n"
           "  --rss-csv FILE         write RSS and live bytes over time\n",
@@ -102,6 +104,9 @@ static int options_valued(const char *opt, const char *val,
     if (strcmp(opt, "--latency-every") == 0)
         return options_number(opt, val, OPTIONS_MAX_LATENCY_EVERY,
                               &o->latency_every, err, err_len);
+    if (strcmp(opt, "--timeout") == 0)
+        return options_number(opt, val, OPTIONS_MAX_TIMEOUT_S,
+                              &o->timeout_s, err, err_len);
     if (strcmp(opt, "--instances") == 0)
         return options_number(opt, val, OPTIONS_MAX_INSTANCES,
                               &o->instances, err, err_len);
@@ -123,7 +128,7 @@ static int options_takes_value(const char *opt)
 {
     static const char *const valued[] = {
         "--allocator", "--rss-csv", "--runs", "--instances", "--touch",
-        "--timing", "--latency-every",
+        "--timing", "--latency-every", "--timeout",
     };
     for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
         if (strcmp(opt, valued[i]) == 0)

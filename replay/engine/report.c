@@ -42,7 +42,7 @@ static const char *report_status_name(enum replay_status s)
 {
     static const char *const names[] = {
         "ok", "alloc_null", "corruption", "setup_failed", "wrong_library",
-        "crashed", "exited",
+        "crashed", "exited", "timed_out",
     };
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s]
                                                           : "unknown";

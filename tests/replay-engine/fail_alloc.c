@@ -2,7 +2,8 @@
  * fail_alloc.c - a deliberately failing allocator for the replay tests:
  * malloc, calloc and realloc forward to glibc (__libc_*) until
  * MALLARD_FAIL_AFTER calls have been made, then return NULL, or with
- * MALLARD_FAIL_MODE=crash raise SIGSEGV, or with MALLARD_FAIL_MODE=overlap
+ * MALLARD_FAIL_MODE=crash raise SIGSEGV, with MALLARD_FAIL_MODE=hang
+ * never return (as a deadlocked allocator), or with MALLARD_FAIL_MODE=overlap
  * hand out the previous malloc's block again (free then does nothing,
  * so the duplicate is never freed twice).  The replay must report each
  * as this allocator's failure (overlap: found by --verify).
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -21,7 +23,7 @@ extern void __libc_free(void *);
 
 static _Atomic long fail_calls;
 static long fail_after = -1;   /* -1: not read yet; 0: never fail */
-static int fail_crash, fail_overlap;
+static int fail_crash, fail_overlap, fail_hang;
 static _Thread_local void *fail_last;  /* this thread's last block */
 
 static int fail_now(void)
@@ -32,12 +34,15 @@ static int fail_now(void)
         const char *mode = getenv("MALLARD_FAIL_MODE");
         fail_crash = mode && strcmp(mode, "crash") == 0;
         fail_overlap = mode && strcmp(mode, "overlap") == 0;
+        fail_hang = mode && strcmp(mode, "hang") == 0;
         fail_after = n ? atol(n) : 0;
     }
     if (fail_after == 0 || atomic_fetch_add(&fail_calls, 1) < fail_after)
         return 0;
     if (fail_crash)
         raise(SIGSEGV);
+    while (fail_hang)
+        pause();
     return 1;
 }
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Allocator failures across the process boundary: a library that returns
-# NULL, one that crashes, one that hands out a live block again (found by
-# --verify), one that does not define malloc at all, and a missing one
-# must each be reported (status and message), never hidden.
+# NULL, one that crashes, one that hangs (--timeout), one that hands out
+# a live block again (found by --verify), one that does not define malloc
+# at all, and a missing one must each be reported (status and message),
+# never hidden.
 # Usage: test_failures.sh REPLAY_SYNTH FAIL_ALLOC_SO
 set -u
 synth=$1
@@ -30,6 +31,9 @@ expect 0 '' -- "$trace" --allocator glibc
 grep -q 'libc.so' "$out" || { echo "FAIL: glibc run not in libc" >&2;
                               failures=$((failures + 1)); }
 expect 0 '' -- "$trace" --allocator "$fail_so"
+MALLARD_FAIL_AFTER=3000 MALLARD_FAIL_MODE=hang \
+    expect 1 'did not finish in 1 s' -- "$trace" --allocator "$fail_so" \
+    --timeout 1
 MALLARD_FAIL_AFTER=3000 MALLARD_FAIL_MODE=overlap \
     expect 1 'contents changed' -- "$trace" --allocator "$fail_so" --verify
 MALLARD_FAIL_AFTER=3000 expect 1 'returned NULL' -- "$trace" \
@@ -37,6 +41,9 @@ MALLARD_FAIL_AFTER=3000 expect 1 'returned NULL' -- "$trace" \
 MALLARD_FAIL_AFTER=3000 MALLARD_FAIL_MODE=crash \
     expect 1 'crashed the replay: signal 11' -- "$trace" \
     --allocator "$fail_so" --json
+MALLARD_FAIL_AFTER=3000 MALLARD_FAIL_MODE=hang \
+    expect 1 'did not finish in 1 s' -- "$trace" --allocator "$fail_so" \
+    --timeout 1
 MALLARD_FAIL_AFTER=3000 MALLARD_FAIL_MODE=overlap \
     expect 1 'contents changed' -- "$trace" --allocator "$fail_so" --verify
 MALLARD_FAIL_AFTER=3000 expect 1 'returned NULL' -- "$trace" \
