@@ -16,16 +16,14 @@
 
 #include "record.h"
 
-/* dlsym needs a few hundred bytes at most; 64 KiB leaves ample room. */
-#define BOOTSTRAP_BYTES (64 * 1024)
 /* malloc's guarantee on x86-64: alignof(max_align_t). */
 #define BOOTSTRAP_ALIGN 16
 
 struct record_real record_real;
 
-static _Alignas(BOOTSTRAP_ALIGN) uint8_t bootstrap[BOOTSTRAP_BYTES];
+_Alignas(BOOTSTRAP_ALIGN) uint8_t record_bootstrap[RECORD_BOOTSTRAP_BYTES];
+atomic_int record_resolved;
 static atomic_size_t bootstrap_used;
-static atomic_int resolved;
 static RECORD_TLS int resolving;
 
 static void *next_symbol(const char *name)
@@ -40,9 +38,9 @@ static void *next_symbol(const char *name)
     return f;
 }
 
-int record_resolve(void)
+int record_resolve_slow(void)
 {
-    if (atomic_load_explicit(&resolved, memory_order_acquire))
+    if (atomic_load_explicit(&record_resolved, memory_order_acquire))
         return 0;
     if (resolving)
         return -1;
@@ -60,7 +58,7 @@ int record_resolve(void)
     r.pvalloc = next_symbol("pvalloc");
     r.malloc_usable_size = next_symbol("malloc_usable_size");
     record_real = r;
-    atomic_store_explicit(&resolved, 1, memory_order_release);
+    atomic_store_explicit(&record_resolved, 1, memory_order_release);
     resolving = 0;
     return 0;
 }
@@ -71,16 +69,10 @@ void *record_bootstrap_alloc(size_t size)
     size_t need = (size + 2 * BOOTSTRAP_ALIGN - 1) &
                   ~(size_t)(BOOTSTRAP_ALIGN - 1);
     size_t at = atomic_fetch_add(&bootstrap_used, need);
-    if (need > BOOTSTRAP_BYTES || at > BOOTSTRAP_BYTES - need)
+    if (need > RECORD_BOOTSTRAP_BYTES || at > RECORD_BOOTSTRAP_BYTES - need)
         return NULL;
-    memcpy(bootstrap + at, &size, sizeof(size));
-    return bootstrap + at + BOOTSTRAP_ALIGN;
-}
-
-int record_is_bootstrap(const void *p)
-{
-    const uint8_t *b = p;
-    return b >= bootstrap && b < bootstrap + BOOTSTRAP_BYTES;
+    memcpy(record_bootstrap + at, &size, sizeof(size));
+    return record_bootstrap + at + BOOTSTRAP_ALIGN;
 }
 
 size_t record_bootstrap_size(const void *p)

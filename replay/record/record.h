@@ -41,12 +41,32 @@ struct record_real {
     size_t (*malloc_usable_size)(void *);
 };
 extern struct record_real record_real;
+extern atomic_int record_resolved;         /* record_real is filled */
+/* dlsym needs a few hundred bytes at most; 64 KiB leaves ample room. */
+#define RECORD_BOOTSTRAP_BYTES (64 * 1024)
+extern uint8_t record_bootstrap[RECORD_BOOTSTRAP_BYTES];
+
 /* 0 once record_real is filled; -1 while a resolution is in progress on
  * this thread (dlsym asking for memory): serve it from the bootstrap. */
-int record_resolve(void);
+int record_resolve_slow(void);
 void *record_bootstrap_alloc(size_t size);
-int record_is_bootstrap(const void *p);
 size_t record_bootstrap_size(const void *p);
+
+/* Inline: every intercepted call asks these two questions first. */
+static inline int record_resolve(void)
+{
+    if (RECORD_LIKELY(atomic_load_explicit(&record_resolved,
+                                           memory_order_acquire)))
+        return 0;
+    return record_resolve_slow();
+}
+
+static inline int record_is_bootstrap(const void *p)
+{
+    const uint8_t *b = p;
+    return b >= record_bootstrap &&
+           b < record_bootstrap + RECORD_BOOTSTRAP_BYTES;
+}
 
 /* ---- thread_buffer.c ---- */
 void record_event(const struct trace_event *e);
