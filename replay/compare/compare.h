@@ -21,7 +21,7 @@
 #define CMP_NAME_MAX 256
 #define CMP_MSG_MAX 512
 #define CMP_STATUS_MAX 32
-#define CMP_ERR_MAX 1024
+#define CMP_ERR_MAX (2 * CMP_PATH_MAX)
 /* Latency percentiles kept per run, for the `all` call kind. */
 #define CMP_LAT_COUNT 5
 
@@ -77,6 +77,8 @@ void cmp_trace_label(const char *trace, char *out, size_t len);
 /* Splits "a,b,c" into at most max strdup'd items; returns the count,
  * -1 on an empty item. */
 int cmp_split_list(const char *list, char **items, int max);
+/* out = dir/name; -1 (out truncated) when it does not fit. */
+int cmp_join(char *out, size_t len, const char *dir, const char *name);
 /* Path of the running mallard executable. */
 int cmp_self_exe(char *out, size_t len);
 

@@ -177,5 +177,9 @@ int cmp_options_parse(int argc, char **argv, struct cmp_options *opt,
                      arg);
         return -1;
     }
+    if (strlen(opt->out_dir) >= CMP_PATH_MAX / 2) {
+        snprintf(err, err_len, "-o %.40s...: path too long", opt->out_dir);
+        return -1;
+    }
     return opt_check_traces(opt, err, err_len);
 }

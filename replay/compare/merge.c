@@ -31,9 +31,9 @@ static void merge_timelines(const char *dir, const char *out,
         char from[CMP_PATH_MAX], to[CMP_PATH_MAX];
         if (!r->rss_file[0])
             continue;
-        snprintf(from, sizeof(from), "%s/%s", dir, r->rss_file);
-        snprintf(to, sizeof(to), "%s/%s", out, r->rss_file);
-        if (cmp_copy_file(from, to) != 0)
+        if (cmp_join(from, sizeof(from), dir, r->rss_file) != 0 ||
+            cmp_join(to, sizeof(to), out, r->rss_file) != 0 ||
+            cmp_copy_file(from, to) != 0)
             r->rss_file[0] = '\0';   /* the chart shows a gap */
     }
 }

@@ -62,7 +62,7 @@ static void meta_package_version(const char *package, char *out,
     FILE *p = popen(cmd, "r");
     if (!p)
         return;
-    char buf[CMP_NAME_MAX];
+    char buf[CMP_NAME_MAX / 2];
     if (fgets(buf, sizeof(buf), p) && *buf)
         snprintf(out, len, "%s %s", package, buf);
     pclose(p);

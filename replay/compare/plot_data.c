@@ -137,11 +137,9 @@ static int data_timeline(const char *dir, const struct cmp_case *c,
 {
     char path[CMP_PATH_MAX], line[CMP_PATH_MAX];
     FILE *in = NULL;
-    if (c && c->median_run && c->median_run->rss_file[0]) {
-        snprintf(path, sizeof(path), "%s/%s", dir,
-                 c->median_run->rss_file);
+    if (c && c->median_run && c->median_run->rss_file[0] &&
+        cmp_join(path, sizeof(path), dir, c->median_run->rss_file) == 0)
         in = fopen(path, "r");
-    }
     fprintf(out, "# time_s rss_mib live_mib\n");
     int rows = 0;
     while (in && fgets(line, sizeof(line), in)) {

@@ -15,6 +15,8 @@
 
 #define PROGRESS_BAR_WIDTH 30
 #define PROGRESS_SECONDS_PER_MINUTE 60
+/* Room for "minutes:seconds" of any long. */
+#define PROGRESS_CLOCK_LEN 32
 
 static double progress_now(void)
 {
@@ -41,7 +43,8 @@ void cmp_progress_start(struct cmp_progress *p, FILE *out, size_t total)
 
 static void progress_bar(struct cmp_progress *p, const struct cmp_row *r)
 {
-    char bar[PROGRESS_BAR_WIDTH + 1], spent[16], left[16], label[64];
+    char bar[PROGRESS_BAR_WIDTH + 1], label[64];
+    char spent[PROGRESS_CLOCK_LEN], left[PROGRESS_CLOCK_LEN];
     size_t fill = p->total ? p->done * PROGRESS_BAR_WIDTH / p->total : 0;
     for (size_t i = 0; i < PROGRESS_BAR_WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
@@ -80,7 +83,7 @@ void cmp_progress_step(struct cmp_progress *p, const struct cmp_row *r)
 
 void cmp_progress_end(struct cmp_progress *p)
 {
-    char spent[16];
+    char spent[PROGRESS_CLOCK_LEN];
     progress_clock(spent, sizeof(spent), progress_now() - p->start_s);
     if (p->tty)
         fputc('\n', p->out);

@@ -140,7 +140,7 @@ void cmp_run_one(const struct cmp_run_spec *s, struct cmp_row *row)
     snprintf(out, sizeof(out), "%s/logs/%05ld.json", s->dir, s->seq);
     snprintf(errf, sizeof(errf), "%s/logs/%05ld.err", s->dir, s->seq);
     snprintf(row->rss_file, sizeof(row->rss_file), "rss/%05ld.csv", s->seq);
-    snprintf(rss, sizeof(rss), "%s/%s", s->dir, row->rss_file);
+    cmp_join(rss, sizeof(rss), s->dir, row->rss_file);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0)

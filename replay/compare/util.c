@@ -125,3 +125,9 @@ int cmp_self_exe(char *out, size_t len)
     out[n] = '\0';
     return 0;
 }
+
+int cmp_join(char *out, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(out, len, "%s/%s", dir, name);
+    return n >= 0 && (size_t)n < len ? 0 : -1;
+}
