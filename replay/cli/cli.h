@@ -5,6 +5,7 @@
 #ifndef MALLARD_CLI_H
 #define MALLARD_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "trace_format.h"
@@ -39,7 +40,10 @@ int trace_cmd_stats(int argc, char **argv);
 int trace_cmd_dump(int argc, char **argv);
 int trace_cmd_check(int argc, char **argv);
 int trace_cmd_finalize(int argc, char **argv);
-/* Validates in and writes it compressed to out (may equal in). */
-int trace_finalize_path(const char *in, const char *out, int quiet);
+/* Validates in and writes its finalised form, times in multiples of
+ * unit ns, to out (may equal in). */
+int trace_finalize_path(const char *in, const char *out, uint64_t unit);
+/* Parses a --time-unit value (ns, 1 to 1e9); -1 with a message if bad. */
+int cli_parse_time_unit(const char *arg, uint64_t *unit);
 
 #endif

@@ -26,22 +26,27 @@
 struct record_opts {
     const char *out;
     int follow_exec;
+    uint64_t unit;                    /* finalised time unit, ns */
     char **argv;                      /* the program and its arguments */
 };
 
 static void record_usage(FILE *f)
 {
-    fprintf(f, "usage: mallard record [-o FILE] [--follow-exec] -- PROGRAM"
-            " [ARGS...]\n\nRuns PROGRAM with the recorder preloaded and "
-            "writes its trace to FILE\n(default %s); a forked child writes "
+    fprintf(f, "usage: mallard record [-o FILE] [--follow-exec] "
+            "[--time-unit NS] -- PROGRAM [ARGS...]\n\n"
+            "Runs PROGRAM with the recorder preloaded and writes its "
+            "finalised trace\nto FILE (default %s); a forked child writes "
             "FILE.PID, named in FILE.\n--follow-exec also records programs"
-            " it execs (FILE.execN).\nEnvironment: MALLARD_RECORD_LIB "
-            "overrides the recorder library.\n", RECORD_DEFAULT_OUT);
+            " it execs (FILE.execN).\n--time-unit keeps op times to NS "
+            "nanoseconds (default %d).\nEnvironment: MALLARD_RECORD_LIB "
+            "overrides the recorder library.\n", RECORD_DEFAULT_OUT,
+            CLI_TIME_UNIT_NS);
 }
 
 static int record_parse(int argc, char **argv, struct record_opts *o)
 {
     o->out = RECORD_DEFAULT_OUT;
+    o->unit = CLI_TIME_UNIT_NS;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             record_usage(stdout);
@@ -50,6 +55,9 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
             o->out = argv[++i];
         } else if (strcmp(argv[i], "--follow-exec") == 0) {
             o->follow_exec = 1;
+        } else if (strcmp(argv[i], "--time-unit") == 0 && i + 1 < argc) {
+            if (cli_parse_time_unit(argv[++i], &o->unit) < 0)
+                return -1;
         } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
             o->argv = argv + i + 1;
             return 0;
@@ -131,7 +139,7 @@ static int record_run(char **argv)
 }
 
 /* Finalises a trace in place and, recursively, the traces it names. */
-static int record_finish(const char *path)
+static int record_finish(const char *path, uint64_t unit)
 {
     struct cli_trace ct;
     char err[CLI_ERR_MAX];
@@ -147,12 +155,12 @@ static int record_finish(const char *path)
             (unsigned long long)ct.trace.peak_live_bytes,
             ct.trace.truncated ? ", truncated" : "");
     int rc = trace_write_final(path, &ct.raw, &ct.trace, CLI_ZSTD_LEVEL,
-                               CLI_TIME_UNIT_NS, err, sizeof(err));
+                               unit, err, sizeof(err));
     if (rc < 0)
         fprintf(stderr, "%s\n", err);
     for (size_t i = 0; i < ct.raw.child_count; i++)
         if (access(ct.raw.children[i].path, F_OK) == 0)
-            rc |= record_finish(ct.raw.children[i].path);
+            rc |= record_finish(ct.raw.children[i].path, unit);
     cli_trace_free(&ct);
     return rc;
 }
@@ -192,7 +200,7 @@ int cmd_record(int argc, char **argv)
                 trace);
         return 1;
     }
-    if (record_finish(trace) < 0)
+    if (record_finish(trace, o.unit) < 0)
         return 1;
     if (WIFSIGNALED(status))
         return RECORD_EXIT_SIGNAL_BASE + WTERMSIG(status);

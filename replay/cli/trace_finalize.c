@@ -5,11 +5,12 @@
  * write that, zstd-compressed, in place unless -o is given.  A trace
  * that is already final is rewritten as it is.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-int trace_finalize_path(const char *in, const char *out, int quiet)
+int trace_finalize_path(const char *in, const char *out, uint64_t unit)
 {
     struct cli_trace ct;
     char err[CLI_ERR_MAX];
@@ -17,29 +18,35 @@ int trace_finalize_path(const char *in, const char *out, int quiet)
         return 1;
     cli_trace_warn(&ct);
     int rc = trace_write_final(out, &ct.raw, &ct.trace, CLI_ZSTD_LEVEL,
-                               CLI_TIME_UNIT_NS, err, sizeof(err));
+                               unit, err, sizeof(err));
     cli_trace_free(&ct);
     if (rc < 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    if (!quiet)
-        printf("%s: finalised into %s\n", in, out);
+    printf("%s: finalised into %s\n", in, out);
     return 0;
 }
 
 int trace_cmd_finalize(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
+    uint64_t unit = CLI_TIME_UNIT_NS;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: mallard trace finalize IN [-o OUT]\n"
+            printf("usage: mallard trace finalize IN [-o OUT] "
+                   "[--time-unit NS]\n"
                    "Validates IN and writes its replay-ready form "
-                   "to OUT (default: IN).\n");
+                   "to OUT (default: IN),\nwith op times kept to NS "
+                   "nanoseconds (default %d).\n", CLI_TIME_UNIT_NS);
             return 0;
         }
         if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
             out = argv[++i];
+        else if (strcmp(argv[i], "--time-unit") == 0 && i + 1 < argc) {
+            if (cli_parse_time_unit(argv[++i], &unit) < 0)
+                return 2;
+        }
         else if (!in && argv[i][0] != '-')
             in = argv[i];
         else {
@@ -49,8 +56,23 @@ int trace_cmd_finalize(int argc, char **argv)
         }
     }
     if (!in) {
-        fprintf(stderr, "usage: mallard trace finalize IN [-o OUT]\n");
+        fprintf(stderr, "usage: mallard trace finalize IN [-o OUT] "
+                "[--time-unit NS]\n");
         return 2;
     }
-    return trace_finalize_path(in, out ? out : in, 0);
+    return trace_finalize_path(in, out ? out : in, unit);
+}
+
+int cli_parse_time_unit(const char *arg, uint64_t *unit)
+{
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (*arg < '0' || *arg > '9' || *end || v == 0 ||
+        v > TRACE_NS_PER_SEC) {
+        fprintf(stderr, "mallard: --time-unit wants nanoseconds from 1 "
+                "to %llu, not '%s'\n", TRACE_NS_PER_SEC, arg);
+        return -1;
+    }
+    *unit = v;
+    return 0;
 }

@@ -62,6 +62,13 @@ case_round_trip() {
         fail "finalize raw"
     "$mallard" trace dump "$work/fin" > "$work/r2" || fail "dump final"
     cmp -s "$work/r1" "$work/r2" || fail "finalised ops differ from raw"
+    "$mallard" trace finalize "$work/raw" -o "$work/fin1" --time-unit 1 \
+        > /dev/null || fail "finalize --time-unit 1"
+    cmp -s <("$mallard" trace dump "$work/raw") \
+        <("$mallard" trace dump "$work/fin1") ||
+        fail "a 1 ns time unit should keep every op exactly"
+    "$mallard" trace finalize "$work/raw" --time-unit 0 2> /dev/null &&
+        fail "time unit 0 accepted"
     [ "$(stat -c %s "$work/fin")" -lt "$(stat -c %s "$work/raw")" ] ||
         fail "finalised trace is not smaller"
 }
