@@ -173,9 +173,12 @@ static struct record_thread *thread_begin(uint64_t now)
     return t;
 }
 
-/* After the exit mark: one event, one chunk, written from the stack. */
+/* After the exit mark: one event, one chunk, written from the stack.
+ * Once recording has closed (process exit) such events are not kept. */
 static void late_event(const struct trace_event *e)
 {
+    if (!atomic_load(&record_active))
+        return;
     uint8_t chunk[TRACE_CHUNK_HEADER_SIZE + RECORD_PREAMBLE_MAX +
                   TRACE_EVENT_MAX_BYTES];
     uint8_t *payload = chunk + TRACE_CHUNK_HEADER_SIZE;
