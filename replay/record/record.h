@@ -4,8 +4,12 @@
  * Layers, top to bottom: shim.c (the exported malloc API: forward the
  * call, stamp it, hand it to a thread buffer), thread_buffer.c (per-thread
  * chunk buffers, no shared state on the hot path), session.c (the trace
- * file, process lifecycle: start, exit, fork, exec, fatal signals) and
- * forward.c (finding the next allocator without recursing into it).
+ * file: header, writes, END), lifecycle.c (start, exit, _exit, fork,
+ * fatal signals), exec.c (the exec family) and forward.c (finding the
+ * next allocator without recursing into it).
+ * The clock is clock_gettime(CLOCK_MONOTONIC) through the vDSO (about
+ * 22 ns here): a bare rdtsc is cheaper but unordered with the loads and
+ * stores around it, which the ordering rule needs; rdtscp measured 38 ns.
  * Nothing here calls malloc: every byte the recorder needs comes from
  * mmap or static storage, so the traced heap is the program's alone.
  */
