@@ -25,6 +25,9 @@
 #define RSS_SAMPLE_MS 50
 /* Upper bound on stored samples: 3600 s at 20 samples per second. */
 #define RSS_SAMPLES_MAX (3600 * (1000 / RSS_SAMPLE_MS))
+/* In --seconds mode RSS is printed once a second (every sample with
+ * --verbose). */
+#define SAMPLES_PER_REPORT (1000 / RSS_SAMPLE_MS)
 /* Fewest samples that give each comparison window at least one. */
 #define RSS_MIN_SAMPLES 6
 
@@ -39,7 +42,7 @@ static const char usage[] =
     "  --slots N        queue capacity in blocks (default 256)\n"
     "  --bound B        with --seconds: fail if the RSS peak of the last\n"
     "                   third exceeds that of the second sixth by > B\n"
-    "  --verbose        print every RSS sample\n"
+    "  --verbose        print every RSS sample (default: one a second)\n"
     "  --seed N         seed for the sizes (default 1)\n";
 
 struct item {
@@ -154,7 +157,7 @@ static void watch_rss(struct shared *sh, struct rss_log *log)
         sleep_ms(RSS_SAMPLE_MS);
         long kib = wl_rss_kib();
         log->kib[log->count++] = kib;
-        if (sh->o->verbose)
+        if (sh->o->verbose || log->count % SAMPLES_PER_REPORT == 0)
             printf("prodcons: t=%.2f s rss=%ld KiB consumed=%ld\n",
                    wl_now() - start, kib, atomic_load(&sh->consumed));
     }
