@@ -33,7 +33,7 @@ static const char usage[] =
     "Threads grow buffers with realloc and check contents after each.\n"
     "  --threads N      threads (default 2)\n"
     "  --iterations N   rounds per thread (default 30); rounds cycle\n"
-    "                   through doubling, +50%% and small appends\n"
+    "                   through doubling, +50% and small appends\n"
     "  --max-size B     size a round grows to (default 4M)\n"
     "  --seed N         seed for the append sizes (default 1)\n";
 
