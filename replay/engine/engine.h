@@ -59,19 +59,23 @@ struct replay_options {
     enum replay_format format;
 };
 
-/* Flattened op: trace_op plus what the parent precomputed. */
+/*
+ * Flattened op: trace_op less its time, plus what the parent precomputed.
+ * 32 bytes (trace_op is 48): the op stream is the harness's main memory
+ * traffic.  Times live in their own array, read only under --timing
+ * recorded; an argument over 32 bits is refused when the image is built.
+ */
 #define REPLAY_OP_IS_DEP_TARGET 1u  /* another thread waits on this op */
 /* malloc_usable_size of another thread's block: counted, not called,
  * since nothing orders it before that block's free in the replay */
 #define REPLAY_OP_NO_CALL 2u
 struct replay_op {
-    uint64_t time_ns;
     uint64_t size;
-    uint64_t arg;
     uint32_t slot;
     uint32_t old_slot;
     uint32_t dep_thread;
     uint32_t dep_op;
+    uint32_t arg;       /* calloc/reallocarray count or alignment */
     uint8_t kind;
     uint8_t flags;
 };
@@ -81,10 +85,12 @@ struct replay_thread_desc {
     uint64_t op_count;
 };
 
-/* The image: header, then thread_count descs, then total_ops ops. */
+/* The image: header, thread_count descs, total_ops ops, then from
+ * times_offset (page-aligned) one recorded time (ns) per op. */
 struct replay_image {
     uint64_t magic;
     uint64_t bytes;                 /* size of the whole mapping */
+    uint64_t times_offset;
     struct replay_options options;
     uint32_t thread_count;
     uint32_t slot_count;
@@ -103,6 +109,7 @@ void replay_image_unmap(struct replay_image *image);
 const struct replay_thread_desc *replay_image_threads(
     const struct replay_image *image);
 const struct replay_op *replay_image_ops(const struct replay_image *image);
+const uint64_t *replay_image_times(const struct replay_image *image);
 
 enum replay_status {
     REPLAY_OK = 0,

@@ -78,6 +78,7 @@ static void run_init_workers(struct replay_shared *run,
         w->instance = i / n;
         w->thread = i % n;
         w->ops = ops + desc[w->thread].first_op;
+        w->times = replay_image_times(image) + desc[w->thread].first_op;
         w->op_count = desc[w->thread].op_count;
         w->progress = t->progress + (size_t)w->instance * n;
         w->blocks = t->blocks + (size_t)w->instance * image->slot_count;

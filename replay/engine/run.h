@@ -53,6 +53,7 @@ struct replay_worker {
     _Alignas(RUN_CACHE_LINE) struct replay_shared *run;
     uint32_t thread, instance;
     const struct replay_op *ops;
+    const uint64_t *times;              /* recorded time of each op */
     uint64_t op_count;
     struct replay_progress *progress;   /* this instance's, by thread */
     struct replay_block *blocks;        /* this instance's slot table */

@@ -39,6 +39,7 @@ struct slots_walk {
     struct replay_image *image;
     const struct replay_thread_desc *desc;
     struct replay_op *ops;
+    const uint64_t *times;  /* recorded time of each op */
     uint32_t trace_slots;
     uint32_t *map;          /* trace slot -> replay slot, or NONE */
     uint64_t *pos;          /* per thread: next op to walk */
@@ -203,7 +204,7 @@ static int slots_walk_all(struct slots_walk *w)
         for (uint32_t t = 0; t < n; t++) {
             if (!slots_runnable(w, t))
                 continue;
-            uint64_t at = w->ops[w->desc[t].first_op + w->pos[t]].time_ns;
+            uint64_t at = w->times[w->desc[t].first_op + w->pos[t]];
             if (best == SLOTS_NONE || at < best_time) {
                 best = t;
                 best_time = at;
@@ -262,6 +263,7 @@ int image_check_and_rename(struct replay_image *image,
     struct slots_walk w = {
         .image = image, .desc = replay_image_threads(image),
         .ops = (struct replay_op *)replay_image_ops(image),
+        .times = replay_image_times(image),
         .trace_slots = trace_slots, .err = err, .err_len = err_len,
         .map = malloc((trace_slots + 1) * sizeof(uint32_t)),
         .pos = calloc(n + 1, sizeof(uint64_t)),

@@ -165,9 +165,9 @@ static int worker_settle(struct replay_worker *w, uint64_t i, void *p,
     return p ? worker_after(w, i, p, old_size) : 0;
 }
 
-static void worker_pace(struct replay_worker *w, const struct replay_op *op)
+static void worker_pace(struct replay_worker *w, uint64_t i)
 {
-    uint64_t target = w->run->start_ns + op->time_ns;
+    uint64_t target = w->run->start_ns + w->times[i];
     uint64_t now = cycles_monotonic_ns();
     if (now >= target)
         return;
@@ -216,7 +216,7 @@ static int worker_step(struct replay_worker *w, uint64_t i)
         w->waits += waited != 0;
     }
     if (w->paced)
-        worker_pace(w, op);
+        worker_pace(w, i);
     if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
         return -1;
     struct replay_block old = { NULL, 0 };
