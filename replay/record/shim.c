@@ -7,6 +7,11 @@
  * on both sides.  Whoever gets a reused address therefore always carries
  * a later stamp than the free that released it, which is what lets the
  * finaliser merge per-thread streams without a global sequence counter.
+ *
+ * Only the program's own calls are recorded: when the allocator behind
+ * us calls the malloc API through the PLT (glibc's reallocarray calls
+ * realloc when tcmalloc is preloaded), the inner call is forwarded but
+ * not recorded, else one block would be released and acquired twice.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -17,9 +22,18 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-static inline int shim_on(void)
+static RECORD_TLS unsigned shim_depth;  /* malloc API calls in progress */
+
+/* 1 if this call is the program's own and recording is on. */
+static inline int shim_enter(void)
 {
-    return atomic_load_explicit(&record_active, memory_order_relaxed);
+    return shim_depth++ == 0 &&
+           atomic_load_explicit(&record_active, memory_order_relaxed);
+}
+
+static inline void shim_leave(void)
+{
+    shim_depth--;
 }
 
 static inline void shim_alloc(unsigned kind, void *p, uint64_t arg,
@@ -35,9 +49,11 @@ SHIM_EXPORT void *malloc(size_t size)
 {
     if (RECORD_UNLIKELY(record_resolve() < 0))
         return record_bootstrap_alloc(size);
+    int rec = shim_enter();
     void *p = record_real.malloc(size);
-    if (shim_on())
+    if (rec)
         shim_alloc(TRACE_MALLOC, p, 0, size);
+    shim_leave();
     return p;
 }
 
@@ -49,9 +65,11 @@ SHIM_EXPORT void *calloc(size_t n, size_t size)
             return NULL;
         return record_bootstrap_alloc(bytes);   /* static: zeroed */
     }
+    int rec = shim_enter();
     void *p = record_real.calloc(n, size);
-    if (shim_on())
+    if (rec)
         shim_alloc(TRACE_CALLOC, p, n, size);
+    shim_leave();
     return p;
 }
 
@@ -61,13 +79,14 @@ SHIM_EXPORT void free(void *p)
         return;
     if (RECORD_UNLIKELY(record_resolve() < 0))
         return;
-    if (shim_on()) {
+    if (shim_enter()) {
         struct trace_event e = { .time = record_now(),
                                  .old_ptr = (uintptr_t)p,
                                  .kind = TRACE_FREE };
         record_event(&e);
     }
     record_real.free(p);
+    shim_leave();
 }
 
 /* A bootstrap block moving to the real heap: copy it out, record as new. */
@@ -82,11 +101,11 @@ static void *shim_leave_bootstrap(void *old, size_t size)
 
 static void *shim_realloc(unsigned kind, void *old, size_t n, size_t size)
 {
-    int on = shim_on();
-    uint64_t before = on ? record_now() : 0;
+    int rec = shim_enter();
+    uint64_t before = rec ? record_now() : 0;
     void *p = kind == TRACE_REALLOC ? record_real.realloc(old, size)
                                     : record_real.reallocarray(old, n, size);
-    if (on) {
+    if (rec) {
         struct trace_event e = { .time = before, .t_after = record_now(),
                                  .ptr = (uintptr_t)p,
                                  .old_ptr = (uintptr_t)old,
@@ -94,6 +113,7 @@ static void *shim_realloc(unsigned kind, void *old, size_t n, size_t size)
                                  .size = size, .kind = (uint8_t)kind };
         record_event(&e);
     }
+    shim_leave();
     return p;
 }
 
@@ -125,51 +145,55 @@ SHIM_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     if (RECORD_UNLIKELY(record_resolve() < 0))
         return ENOMEM;
+    int rec = shim_enter();
     int rc = record_real.posix_memalign(out, align, size);
-    if (shim_on())
+    if (rec)
         shim_alloc(TRACE_POSIX_MEMALIGN, rc == 0 ? *out : NULL, align,
                    size);
+    shim_leave();
     return rc;
+}
+
+/* The memalign family and valloc/pvalloc: (kind, arg, size) -> block. */
+static void *shim_aligned(unsigned kind, size_t align, size_t size)
+{
+    if (RECORD_UNLIKELY(record_resolve() < 0))
+        return NULL;
+    int rec = shim_enter();
+    void *p;
+    switch (kind) {
+    case TRACE_ALIGNED_ALLOC: p = record_real.aligned_alloc(align, size);
+        break;
+    case TRACE_MEMALIGN: p = record_real.memalign(align, size);
+        break;
+    case TRACE_VALLOC: p = record_real.valloc(size);
+        break;
+    default: p = record_real.pvalloc(size);
+    }
+    if (rec)
+        shim_alloc(kind, p, align, size);
+    shim_leave();
+    return p;
 }
 
 SHIM_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-    if (RECORD_UNLIKELY(record_resolve() < 0))
-        return NULL;
-    void *p = record_real.aligned_alloc(align, size);
-    if (shim_on())
-        shim_alloc(TRACE_ALIGNED_ALLOC, p, align, size);
-    return p;
+    return shim_aligned(TRACE_ALIGNED_ALLOC, align, size);
 }
 
 SHIM_EXPORT void *memalign(size_t align, size_t size)
 {
-    if (RECORD_UNLIKELY(record_resolve() < 0))
-        return NULL;
-    void *p = record_real.memalign(align, size);
-    if (shim_on())
-        shim_alloc(TRACE_MEMALIGN, p, align, size);
-    return p;
+    return shim_aligned(TRACE_MEMALIGN, align, size);
 }
 
 SHIM_EXPORT void *valloc(size_t size)
 {
-    if (RECORD_UNLIKELY(record_resolve() < 0))
-        return NULL;
-    void *p = record_real.valloc(size);
-    if (shim_on())
-        shim_alloc(TRACE_VALLOC, p, 0, size);
-    return p;
+    return shim_aligned(TRACE_VALLOC, 0, size);
 }
 
 SHIM_EXPORT void *pvalloc(size_t size)
 {
-    if (RECORD_UNLIKELY(record_resolve() < 0))
-        return NULL;
-    void *p = record_real.pvalloc(size);
-    if (shim_on())
-        shim_alloc(TRACE_PVALLOC, p, 0, size);
-    return p;
+    return shim_aligned(TRACE_PVALLOC, 0, size);
 }
 
 SHIM_EXPORT size_t malloc_usable_size(void *p)
@@ -178,11 +202,13 @@ SHIM_EXPORT size_t malloc_usable_size(void *p)
         return record_bootstrap_size(p);
     if (RECORD_UNLIKELY(record_resolve() < 0))
         return 0;
-    if (shim_on()) {
+    if (shim_enter()) {
         struct trace_event e = { .time = record_now(),
                                  .old_ptr = (uintptr_t)p,
                                  .kind = TRACE_USABLE_SIZE };
         record_event(&e);
     }
-    return record_real.malloc_usable_size(p);
+    size_t size = record_real.malloc_usable_size(p);
+    shim_leave();
+    return size;
 }

@@ -6,8 +6,11 @@
  * recorder sees.  It counts only calls from threads other than the main
  * thread: workers start after every constructor and end before exit,
  * so both shims see all of their calls, whatever order the two
- * libraries initialise in.  At exit it writes "KIND COUNT" lines to
- * $COUNTING_OUT, with the names `mallard trace dump` uses.
+ * libraries initialise in.  Like the recorder it counts only the
+ * program's own calls, not those an allocator makes to the malloc API
+ * from inside another (a depth counter per thread).  At exit it writes
+ * "KIND COUNT" lines to $COUNTING_OUT, with the names `mallard trace
+ * dump` uses.
  */
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -28,12 +31,18 @@ static atomic_ulong counts[COUNT_KINDS];
 static _Alignas(16) char boot[BOOT_BYTES];
 static size_t boot_used;
 static __thread int resolving;
+static __thread int depth;
 
 static void count(int kind)
 {
-    if (gettid() != getpid())
+    if (depth == 1 && gettid() != getpid())
         atomic_fetch_add_explicit(&counts[kind], 1, memory_order_relaxed);
 }
+
+/* Runs `call` one level deeper; `kind` counts only at the top level. */
+#define COUNTED(kind, call) \
+    __extension__ ({ depth++; count(kind); __typeof__(call) r_ = (call); \
+                     depth--; r_; })
 
 static void *next(const char *name)
 {
@@ -51,8 +60,7 @@ static void *next(const char *name)
 void *malloc(size_t n)
 {
     NEXT(malloc);
-    count(1);
-    return real(n);
+    return COUNTED(1, real(n));
 }
 
 void *calloc(size_t n, size_t s)
@@ -63,22 +71,19 @@ void *calloc(size_t n, size_t s)
         return p;
     }
     NEXT(calloc);
-    count(2);
-    return real(n, s);
+    return COUNTED(2, real(n, s));
 }
 
 void *realloc(void *p, size_t n)
 {
     NEXT(realloc);
-    count(3);
-    return real(p, n);
+    return COUNTED(3, real(p, n));
 }
 
 void *reallocarray(void *p, size_t n, size_t s)
 {
     NEXT(reallocarray);
-    count(4);
-    return real(p, n, s);
+    return COUNTED(4, real(p, n, s));
 }
 
 void free(void *p)
@@ -86,50 +91,46 @@ void free(void *p)
     if ((char *)p >= boot && (char *)p < boot + BOOT_BYTES)
         return;
     NEXT(free);
+    depth++;
     count(5);
     real(p);
+    depth--;
 }
 
 int posix_memalign(void **out, size_t a, size_t n)
 {
     NEXT(posix_memalign);
-    count(6);
-    return real(out, a, n);
+    return COUNTED(6, real(out, a, n));
 }
 
 void *aligned_alloc(size_t a, size_t n)
 {
     NEXT(aligned_alloc);
-    count(7);
-    return real(a, n);
+    return COUNTED(7, real(a, n));
 }
 
 void *memalign(size_t a, size_t n)
 {
     NEXT(memalign);
-    count(8);
-    return real(a, n);
+    return COUNTED(8, real(a, n));
 }
 
 void *valloc(size_t n)
 {
     NEXT(valloc);
-    count(9);
-    return real(n);
+    return COUNTED(9, real(n));
 }
 
 void *pvalloc(size_t n)
 {
     NEXT(pvalloc);
-    count(10);
-    return real(n);
+    return COUNTED(10, real(n));
 }
 
 size_t malloc_usable_size(void *p)
 {
     NEXT(malloc_usable_size);
-    count(11);
-    return real(p);
+    return COUNTED(11, real(p));
 }
 
 __attribute__((destructor)) static void write_counts(void)
