@@ -14,5 +14,9 @@ set style fill solid 0.85 border -1
 set yrange [0:*]
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 \
     lc rgb '#444444'
+if (!has_ratio) {
+    eval nothing
+    exit
+}
 plot for [i=1:nalloc] datadir.'/geomean.dat' using (column(i+1)):xtic(1) \
     title word(allocs, i) lc rgb word(colours, i)

@@ -11,6 +11,10 @@ set style data histograms
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.85 border -1
 set yrange [0:*]
+if (!has_ok) {
+    eval nothing
+    exit
+}
 plot for [i=1:nalloc] datadir.'/rss.dat' \
     using (column(3*i-1)):(column(3*i)):(column(3*i+1)):xtic(1) \
     title word(allocs, i) lc rgb word(colours, i)

@@ -12,6 +12,10 @@ set multiplot layout rows, cols title sprintf("RSS over time against " . \
     "ideal live bytes (%d instance(s))", inst)
 do for [t=1:ntrace] {
     set title word(traces, t) noenhanced
+    if (word(okpanels, t) eq '0') {
+        eval nothing
+        continue
+    }
     plot for [i=1:nalloc] sprintf('%s/rss-%d-%d.dat', datadir, t, i) \
             using 1:2 title word(allocs, i) with lines lw 2 \
             lc rgb word(colours, i), \

@@ -16,6 +16,10 @@ set multiplot layout rows, cols title "Scaling with instances " . \
     "(median of runs)"
 do for [t=1:ntrace] {
     set title word(traces, t) noenhanced
+    if (word(okpanels, t) eq '0') {
+        eval nothing
+        continue
+    }
     plot for [i=1:nalloc] datadir.'/scaling.dat' index (t - 1) \
         using 1:(column(i + 1)):xtic(1) title word(allocs, i) \
         with linespoints lw 2 pt 7 lc rgb word(colours, i)

@@ -15,6 +15,10 @@ set yrange [0:*]
 # The baseline's level: bars below the line are faster.
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 \
     lc rgb '#444444'
+if (!has_ratio) {
+    eval nothing
+    exit
+}
 plot for [i=1:nalloc] datadir.'/time.dat' \
     using (column(3*i-1)):(column(3*i)):(column(3*i+1)):xtic(1) \
     title word(allocs, i) lc rgb word(colours, i)

@@ -116,6 +116,32 @@ static void plot_words(char *buf, size_t len, const struct cmp_stats *st,
     }
 }
 
+/* What there is to draw: okpanels, a 1 or 0 per trace (a run of the
+ * trace succeeded); has_ok (any did); has_ratio (a ratio to the
+ * baseline exists).  Charts draw a "nothing to show" frame instead of
+ * failing on data that is all gaps. */
+static void plot_presence_vars(char *vars, size_t len,
+                               const struct cmp_stats *st)
+{
+    int has_ok = 0, has_ratio = 0;
+    char panels[PLOT_VARS_MAX / 4] = "";
+    for (size_t t = 0; t < st->ntraces; t++) {
+        int ok = 0;
+        for (size_t i = 0; i < st->ncases; i++) {
+            const struct cmp_case *c = &st->cases[i];
+            ok |= c->n_ok > 0 && strcmp(c->trace, st->traces[t]) == 0;
+            has_ratio |= c->ratio == c->ratio;   /* not NaN */
+        }
+        has_ok |= ok;
+        size_t n = strlen(panels);
+        snprintf(panels + n, sizeof(panels) - n, "%s%d", t ? " " : "", ok);
+    }
+    plot_var(vars, len, "okpanels", panels);
+    size_t n = strlen(vars);
+    snprintf(vars + n, len - n, "has_ok=%d; has_ratio=%d; ", has_ok,
+             has_ratio);
+}
+
 static void plot_common_vars(char *vars, size_t len, const char *dir,
                              const struct cmp_stats *st)
 {
@@ -134,6 +160,7 @@ static void plot_common_vars(char *vars, size_t len, const char *dir,
     plot_var(vars, len, "baseline", words);
     size_t n = strlen(vars);
     snprintf(vars + n, len - n, "inst=%d; ", st->instances[0]);
+    plot_presence_vars(vars, len, st);
 }
 
 /* Draws one chart in one format; 0 when the file exists, non-empty. */

@@ -172,7 +172,11 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
     for (size_t a = 0; a < st->nallocators; a++) {
         char name[CMP_NAME_MAX];
         cmp_display_name(st->allocators[a], name, sizeof(name));
-        fprintf(out, "  %-12s time %5.2fx  peak RSS %5.2fx  (%d traces)\n",
-                name, st->geo_time[a], st->geo_rss[a], st->geo_traces[a]);
+        if (st->geo_traces[a])
+            fprintf(out, "  %-12s time %5.2fx  peak RSS %5.2fx  (%d "
+                    "traces)\n", name, st->geo_time[a], st->geo_rss[a],
+                    st->geo_traces[a]);
+        else
+            fprintf(out, "  %-12s no trace with a ratio\n", name);
     }
 }

@@ -100,6 +100,19 @@ failed_allocator_is_a_row() {
     "$work/tiny.trace" > /dev/null 2>&1 || fail "compare with a hang"
   grep -q ",$broken,1,1,timeout,.*--timeout" "$work/hang/results.csv" ||
     fail "no timeout row"
+  # a failing baseline and a trace every allocator rejects: the charts
+  # still draw (frames saying there is nothing to show), no abort
+  head -c 4096 /dev/urandom > "$work/garbage.trace"
+  MALLARD_TEST_BREAK=crash "$mallard" compare --runs 1 --baseline \
+    "$broken" --allocators "$broken,glibc" -o "$work/nobase" \
+    "$work/tiny.trace" "$work/garbage.trace" > /dev/null 2>&1 ||
+    fail "compare with a failing baseline exited $?"
+  [ "$(grep -c 'garbage.trace,.*,setup_failed,' \
+       "$work/nobase/results.csv")" -eq 2 ] || fail "garbage trace rows"
+  for c in $charts; do
+    check_png "$work/nobase/charts/$c.png"
+    check_svg "$work/nobase/charts/$c.svg"
+  done
 }
 
 # The identity of each row: seq, trace, allocator, instances, run, status.
