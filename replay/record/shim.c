@@ -106,7 +106,10 @@ static void *shim_realloc(unsigned kind, void *old, size_t n, size_t size)
     void *p = kind == TRACE_REALLOC ? record_real.realloc(old, size)
                                     : record_real.reallocarray(old, n, size);
     if (rec) {
-        struct trace_event e = { .time = before, .t_after = record_now(),
+        /* Resized in place: the address was never free for anyone else,
+         * so the first stamp serves for both sides (one clock read). */
+        uint64_t after = p == old ? before : record_now();
+        struct trace_event e = { .time = before, .t_after = after,
                                  .ptr = (uintptr_t)p,
                                  .old_ptr = (uintptr_t)old,
                                  .arg = kind == TRACE_REALLOC ? 0 : n,
