@@ -32,15 +32,7 @@ static void progress_clock(char *out, size_t len, double s)
              t % PROGRESS_SECONDS_PER_MINUTE);
 }
 
-void cmp_progress_start(struct cmp_progress *p, FILE *out, size_t total)
-{
-    memset(p, 0, sizeof(*p));
-    p->out = out;
-    p->tty = isatty(fileno(out));
-    p->total = total;
-    p->start_s = progress_now();
-}
-
+/* r: the run just done, NULL before the first. */
 static void progress_bar(struct cmp_progress *p, const struct cmp_row *r)
 {
     char bar[PROGRESS_BAR_WIDTH + 1], label[64];
@@ -53,13 +45,26 @@ static void progress_bar(struct cmp_progress *p, const struct cmp_row *r)
     progress_clock(spent, sizeof(spent), elapsed);
     progress_clock(left, sizeof(left), p->done ? elapsed / (double)p->done
                    * (double)(p->total - p->done) : 0);
-    cmp_trace_label(r->trace, label, sizeof(label));
+    label[0] = '\0';
+    if (r)
+        cmp_trace_label(r->trace, label, sizeof(label));
     fprintf(p->out, "\r\033[K[%s] %zu/%zu runs  %s elapsed  ~%s left  "
             "%s %s", bar, p->done, p->total, spent, left, label,
-            r->allocator);
+            r ? r->allocator : "");
     if (p->failed)
         fprintf(p->out, "  (%zu failed)", p->failed);
     fflush(p->out);
+}
+
+void cmp_progress_start(struct cmp_progress *p, FILE *out, size_t total)
+{
+    memset(p, 0, sizeof(*p));
+    p->out = out;
+    p->tty = isatty(fileno(out));
+    p->total = total;
+    p->start_s = progress_now();
+    if (p->tty)
+        progress_bar(p, NULL);   /* the bar shows before the first run */
 }
 
 void cmp_progress_step(struct cmp_progress *p, const struct cmp_row *r)
