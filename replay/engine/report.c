@@ -220,11 +220,13 @@ static void report_json_run(FILE *out, int index,
             report_ops_per_s(r));
     fprintf(out, "     \"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": "
             "%llu, \"peak_live_bytes\": %llu, \"sampled_peak_live_bytes\":"
-            " %lld, \"final_live_bytes\": %lld, \"fragmentation\": %.4f,\n",
+            " %lld, \"exact_peak_live_bytes\": %lld,\n     "
+            "\"final_live_bytes\": %lld, \"fragmentation\": %.4f,\n",
             (unsigned long long)r->peak_rss_bytes,
             (unsigned long long)r->baseline_rss_bytes,
             (unsigned long long)r->peak_live_bytes,
             (long long)r->sampled_peak_live_bytes,
+            (long long)r->exact_peak_live_bytes,
             (long long)r->final_live_bytes, report_frag(r));
     fprintf(out, "     \"minor_faults\": %llu, \"major_faults\": %llu, "
             "\"edge_wait_s\": %.6f, \"edge_waits\": %llu, "
