@@ -1,7 +1,7 @@
 /*
  * meta.c - DIR/meta.txt: how a result was made, so it can be shared and
  * reproduced.  One "key: value" per line: the command line (shell
- * quoted), the baseline, the machine (CPU model, cores, kernel, glibc)
+ * quoted) and the folder it ran in, the baseline, the machine (CPU model, cores, kernel, glibc)
  * and each allocator's version (the Debian package's, or ours).
  *
  * Written once by compare, read by plot for index.html.  Versions come
@@ -134,6 +134,9 @@ int cmp_meta_write(const char *dir, int argc, char **argv,
         return -1;
     }
     meta_command_line(f, argc, argv);
+    char cwd[CMP_PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)))
+        fprintf(f, "directory: %s\n", cwd);   /* trace paths are from here */
     fprintf(f, "baseline: %s\n", baseline);
     meta_machine(f);
     for (int i = 0; i < nalloc; i++) {
