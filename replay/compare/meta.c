@@ -1,8 +1,9 @@
 /*
  * meta.c - DIR/meta.txt: how a result was made, so it can be shared and
  * reproduced.  One "key: value" per line: the command line (shell
- * quoted) and the folder it ran in, the baseline, the machine (CPU model, cores, kernel, glibc)
- * and each allocator's version (the Debian package's, or ours).
+ * quoted) and the folder it ran in, the baseline, the machine (CPU
+ * model, cores, kernel, glibc) and each allocator's version (the Debian
+ * package's, or ours).
  *
  * Written once by compare, read by plot for index.html.  Versions come
  * from dpkg-query because the Debian package is what a reader installs
