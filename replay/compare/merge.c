@@ -4,10 +4,10 @@
  * compare had made it: rows in schedule order, their RSS timelines,
  * meta.txt of the first shard, a new summary.json, then the charts.
  *
- * Invariant: a run's seq is unique across shards (it is its place in
- * the one global schedule), so a seq seen twice means a shard was given
- * twice, or shards of different comparisons: an error, never a silent
- * double count.
+ * Invariants: the shards ran one command (meta.txt's, but for --shard
+ * and -o), and a run's seq is unique across them (its place in the one
+ * global schedule), so a seq seen twice means a shard was given twice.
+ * Both are errors, never a silent mix or double count.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +36,47 @@ static void merge_timelines(const char *dir, const char *out,
             cmp_copy_file(from, to) != 0)
             r->rss_file[0] = '\0';   /* the chart shows a gap */
     }
+}
+
+/* The command line of a shard without what differs between the shards
+ * of one comparison: the --shard and -o values. */
+static void merge_command_core(const char *dir, char *out, size_t len)
+{
+    char cmd[CMP_ERR_MAX];
+    out[0] = '\0';
+    if (cmp_meta_get(dir, "command", cmd, sizeof(cmd)) != 0)
+        return;
+    int skip = 0;
+    for (char *w = strtok(cmd, " "); w; w = strtok(NULL, " ")) {
+        if (skip) {
+            skip = 0;
+            continue;
+        }
+        skip = strcmp(w, "--shard") == 0 || strcmp(w, "-o") == 0 ||
+               strcmp(w, "--output") == 0;
+        size_t n = strlen(out);
+        if (!skip)
+            snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
+    }
+}
+
+/* Shards must come from one comparison: the same command but for
+ * --shard and -o.  Folders without meta.txt are not checked. */
+static int merge_same_comparison(int ndirs, char **dirs, char *err,
+                                 size_t err_len)
+{
+    char first[CMP_ERR_MAX], other[CMP_ERR_MAX];
+    merge_command_core(dirs[0], first, sizeof(first));
+    for (int d = 1; d < ndirs; d++) {
+        merge_command_core(dirs[d], other, sizeof(other));
+        if (first[0] && other[0] && strcmp(first, other) != 0) {
+            snprintf(err, err_len, "%s and %s are not shards of one "
+                     "comparison (their commands differ beyond --shard "
+                     "and -o)", dirs[0], dirs[d]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int merge_rows(const char *out, int ndirs, char **dirs,
@@ -113,7 +154,8 @@ static int merge_run(const char *out, int ndirs, char **dirs, int plot)
     struct cmp_stats st;
     char err[CMP_ERR_MAX], baseline[CMP_NAME_MAX];
     int rc = 2;
-    if (merge_prepare(out, ndirs, dirs, err, sizeof(err)) == 0 &&
+    if (merge_same_comparison(ndirs, dirs, err, sizeof(err)) == 0 &&
+        merge_prepare(out, ndirs, dirs, err, sizeof(err)) == 0 &&
         merge_rows(out, ndirs, dirs, &rows, err, sizeof(err)) == 0 &&
         merge_write(out, &rows, dirs[0], err, sizeof(err)) == 0) {
         cmp_rows_free(&rows);

@@ -150,6 +150,15 @@ shards_merge() {
     fail "merging a shard twice should fail"
   fi
   grep -q "appears in two folders" "$work/stderr" || fail "twice: message"
+  # nor are shards of two different comparisons mixed
+  "$mallard" compare "${args[@]}" --runs 1 --shard 2/2 -o "$work/other" \
+    >/dev/null 2>&1 || fail "other comparison's shard"
+  if "$mallard" merge --no-plot -o "$work/mixed" "$work/s1" \
+       "$work/other" 2> "$work/stderr"; then
+    fail "merging shards of different comparisons should fail"
+  fi
+  grep -q "not shards of one comparison" "$work/stderr" ||
+    fail "mixed: message"
 }
 
 report_loads_in_chromium() {
