@@ -6,8 +6,9 @@
  * The engine is split along one process boundary:
  *  - the parent (a plain glibc process) parses options, loads the trace,
  *    flattens it into a "replay image" (one mmap'd block: options, thread
- *    table, ops) and starts one child per run with the allocator under
- *    test in LD_PRELOAD (launch.c);
+ *    table, ops, times; image.c, checked and renamed by slots.c) and
+ *    starts one child per run with the allocator under test in
+ *    LD_PRELOAD (session.c, launch.c);
  *  - the child maps the image, performs the ops on one OS thread per
  *    recorded thread (run.c, worker.c) and sends a fixed-size result plus
  *    its RSS samples back through a pipe.

@@ -21,6 +21,7 @@
 #include "run.h"
 
 #define RUN_STACK_BYTES (256u << 10) /* verify and touch need little */
+#define RUN_TABLES 5   /* the mappings of struct run_tables */
 
 static void *run_map(size_t bytes)
 {
@@ -35,7 +36,7 @@ struct run_tables {
     struct replay_worker *workers;
     struct replay_latency *latency;
     struct replay_sample *samples;
-    size_t sizes[5];
+    size_t sizes[RUN_TABLES];
 };
 
 static int run_map_tables(struct run_tables *t, uint32_t workers,
@@ -58,9 +59,9 @@ static int run_map_tables(struct run_tables *t, uint32_t workers,
 
 static void run_unmap_tables(struct run_tables *t)
 {
-    void *maps[5] = { t->progress, t->blocks, t->workers, t->latency,
-                      t->samples };
-    for (int i = 0; i < 5; i++)
+    void *maps[RUN_TABLES] = { t->progress, t->blocks, t->workers,
+                               t->latency, t->samples };
+    for (int i = 0; i < RUN_TABLES; i++)
         if (maps[i])
             munmap(maps[i], t->sizes[i] ? t->sizes[i] : 1);
 }
