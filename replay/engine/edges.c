@@ -4,7 +4,10 @@
  *
  * A waiter spins for EDGES_SPIN_ROUNDS (most edges are satisfied within
  * a few microseconds, and a futex sleep and wake costs more than that),
- * then sleeps on the futex of the thread it waits for.  The publisher
+ * yields EDGES_YIELDS times, then sleeps on the futex of the thread it
+ * waits for.  Measured on 2 cores under load: yielding before sleeping
+ * cut a 2-thread ping-pong replay from 0.55 s to 0.08 s, larson-t2 from
+ * 0.045 s to 0.026 s (1000 spins, no yield, before).  The publisher
  * pays for a wake-up check only on ops that some edge points at
  * (REPLAY_OP_IS_DEP_TARGET): a store-then-load fence pairs with the
  * waiter's increment of `waiters`, so either the waiter sees the new
@@ -14,6 +17,7 @@
  */
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,8 +25,12 @@
 #include "cycles.h"
 #include "run.h"
 
-/* ~1000 pause instructions: 5-40 us depending on the core. */
-#define EDGES_SPIN_ROUNDS 1000
+/* ~100 pause instructions: 0.5-4 us depending on the core, about what
+ * a few allocator calls on the other thread take. */
+#define EDGES_SPIN_ROUNDS 100
+/* Then yield a few times: with more threads than cores the thread we
+ * wait for may be waiting for our core. */
+#define EDGES_YIELDS 8
 
 static void edges_pause(void)
 {
@@ -66,6 +74,11 @@ uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
     uint64_t begin = cycles_now();
     for (int i = 0; i < EDGES_SPIN_ROUNDS; i++) {
         edges_pause();
+        if (edges_ready(run, p, op))
+            return cycles_now() - begin;
+    }
+    for (int i = 0; i < EDGES_YIELDS; i++) {
+        sched_yield();
         if (edges_ready(run, p, op))
             return cycles_now() - begin;
     }
