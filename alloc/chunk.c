@@ -19,13 +19,16 @@
 #include "lock.h"
 #include "os.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct free_span {
     struct free_span *next;
     size_t size;
-    size_t dirty;    /* bytes that may still be resident */
-    int source;      /* enum chunk_source */
+    size_t dirty;      /* bytes that may still be resident */
+    int source;        /* enum chunk_source */
+    uint64_t freed_ns; /* when it was last released here */
 };
 
 static struct lock chunk_lock = LOCK_INIT;
@@ -33,7 +36,30 @@ static struct free_span *free_spans;   /* address order */
 static size_t retained_dirty;
 static size_t retain_floor = CHUNK_RETAIN_MIN; /* see chunk_set_retain_limit */
 static size_t spans_out;                       /* bytes handed out */
+static size_t spans_out_recent_peak;           /* highest, this period */
+static uint64_t recent_peak_since_ns;          /* start of the period */
+static uint64_t last_decay_scan_ns;
+
+static void release_aged(void);
 static char *break_end;                /* where our sbrk growth ends */
+
+static uint64_t now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Follows spans_out's recent peak; a new period starts each decay time. */
+static void track_recent_peak(uint64_t now)
+{
+    if (now - recent_peak_since_ns > CHUNK_DECAY_NS) {
+        spans_out_recent_peak = spans_out;
+        recent_peak_since_ns = now;
+    } else if (spans_out > spans_out_recent_peak) {
+        spans_out_recent_peak = spans_out;
+    }
+}
 
 static uintptr_t align_up(uintptr_t value)
 {
@@ -48,6 +74,7 @@ static struct free_span *write_node(void *at, size_t size, size_t dirty,
     node->size = size;
     node->dirty = dirty < size ? dirty : size;
     node->source = source;
+    node->freed_ns = 0;
     return node;
 }
 
@@ -159,6 +186,8 @@ void *chunk_alloc(size_t size, enum chunk_source *source)
     }
     if (span != NULL)
         spans_out += size;
+    track_recent_peak(now_ns());
+    release_aged();
     lock_release(&chunk_lock);
     return span;
 }
@@ -189,58 +218,84 @@ static void release_span(struct free_span *node)
 }
 
 /*
- * How many released bytes to keep: the floor (a few MiB, or twice the
- * mmap threshold, as glibc keeps twice its threshold at the heap top),
- * or a quarter of the memory in use, so a program that churns through
- * its working set reuses it instead of faulting it in again, while a
- * program that shrinks gives back all but a quarter.
+ * The most released bytes to keep: the floor (a few MiB, or twice the
+ * mmap threshold, as glibc keeps twice its threshold at the heap top), or
+ * half the most memory in use lately (over the last CHUNK_DECAY_NS or
+ * so: the instantaneous figure dips every time a region empties, and
+ * releasing on each dip faulted the same pages in again and again).
+ * Within that, a span goes back only once it has sat unused for
+ * CHUNK_DECAY_NS: a program that churns through its
+ * working set reuses spans within milliseconds and never pays for giving
+ * them back and faulting them in again, while one that has shrunk returns
+ * the memory a second later.
  */
 static size_t retain_limit(void)
 {
-    size_t share = spans_out / 4;
+    size_t share = spans_out_recent_peak / 2;
     return share > retain_floor ? share : retain_floor;
 }
 
-/* The free span at the highest address, or NULL. */
-static struct free_span *highest_span(void)
+/* The free span just below node in address order (NULL for the first). */
+static struct free_span *span_below(struct free_span *node)
 {
-    struct free_span *node = free_spans;
-    while (node != NULL && node->next != NULL)
-        node = node->next;
-    return node;
+    struct free_span *below = NULL;
+    for (struct free_span *at = free_spans; at != node; at = at->next)
+        below = at;
+    return below;
+}
+
+static bool worth_releasing(const struct free_span *node)
+{
+    return node->dirty > OS_PAGE_SIZE || node->source == CHUNK_FROM_MMAP ||
+           (char *)node + node->size == break_end;
 }
 
 /*
- * Over the limit, gives back spans from the top down to half the limit:
- * the highest ones are the last that best fit reuses, the top of the
- * break can only be trimmed from above, and stopping at half the limit
- * spaces out the system calls.
+ * Over the limit, gives back spans from the top down: the highest are
+ * the last that best fit reuses, and the top of the break can only be
+ * trimmed from above.
  */
 static void release_excess(void)
 {
     size_t limit = retain_limit();
-    if (retained_dirty <= limit)
-        return;
-    struct free_span *node = highest_span();
-    while (node != NULL && retained_dirty > limit / 2) {
-        struct free_span *below = NULL;
-        for (struct free_span *at = free_spans; at != node; at = at->next)
-            below = at;
-        if (node->dirty > OS_PAGE_SIZE ||
-            node->source == CHUNK_FROM_MMAP ||
-            (char *)node + node->size == break_end)
+    struct free_span *node = free_spans;
+    while (node != NULL && node->next != NULL)
+        node = node->next;
+    while (node != NULL && retained_dirty > limit) {
+        struct free_span *below = span_below(node);
+        if (worth_releasing(node))
             release_span(node);
         node = below;
+    }
+}
+
+/* Gives back every span unused for CHUNK_DECAY_NS (scans are spaced). */
+static void release_aged(void)
+{
+    uint64_t now = now_ns();
+    if (now - last_decay_scan_ns < CHUNK_DECAY_SCAN_NS)
+        return;
+    last_decay_scan_ns = now;
+    struct free_span *node = free_spans;
+    while (node != NULL) {
+        struct free_span *next = node->next;
+        if (now - node->freed_ns > CHUNK_DECAY_NS && worth_releasing(node))
+            release_span(node);
+        node = next;
     }
 }
 
 void chunk_free(void *span, size_t size, enum chunk_source source)
 {
     lock_acquire(&chunk_lock);
-    insert_span(span, size, size, (int)source);
+    struct free_span *node = insert_span(span, size, size, (int)source);
+    uint64_t now = now_ns();
+    node->freed_ns = now;
     retained_dirty += size;
     spans_out -= size;
+    track_recent_peak(now);
     release_excess();
+    release_aged();
     lock_release(&chunk_lock);
 }
 

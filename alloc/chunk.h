@@ -8,10 +8,11 @@
  *    increments (one sbrk per several MiB, not one per request);
  *  - when the break cannot grow (another mapping is in the way, or
  *    MALLARD_SBRK=0), spans come from mmap, CHUNK_MMAP_STEP at a time;
- *  - released spans are kept, dirty, for reuse up to a retain limit;
- *    beyond it they go back to the kernel: the top of the break is
- *    trimmed, mmap'd spans are unmapped, others are decommitted with
- *    madvise (address space kept, memory returned).
+ *  - released spans are kept, dirty, for reuse; they go back to the
+ *    kernel once unused for CHUNK_DECAY_NS, or at once beyond a retain
+ *    limit: the top of the break is trimmed, mmap'd spans are unmapped,
+ *    others are decommitted with madvise (address space kept, memory
+ *    returned).
  * Blocks at or above the mmap threshold never come here: huge.c maps
  * each on its own.
  */
@@ -24,7 +25,9 @@
 
 #define CHUNK_BREAK_STEP ((size_t)4 << 20) /* 16 chunks per sbrk */
 #define CHUNK_MMAP_STEP ((size_t)4 << 20)  /* same when falling back */
-#define CHUNK_RETAIN_MIN ((size_t)4 << 20) /* dirty bytes always kept */
+#define CHUNK_RETAIN_MIN ((size_t)4 << 20) /* least retain limit */
+#define CHUNK_DECAY_NS 1000000000ull      /* 1 s unused: give it back */
+#define CHUNK_DECAY_SCAN_NS 100000000ull  /* look at most every 100 ms */
 
 /* Where a span's memory came from; chunk_free needs it back. */
 enum chunk_source { CHUNK_FROM_BREAK = 1, CHUNK_FROM_MMAP = 2 };
