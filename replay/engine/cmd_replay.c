@@ -32,6 +32,9 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr, "mallard replay: %s\n", err);
         return 2;
     }
+    if (trace.truncated)
+        fprintf(stderr, "mallard replay: %s: warning: the recording ended "
+                "abnormally; replaying the ops it has\n", opt.trace_path);
     rc = replay_session(&trace, &opt);
     trace_free(&trace);
     return rc;
