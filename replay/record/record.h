@@ -73,7 +73,45 @@ static inline int record_is_bootstrap(const void *p)
 }
 
 /* ---- thread_buffer.c ---- */
-void record_event(const struct trace_event *e);
+
+/* Payload per chunk: 256 KiB is ~40,000 events per write() syscall,
+ * and still only a few pages of RSS for a thread that allocates little
+ * (the mapping is touched as it fills). */
+#define RECORD_BUFFER_BYTES (256 * 1024)
+/* Serial, tid, sequence and base time: four full varints at most. */
+#define RECORD_PREAMBLE_MAX (4 * TRACE_VARINT_MAX)
+
+struct record_thread {
+    struct record_thread *next;   /* thread list or pool, under lock */
+    uint64_t serial, tid, seq;
+    atomic_flag busy;             /* held while this buffer is written */
+    atomic_size_t used;           /* payload bytes, published */
+    struct trace_codec_state codec;
+    uint8_t *chunk;               /* chunk header, then the payload */
+};
+
+extern RECORD_TLS struct record_thread *record_tls_thread;
+void record_event_slow(const struct trace_event *e);
+
+/* The hot path, inlined into each shim function so that the encoder
+ * folds for its op kind: append to this thread's open chunk and publish
+ * the new length (release: a closing flusher may read it). */
+static inline void record_event(const struct trace_event *e)
+{
+    struct record_thread *t = record_tls_thread;
+    if (RECORD_LIKELY(t != NULL)) {
+        size_t used = atomic_load_explicit(&t->used, memory_order_relaxed);
+        if (RECORD_LIKELY(used != 0 && RECORD_BUFFER_BYTES - used >=
+                          TRACE_EVENT_MAX_BYTES + RECORD_PREAMBLE_MAX)) {
+            uint8_t *payload = t->chunk + TRACE_CHUNK_HEADER_SIZE;
+            uint8_t *p = trace_encode_event(payload + used, &t->codec, e);
+            atomic_store_explicit(&t->used, (size_t)(p - payload),
+                                  memory_order_release);
+            return;
+        }
+    }
+    record_event_slow(e);
+}
 void record_thread_exit_mark(void);     /* the calling thread ends */
 void record_flush_all(int from_signal); /* every thread's buffer */
 void record_threads_after_fork(void);   /* child: only this thread */

@@ -25,25 +25,10 @@
 
 #include "record.h"
 
-/* Payload per chunk: 256 KiB is ~40,000 events per write() syscall,
- * and still only a few pages of RSS for a thread that allocates little
- * (the mapping is touched as it fills). */
-#define RECORD_BUFFER_BYTES (256 * 1024)
-/* Serial, tid, sequence and base time: four full varints at most. */
-#define RECORD_PREAMBLE_MAX (4 * TRACE_VARINT_MAX)
 /* Key destructor rounds before the exit mark; glibc runs at most
  * PTHREAD_DESTRUCTOR_ITERATIONS (4) rounds, so 3 re-arms fit. */
 #define RECORD_EXIT_ROUNDS 3
 #define RECORD_CACHE_LINE 64
-
-struct record_thread {
-    struct record_thread *next;   /* thread list or pool, under lock */
-    uint64_t serial, tid, seq;
-    atomic_flag busy;             /* held while this buffer is written */
-    atomic_size_t used;           /* payload bytes, published */
-    struct trace_codec_state codec;
-    uint8_t *chunk;               /* chunk header, then the payload */
-};
 
 static struct record_thread *threads_live;
 static struct record_thread *threads_pool;
@@ -51,7 +36,7 @@ static atomic_flag threads_guard = ATOMIC_FLAG_INIT;
 static atomic_uint_fast64_t threads_next_serial;
 static pthread_key_t threads_exit_key;
 
-static RECORD_TLS struct record_thread *tls_thread;
+RECORD_TLS struct record_thread *record_tls_thread;
 static RECORD_TLS int tls_exit_rounds;
 static RECORD_TLS int tls_finished;
 static RECORD_TLS uint64_t tls_serial, tls_tid, tls_seq;
@@ -166,7 +151,7 @@ static struct record_thread *thread_begin(uint64_t now)
     t->next = threads_live;
     threads_live = t;
     record_threads_unlock();
-    tls_thread = t;
+    record_tls_thread = t;
     pthread_setspecific(threads_exit_key, t);
     struct trace_event start = { .time = now, .kind = TRACE_THREAD_START };
     append(t, &start);
@@ -191,9 +176,11 @@ static void late_event(const struct trace_event *e)
     tls_seq++;
 }
 
-void record_event(const struct trace_event *e)
+/* Everything record_event() leaves: no buffer yet, a chunk to start
+ * or to flush, a thread past its exit mark. */
+void record_event_slow(const struct trace_event *e)
 {
-    struct record_thread *t = tls_thread;
+    struct record_thread *t = record_tls_thread;
     if (RECORD_UNLIKELY(!t)) {
         if (tls_finished) {
             late_event(e);
@@ -221,7 +208,7 @@ static void thread_retire(struct record_thread *t)
 
 void record_thread_exit_mark(void)
 {
-    struct record_thread *t = tls_thread;
+    struct record_thread *t = record_tls_thread;
     if (!t)
         return;
     struct trace_event e = { .time = record_now(),
@@ -233,7 +220,7 @@ void record_thread_exit_mark(void)
     tls_tid = t->tid;
     tls_seq = t->seq;
     tls_finished = 1;
-    tls_thread = NULL;
+    record_tls_thread = NULL;
     thread_retire(t);
 }
 
@@ -251,7 +238,7 @@ static void thread_exit_destructor(void *arg)
  * list is skipped, and only the crashing thread's buffer is certain. */
 void record_flush_all(int from_signal)
 {
-    struct record_thread *self = tls_thread;
+    struct record_thread *self = record_tls_thread;
     if (from_signal && atomic_flag_test_and_set(&threads_guard)) {
         if (self && !atomic_flag_test_and_set(&self->busy))
             flush_locked(self, 1);
@@ -277,7 +264,7 @@ void record_flush_all(int from_signal)
  * become free for reuse.  Runs before the child's first event. */
 void record_threads_after_fork(void)
 {
-    struct record_thread *self = tls_thread;
+    struct record_thread *self = record_tls_thread;
     atomic_flag_clear(&threads_guard);
     for (struct record_thread *t = threads_live, *next; t; t = next) {
         next = t->next;
