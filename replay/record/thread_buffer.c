@@ -1,8 +1,9 @@
 /*
  * thread_buffer.c - one chunk buffer per recording thread.
  *
- * Hot path: encode the event into the calling thread's own buffer and
- * publish the new length with a release store (a plain store on x86).
+ * Hot path (record_event, inlined from record.h): encode the event into
+ * the calling thread's own buffer and publish the new length with a
+ * release store (a plain store on x86).
  * No shared cache line is written, no lock is taken.  A full buffer is
  * sealed as one EVENTS chunk and written with a single write() (see
  * record_write); the owner holds the buffer's `busy` flag only for that.
