@@ -156,8 +156,13 @@ static int final_op(struct final_cols *k, struct trace_final *f,
     if (fields == ~0u || (tag & ~TRACE_EV_KIND_MASK & ~TRACE_OP_KNOWN_FLAGS)
         || (tag & must) != must)
         return final_fail(d, at, "an op tag (kind 1-13, known flags)");
-    if (f->t.threads[th].op_count >= f->expected[th])
+    const struct trace_thread *t = &f->t.threads[th];
+    if (t->op_count >= f->expected[th])
         return final_fail(d, at, "no more ops than the summary counts");
+    if ((t->op_count == 0) != (kind == TRACE_THREAD_START))
+        return final_fail(d, at, "thread_start first, and only first");
+    if (t->op_count > 0 && t->ops[t->op_count - 1].kind == TRACE_THREAD_EXIT)
+        return final_fail(d, at, "no op after thread_exit");
     struct trace_op *op = final_slot(f, th);
     uint64_t dt;
     if (!op)
