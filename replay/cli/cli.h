@@ -40,6 +40,7 @@ int trace_cmd_stats(int argc, char **argv);
 int trace_cmd_dump(int argc, char **argv);
 int trace_cmd_check(int argc, char **argv);
 int trace_cmd_finalize(int argc, char **argv);
+int trace_cmd_slice(int argc, char **argv);
 /* Validates in and writes its finalised form, times in multiples of
  * unit ns, to out (may equal in). */
 int trace_finalize_path(const char *in, const char *out, uint64_t unit);

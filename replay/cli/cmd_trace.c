@@ -20,6 +20,7 @@ static const struct trace_subcommand subcommands[] = {
     { "dump", trace_cmd_dump, "one op per line, as text" },
     { "check", trace_cmd_check, "full validation; exit 0 only if sound" },
     { "finalize", trace_cmd_finalize, "validate and compress a trace" },
+    { "slice", trace_cmd_slice, "a time window as a valid trace" },
 };
 
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))
