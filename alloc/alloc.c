@@ -122,10 +122,16 @@ size_t alloc_trim(void)
     return alloc_ensure_init() ? chunk_release_retained() : 0;
 }
 
-/* Moves a block's contents to a new block of size bytes. */
+/*
+ * Moves a block's contents to a new block of size bytes.  A block that
+ * grows past HUGE_THRESHOLD_START gets its own mapping whatever the
+ * adaptive threshold says: a block realloc'd bigger tends to grow again,
+ * and a mapping grows in place or moves by mremap, without copying.
+ */
 static void *move_block(void *ptr, size_t old_usable, size_t size)
 {
-    void *moved = alloc_malloc(size);
+    void *moved = size > old_usable && size >= HUGE_THRESHOLD_START ?
+                  huge_alloc(size, 0) : alloc_malloc(size);
     if (moved == NULL)
         return NULL;
     memcpy(moved, ptr, old_usable < size ? old_usable : size);
@@ -159,11 +165,12 @@ static void *realloc_arena(struct span_header *span, void *ptr,
     return move_block(ptr, arena_usable_size(ptr), size);
 }
 
-/* Large blocks keep their own mapping, grown or moved by mremap. */
+/* Large blocks keep their own mapping, grown or moved by mremap, until
+ * they shrink below half the initial threshold. */
 static void *realloc_huge(struct huge_header *header, void *ptr,
                           size_t size)
 {
-    if (size >= huge_threshold() / 2)
+    if (size >= HUGE_THRESHOLD_START / 2)
         return huge_realloc(header, ptr, size);
     huge_check(header, ptr);
     return move_block(ptr, huge_usable_size(header), size);
