@@ -24,16 +24,19 @@ static void fork_prepare(void)
 {
     heap_fork_prepare();
     chunk_fork_prepare();
+    huge_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    huge_fork_parent();
     chunk_fork_parent();
     heap_fork_parent();
 }
 
 static void fork_child(void)
 {
+    huge_fork_child();
     chunk_fork_child();
     heap_fork_child();
 }
@@ -119,7 +122,11 @@ size_t alloc_usable_size(const void *ptr)
 
 size_t alloc_trim(void)
 {
-    return alloc_ensure_init() ? chunk_release_retained() : 0;
+    if (!alloc_ensure_init())
+        return 0;
+    size_t cached = huge_cached_bytes();
+    huge_release_cached();
+    return cached + chunk_release_retained();
 }
 
 /*

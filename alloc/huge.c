@@ -1,20 +1,145 @@
 /*
- * huge.c - one mapping per block (policy in huge.h).  No lock: mmap and
- * munmap are thread safe, the chunk map takes atomic entries, and the
- * threshold and counters are atomics.
+ * huge.c - one mapping per block (policy in huge.h).  Mapping and
+ * unmapping take no lock: mmap and munmap are thread safe, the chunk map
+ * takes atomic entries, and the threshold and counters are atomics.
+ *
+ * A small cache keeps a few freed mappings for reuse, as the span layer
+ * keeps freed spans: a program that allocates, fills and frees the same
+ * big buffer over and over (or grows one with realloc) would otherwise
+ * fault every page in again each time.  Entries go back after
+ * CHUNK_DECAY_NS unused, and the cache holds at most as much as the span
+ * layer's retain floor.  Its lock is taken once per large free or
+ * allocation, next to a system call that costs far more.
  */
 #include "huge.h"
 
 #include "chunk.h"
 #include "config.h"
+#include "lock.h"
 #include "os.h"
 
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #define HUGE_HEADER_ROOM 64 /* header, padded to a cache line */
+#define HUGE_CACHE_SLOTS 8  /* a few buffers in flight at once */
 
 static _Atomic size_t adaptive_threshold = HUGE_THRESHOLD_START;
 static _Atomic size_t bytes_in_use;
+
+struct cached_mapping {
+    char *start;        /* NULL: slot empty */
+    size_t size;
+    uint64_t freed_ns;
+};
+
+static struct lock cache_lock = LOCK_INIT;
+static struct cached_mapping cache[HUGE_CACHE_SLOTS];
+static size_t cache_bytes;
+
+static uint64_t now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* The most the cache may hold: the span layer's floor, or twice the
+ * threshold (what glibc would keep at its heap top). */
+static size_t cache_limit(void)
+{
+    size_t twice = 2 * huge_threshold();
+    return twice > CHUNK_RETAIN_MIN ? twice : CHUNK_RETAIN_MIN;
+}
+
+/* Unmaps entries unused for CHUNK_DECAY_NS (all of them if force). */
+static void cache_expire(uint64_t now, bool force)
+{
+    for (int i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        struct cached_mapping *slot = &cache[i];
+        if (slot->start &&
+            (force || now - slot->freed_ns > CHUNK_DECAY_NS)) {
+            os_unmap(slot->start, slot->size);
+            cache_bytes -= slot->size;
+            slot->start = NULL;
+        }
+    }
+}
+
+/* Keeps a freed mapping for reuse; false when it does not fit. */
+static bool cache_put(char *start, size_t size)
+{
+    uint64_t now = now_ns();
+    bool kept = false;
+    lock_acquire(&cache_lock);
+    cache_expire(now, false);
+    for (int i = 0; i < HUGE_CACHE_SLOTS && !kept; i++) {
+        if (cache[i].start == NULL && cache_bytes + size <= cache_limit()) {
+            cache[i] = (struct cached_mapping){ start, size, now };
+            cache_bytes += size;
+            kept = true;
+        }
+    }
+    lock_release(&cache_lock);
+    return kept;
+}
+
+/*
+ * The smallest cached mapping of at least size bytes (and at most twice
+ * that, so a small block does not pin a big mapping), trimmed to size.
+ */
+static char *cache_take(size_t size)
+{
+    struct cached_mapping *best = NULL;
+    lock_acquire(&cache_lock);
+    for (int i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        struct cached_mapping *slot = &cache[i];
+        if (slot->start && slot->size >= size && slot->size / 2 <= size &&
+            (best == NULL || slot->size < best->size))
+            best = slot;
+    }
+    char *start = best ? best->start : NULL;
+    size_t cached = best ? best->size : 0;
+    if (best) {
+        best->start = NULL;
+        cache_bytes -= cached;
+    }
+    lock_release(&cache_lock);
+    if (start && cached > size)
+        os_unmap(start + size, cached - size);
+    return start;
+}
+
+size_t huge_cached_bytes(void)
+{
+    lock_acquire(&cache_lock);
+    size_t bytes = cache_bytes;
+    lock_release(&cache_lock);
+    return bytes;
+}
+
+void huge_release_cached(void)
+{
+    lock_acquire(&cache_lock);
+    cache_expire(0, true);
+    lock_release(&cache_lock);
+}
+
+void huge_fork_prepare(void)
+{
+    lock_acquire(&cache_lock);
+}
+
+void huge_fork_parent(void)
+{
+    lock_release(&cache_lock);
+}
+
+void huge_fork_child(void)
+{
+    lock_reset(&cache_lock);
+}
 
 size_t huge_threshold(void)
 {
@@ -38,7 +163,11 @@ void *huge_alloc(size_t size, size_t align)
     if (map_size == 0)
         return NULL;
     size_t map_align = align > CHUNK_SIZE ? align : CHUNK_SIZE;
-    struct huge_header *header = os_map_aligned(map_size, map_align);
+    struct huge_header *header = NULL;
+    if (map_align == CHUNK_SIZE)
+        header = (struct huge_header *)cache_take(map_size);
+    if (header == NULL)
+        header = os_map_aligned(map_size, map_align);
     if (header == NULL)
         return NULL;
     header->span.kind = SPAN_HUGE;
@@ -59,11 +188,14 @@ void huge_check(const struct huge_header *header, const void *ptr)
         os_fatal_pointer("free(): invalid pointer", ptr);
 }
 
-/* Raises the threshold past a freed block's size, as huge.h explains. */
-static void adapt_threshold(size_t freed_size)
+/*
+ * Raises the threshold past a freed block's size, as huge.h explains;
+ * returns true when it did.
+ */
+static bool adapt_threshold(size_t freed_size)
 {
     if (config.mmap_threshold_fixed || freed_size > HUGE_THRESHOLD_MAX)
-        return;
+        return false;
     size_t current = atomic_load_explicit(&adaptive_threshold,
                                           memory_order_relaxed);
     while (freed_size + 1 > current) {
@@ -72,10 +204,11 @@ static void adapt_threshold(size_t freed_size)
                 memory_order_relaxed)) {
             /* Keep what the arena frees at this size for reuse, as
              * glibc's trim threshold follows its mmap threshold. */
-            chunk_set_retain_limit(2 * (freed_size + 1));
-            break;
+            chunk_set_retain_limit(freed_size + 1);
+            return true;
         }
     }
+    return false;
 }
 
 void huge_free(struct huge_header *header, void *ptr)
@@ -86,8 +219,10 @@ void huge_free(struct huge_header *header, void *ptr)
     chunkmap_set(header, map_size, NULL);
     atomic_fetch_sub_explicit(&bytes_in_use, map_size,
                               memory_order_relaxed);
-    os_unmap(header, map_size);
-    adapt_threshold(usable);
+    /* Once the threshold rises past this size, such blocks come from the
+     * arena: a cached mapping of this size would only wait to expire. */
+    if (adapt_threshold(usable) || !cache_put((char *)header, map_size))
+        os_unmap(header, map_size);
 }
 
 size_t huge_usable_size(const struct huge_header *header)

@@ -12,6 +12,8 @@
  * on the evidence that the program allocates and frees blocks that big
  * over and over, which the arena then serves without system calls.
  *
+ * A few freed mappings are kept for reuse for up to a second (huge.c).
+ *
  * The mapping starts at a CHUNK_SIZE boundary (so the chunk map finds
  * it) with a header; the block follows at user_offset (64, or more for
  * a larger alignment).
@@ -48,5 +50,12 @@ void huge_check(const struct huge_header *header, const void *ptr);
 
 /* Counters for mallard_stats(). */
 size_t huge_bytes_in_use(void);
+/* Freed mappings kept for reuse, and giving them all back. */
+size_t huge_cached_bytes(void);
+void huge_release_cached(void);
+
+void huge_fork_prepare(void);
+void huge_fork_parent(void);
+void huge_fork_child(void);
 
 #endif

@@ -48,7 +48,7 @@ EXPORT int mallard_stats(struct mallard_stats *out)
     out->bytes_from_sbrk = os.sbrk_bytes;
     out->bytes_from_mmap = os.mmap_bytes;
     out->bytes_returned = os.returned_bytes;
-    out->bytes_retained = chunk_retained_bytes();
+    out->bytes_retained = chunk_retained_bytes() + huge_cached_bytes();
     out->mmap_threshold = huge_threshold();
     out->heap_count = heap_count;
     return 0;
