@@ -114,8 +114,13 @@ size_t alloc_usable_size(const void *ptr)
         os_fatal_pointer("malloc_usable_size(): invalid pointer", ptr);
     if (span->kind == SPAN_POOL)
         return ((struct pool *)span)->block_size;
-    if (span->kind == SPAN_ARENA)
-        return arena_usable_size(ptr);
+    if (span->kind == SPAN_ARENA) {
+        struct heap *owner = arena_region_owner(span);
+        heap_lock(owner);   /* neighbours' frees rewrite the flag bits */
+        size_t usable = arena_usable_size(ptr);
+        heap_unlock(owner);
+        return usable;
+    }
     huge_check((struct huge_header *)span, ptr);
     return huge_usable_size((struct huge_header *)span);
 }
@@ -158,18 +163,20 @@ static void *realloc_pool(struct pool *pool, void *ptr, size_t size)
     return move_block(ptr, pool->block_size, size);
 }
 
+/*
+ * The header's flag bits change when a neighbour is freed, so even the
+ * size is read under the owning heap's lock.
+ */
 static void *realloc_arena(struct span_header *span, void *ptr,
                            size_t size)
 {
-    if (size > SC_MAX_SIZE && size < huge_threshold()) {
-        struct heap *owner = arena_region_owner(span);
-        heap_lock(owner);
-        bool resized = arena_resize_in_place(&owner->arena, ptr, size);
-        heap_unlock(owner);
-        if (resized)
-            return ptr;
-    }
-    return move_block(ptr, arena_usable_size(ptr), size);
+    struct heap *owner = arena_region_owner(span);
+    heap_lock(owner);
+    bool resized = size > SC_MAX_SIZE && size < huge_threshold() &&
+                   arena_resize_in_place(&owner->arena, ptr, size);
+    size_t usable = arena_usable_size(ptr);
+    heap_unlock(owner);
+    return resized ? ptr : move_block(ptr, usable, size);
 }
 
 /* Large blocks keep their own mapping, grown or moved by mremap, until
