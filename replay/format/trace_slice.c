@@ -12,6 +12,7 @@
  * block wait on in-window ops, since all touches of a block are
  * ordered.  Slots are renumbered densely in order of first use.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,31 +93,46 @@ static uint64_t slice_cut_by_time(const struct trace_thread *t,
     return i;
 }
 
-/* Visits the ops in [start, end) per thread, each after the op its edge
- * names (ops before start count as done).  -1 if the edges deadlock. */
+/* The thread whose next op is ready (its edge's op done) and earliest
+ * in recorded time; SLICE_NONE if none is ready. */
+static uint32_t slice_next_thread(const struct trace *t, const uint64_t *pos,
+                                  const uint64_t *end)
+{
+    uint32_t best = SLICE_NONE;
+    uint64_t best_time = 0;
+    for (uint32_t th = 0; th < t->thread_count; th++) {
+        if (pos[th] >= end[th])
+            continue;
+        const struct trace_op *op = &t->threads[th].ops[pos[th]];
+        if (op->dep_thread != TRACE_NO_DEP &&
+            op->dep_op >= pos[op->dep_thread])
+            continue;
+        if (best == SLICE_NONE || op->time_ns < best_time) {
+            best = th;
+            best_time = op->time_ns;
+        }
+    }
+    return best;
+}
+
+/* Visits the ops in [start, end) per thread in recorded time order, each
+ * after the op its edge names (ops before start count as done), so the
+ * live bytes follow the recording.  -1 if the edges deadlock. */
 static int slice_walk(struct slice_ctx *c, const uint64_t *start,
                       const uint64_t *end, uint64_t *pos, slice_visit visit)
 {
     const struct trace *t = c->in;
+    uint64_t left = 0;
     memcpy(pos, start, t->thread_count * sizeof(*pos));
-    for (;;) {
-        int moved = 0, left = 0;
-        for (uint32_t th = 0; th < t->thread_count; th++) {
-            for (; pos[th] < end[th]; pos[th]++) {
-                const struct trace_op *op = &t->threads[th].ops[pos[th]];
-                if (op->dep_thread != TRACE_NO_DEP &&
-                    op->dep_op >= pos[op->dep_thread])
-                    break;
-                visit(c, th, op);
-                moved = 1;
-            }
-            left |= pos[th] < end[th];
-        }
-        if (!left)
-            return 0;
-        if (!moved)
+    for (uint32_t th = 0; th < t->thread_count; th++)
+        left += end[th] - start[th];
+    for (; left > 0; left--) {
+        uint32_t th = slice_next_thread(t, pos, end);
+        if (th == SLICE_NONE)
             return -1;
+        visit(c, th, &t->threads[th].ops[pos[th]++]);
     }
+    return 0;
 }
 
 /* Tracks which slots hold blocks, their bytes, and the peak. */
@@ -365,7 +381,7 @@ static int slice_walks(struct slice_ctx *c, const uint64_t *zero,
                        char *err, size_t err_len)
 {
     if (r->window_ops == 0) {
-        trace_error(err, err_len, "slice", 0, "ops in the time window");
+        snprintf(err, err_len, "no ops in the time window");
         return -1;
     }
     if (slice_walk(c, zero, c->lo, pos, slice_visit_before) < 0)
@@ -376,7 +392,7 @@ static int slice_walks(struct slice_ctx *c, const uint64_t *zero,
         goto cycle;
     return 0;
 cycle:
-    trace_error(err, err_len, "slice", 0, "edges without a cycle");
+    snprintf(err, err_len, "edges form a cycle: not a sound trace");
     return -1;
 }
 
@@ -389,7 +405,7 @@ static int slice_run(struct slice_ctx *c, uint64_t from_ns,
     uint64_t *zero = calloc(n, sizeof(*zero));
     int rc = -1;
     if (!pos || !zero) {
-        trace_error(err, err_len, "slice", 0, "memory for the walk");
+        snprintf(err, err_len, "out of memory");
     } else {
         slice_cuts(c, from_ns, to_ns, pos);
         r->window_ops = slice_pick_threads(c);
@@ -409,7 +425,7 @@ int trace_slice(const struct trace *in, uint64_t from_ns, uint64_t to_ns,
     memset(out, 0, sizeof(*out));
     int rc = slice_alloc_ctx(&c, in);
     if (rc < 0)
-        trace_error(err, err_len, "slice", 0, "memory for the slice");
+        snprintf(err, err_len, "out of memory");
     else
         rc = slice_run(&c, from_ns, to_ns, &r, err, err_len);
     if (rc == 0) {
@@ -421,7 +437,7 @@ int trace_slice(const struct trace *in, uint64_t from_ns, uint64_t to_ns,
         out->truncated = in->truncated && to_ns == TRACE_SLICE_TO_END;
         rc = out->command_line ? slice_build(&c, out, from_ns) : -1;
         if (rc < 0)
-            trace_error(err, err_len, "slice", 0, "memory for the slice");
+            snprintf(err, err_len, "out of memory");
     }
     slice_free_ctx(&c);
     if (rc < 0)
