@@ -148,12 +148,17 @@ size_t huge_threshold(void)
     return atomic_load_explicit(&adaptive_threshold, memory_order_relaxed);
 }
 
+/*
+ * Whole chunks: the tail past the block is never touched (no memory),
+ * and mappings of whole chunks come out aligned from a plain mmap (see
+ * os_map_aligned).
+ */
 static size_t map_size_for(size_t offset, size_t size)
 {
     size_t total = offset + size;
-    if (total < size || total > SIZE_MAX - OS_PAGE_SIZE)
+    if (total < size || total > SIZE_MAX - CHUNK_SIZE)
         return 0;
-    return (total + OS_PAGE_SIZE - 1) & ~(OS_PAGE_SIZE - 1);
+    return (total + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
 }
 
 void *huge_alloc(size_t size, size_t align)
