@@ -169,10 +169,47 @@ static void *grow_mmap(size_t size)
     return start;
 }
 
+/*
+ * When the free span at the top of the break is too small, grows the
+ * break under it (as glibc extends its top chunk) instead of starting a
+ * fresh span above: the old top's memory is reused, and free space does
+ * not splinter into spans too small for the next big request.
+ */
+static bool extend_top_span(size_t size)
+{
+    struct free_span *top = free_spans;
+    while (top != NULL && top->next != NULL)
+        top = top->next;
+    if (top == NULL || top->source != CHUNK_FROM_BREAK ||
+        (char *)top + top->size != break_end ||
+        os_break_current() != break_end)
+        return false;
+    size_t step = size - top->size;
+    if (step < CHUNK_BREAK_STEP)
+        step = CHUNK_BREAK_STEP;
+    char *old = os_break_grow(step);
+    if (old == NULL)
+        return false;
+    if (old != break_end) {   /* someone moved the break meanwhile */
+        char *start = (char *)align_up((uintptr_t)old);
+        char *end = (char *)((uintptr_t)(old + step) &
+                             ~(uintptr_t)(CHUNK_SIZE - 1));
+        break_end = old + step;
+        if (end > start)
+            insert_span(start, (size_t)(end - start), 0, CHUNK_FROM_BREAK);
+        return true;
+    }
+    break_end += step;
+    top->size += step;
+    return true;
+}
+
 void *chunk_alloc(size_t size, enum chunk_source *source)
 {
     lock_acquire(&chunk_lock);
     struct free_span *reused = take_best_fit(size);
+    if (reused == NULL && config.use_sbrk && extend_top_span(size))
+        reused = take_best_fit(size);
     void *span = reused;
     if (reused != NULL)
         *source = (enum chunk_source)reused->source;
@@ -244,10 +281,11 @@ static struct free_span *span_below(struct free_span *node)
     return below;
 }
 
+/* Clean spans hold no memory: giving them back would only cost a
+ * system call now and another to grow again later. */
 static bool worth_releasing(const struct free_span *node)
 {
-    return node->dirty > OS_PAGE_SIZE || node->source == CHUNK_FROM_MMAP ||
-           (char *)node + node->size == break_end;
+    return node->dirty > OS_PAGE_SIZE;
 }
 
 /*
