@@ -5,12 +5,15 @@
  * edges (an op before it never waits for an op after it), so the cuts
  * taken by time are pushed forward until they are.  A walk of the ops
  * before the start cut, in an order the edges allow, gives the blocks
- * live there; a walk of the window gives, for each of them, the thread
- * that touches it first.  That thread allocates it right after its
- * (perhaps synthetic) thread start, so the touch follows by program
- * order and edges into the past can be dropped: later touches of the
- * block wait on in-window ops, since all touches of a block are
- * ordered.  Slots are renumbered densely in order of first use.
+ * live there, with the thread that allocated each; a walk of the
+ * window gives the op that touches each of them first.  The allocating
+ * thread (or, if it has no ops in the window, the first toucher's)
+ * re-creates the block right after its (perhaps synthetic) thread
+ * start, and the first touch gets an edge to that op, so a block in
+ * flight between threads at the cut still crosses threads.  Other
+ * edges into the past are dropped: later touches of the block wait on
+ * in-window ops, since all touches of a block are ordered.  Slots are
+ * renumbered densely in order of first use.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +27,11 @@
 struct slice_block {          /* one input slot during the walks */
     uint64_t bytes;           /* requested bytes of the block it holds */
     struct trace_op make;     /* how to re-create it at the start */
+    uint32_t maker;           /* input thread that allocated it */
     uint32_t home;            /* input thread that re-creates it */
+    uint32_t home_op;         /* ... as its output op number home_op */
+    uint32_t toucher;         /* input thread of the first touch in the */
+    uint64_t touch_op;        /* window, and that op's index */
     uint8_t live, carried;
 };
 
@@ -41,7 +48,7 @@ struct slice_ctx {
 };
 
 typedef void (*slice_visit)(struct slice_ctx *c, uint32_t th,
-                            const struct trace_op *op);
+                            uint64_t index, const struct trace_op *op);
 
 static uint64_t slice_op_bytes(const struct trace_op *op)
 {
@@ -130,13 +137,15 @@ static int slice_walk(struct slice_ctx *c, const uint64_t *start,
         uint32_t th = slice_next_thread(t, pos, end);
         if (th == SLICE_NONE)
             return -1;
-        visit(c, th, &t->threads[th].ops[pos[th]++]);
+        visit(c, th, pos[th], &t->threads[th].ops[pos[th]]);
+        pos[th]++;
     }
     return 0;
 }
 
 /* Tracks which slots hold blocks, their bytes, and the peak. */
-static void slice_track(struct slice_ctx *c, const struct trace_op *op)
+static void slice_track(struct slice_ctx *c, uint32_t th,
+                        const struct trace_op *op)
 {
     if (op->old_slot != TRACE_NO_SLOT && slice_releases_old(op)) {
         struct slice_block *b = &c->blocks[op->old_slot];
@@ -149,28 +158,31 @@ static void slice_track(struct slice_ctx *c, const struct trace_op *op)
     b->live = 1;
     b->bytes = slice_op_bytes(op);
     b->make = *op;
+    b->maker = th;
     c->live_bytes += b->bytes;
     if (c->live_bytes > c->peak_bytes)
         c->peak_bytes = c->live_bytes;
 }
 
 static void slice_visit_before(struct slice_ctx *c, uint32_t th,
-                               const struct trace_op *op)
+                               uint64_t index, const struct trace_op *op)
 {
-    (void)th;
-    slice_track(c, op);
+    (void)index;
+    slice_track(c, th, op);
 }
 
-/* In the window: the first toucher of a carried block re-creates it. */
+/* In the window: notes the first touch of each carried block. */
 static void slice_visit_window(struct slice_ctx *c, uint32_t th,
-                               const struct trace_op *op)
+                               uint64_t index, const struct trace_op *op)
 {
     if (op->old_slot != TRACE_NO_SLOT) {
         struct slice_block *b = &c->blocks[op->old_slot];
-        if (b->carried && b->home == SLICE_NONE)
-            b->home = th;
+        if (b->carried && b->toucher == SLICE_NONE) {
+            b->toucher = th;
+            b->touch_op = index;
+        }
     }
-    slice_track(c, op);
+    slice_track(c, th, op);
 }
 
 /* The op that re-creates a carried block: its allocation, with a
@@ -197,7 +209,7 @@ static uint64_t slice_carry(struct slice_ctx *c)
     for (uint32_t s = 0; s < c->in->slot_count; s++) {
         struct slice_block *b = &c->blocks[s];
         b->carried = b->live;
-        b->home = SLICE_NONE;
+        b->toucher = SLICE_NONE;
         c->live_bytes += b->live ? b->bytes : 0;
         n += b->live;
     }
@@ -205,15 +217,21 @@ static uint64_t slice_carry(struct slice_ctx *c)
     return n;
 }
 
+/* Who re-creates each carried block: its maker if that thread is in
+ * the slice, else its first toucher, else the first thread.  Each
+ * thread's blocks follow its start op, in slot order. */
 static void slice_count_homes(struct slice_ctx *c)
 {
     for (uint32_t s = 0; s < c->in->slot_count; s++) {
         struct slice_block *b = &c->blocks[s];
         if (!b->carried)
             continue;
+        b->home = b->maker;
+        if (c->out_thread[b->home] == SLICE_NONE)
+            b->home = b->toucher;
         if (b->home == SLICE_NONE)
             b->home = c->first_thread;
-        c->pre[b->home]++;
+        b->home_op = (uint32_t)(1 + c->pre[b->home]++);
     }
 }
 
@@ -235,15 +253,33 @@ static uint64_t slice_out_index(const struct slice_ctx *c, uint32_t th,
     return 1 + c->pre[th] + (i - c->lo[th]);
 }
 
-static struct trace_op slice_map_op(struct slice_ctx *c,
-                                    const struct trace_op *in,
-                                    uint64_t from_ns)
+/* The first touch of a carried block re-created on another thread
+ * waits for that op; 1 if op got that edge. */
+static int slice_touch_edge(const struct slice_ctx *c, uint32_t th,
+                            uint64_t index, struct trace_op *op,
+                            uint32_t old_slot)
 {
+    if (old_slot == TRACE_NO_SLOT)
+        return 0;
+    const struct slice_block *b = &c->blocks[old_slot];
+    if (!b->carried || b->toucher != th || b->touch_op != index ||
+        b->home == th)
+        return 0;
+    op->dep_thread = c->out_thread[b->home];
+    op->dep_op = b->home_op;
+    return 1;
+}
+
+static struct trace_op slice_map_op(struct slice_ctx *c, uint32_t th,
+                                    uint64_t index, uint64_t from_ns)
+{
+    const struct trace_op *in = &c->in->threads[th].ops[index];
     struct trace_op op = *in;
     op.time_ns = in->time_ns > from_ns ? in->time_ns - from_ns : 0;
     op.slot = slice_map_slot(c, in->slot);
     op.old_slot = slice_map_slot(c, in->old_slot);
-    if (in->dep_thread == TRACE_NO_DEP)
+    if (slice_touch_edge(c, th, index, &op, in->old_slot) ||
+        in->dep_thread == TRACE_NO_DEP)
         return op;
     if (in->dep_op < c->lo[in->dep_thread]) {   /* into the past */
         op.dep_thread = TRACE_NO_DEP;
@@ -272,7 +308,7 @@ static int slice_fill_thread(struct slice_ctx *c, uint32_t th,
             .dep_thread = TRACE_NO_DEP };
         out->ops[n++] = start;
     } else {
-        out->ops[n++] = slice_map_op(c, &t->ops[lo++], from_ns);
+        out->ops[n++] = slice_map_op(c, th, lo++, from_ns);
     }
     for (uint32_t s = 0; s < c->in->slot_count; s++) {
         struct slice_block *b = &c->blocks[s];
@@ -283,7 +319,7 @@ static int slice_fill_thread(struct slice_ctx *c, uint32_t th,
         out->ops[n++].slot = slice_map_slot(c, s);
     }
     for (uint64_t i = lo; i < c->hi[th]; i++)
-        out->ops[n++] = slice_map_op(c, &t->ops[i], from_ns);
+        out->ops[n++] = slice_map_op(c, th, i, from_ns);
     return 0;
 }
 

@@ -3,9 +3,11 @@
  *
  * A slice is itself a valid trace: blocks live at the start of the
  * window are allocated at the start of the slice (by the thread that
- * touches them first in the window), edges into the cut-off past are
- * dropped, and both cuts are moved forward where an edge would cross
- * them backwards, so every edge of the slice points inside it.
+ * allocated them, or if it has no ops left, by their first toucher),
+ * the first touch of such a block waits for that allocation, other
+ * edges into the cut-off past are dropped, and both cuts are moved
+ * forward where an edge would cross them backwards, so every edge of
+ * the slice points inside it.
  */
 #ifndef MALLARD_TRACE_SLICE_H
 #define MALLARD_TRACE_SLICE_H

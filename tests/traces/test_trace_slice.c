@@ -1,9 +1,11 @@
 /*
  * test_trace_slice.c - `mallard trace slice`'s core (trace_slice() in
  * replay/format/trace_slice.c) on traces built in memory: blocks live
- * at the cut are re-created by their first toucher, edges into the past
- * are dropped and the rest renumbered, a cut moves past an edge that
- * crosses it backwards, and the whole window is the whole trace.
+ * at the cut are re-created by the thread that allocated them (or, if
+ * it is gone, their first toucher), edges into the past are dropped or
+ * point at the re-creation, the rest are renumbered, a cut moves past
+ * an edge that crosses it backwards, and the whole window is the whole
+ * trace.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +74,7 @@ static void two_threads(struct mem_trace *m)
     add(m, 1, TRACE_THREAD_EXIT, 70, 0, NO, NO, TRACE_NO_DEP, 0);
 }
 
-static void test_live_blocks_are_made_by_their_first_toucher(void)
+static void test_live_blocks_are_remade_by_their_allocator(void)
 {
     struct mem_trace m;
     struct trace out;
@@ -85,22 +87,52 @@ static void test_live_blocks_are_made_by_their_first_toucher(void)
     EXPECT(r.window_ops == 6);
     EXPECT(out.thread_count == 2 && out.slot_count == 3);
     EXPECT(out.peak_live_bytes == 300);
-    /* s1 is touched by nobody in the window: the first thread makes it */
     const struct trace_thread *t0 = &out.threads[0], *t1 = &out.threads[1];
-    EXPECT(t0->op_count == 4 && t1->op_count == 6);
+    EXPECT(t0->op_count == 5 && t1->op_count == 5);
+    if (t0->op_count != 5 || t1->op_count != 5)
+        return;
+    /* T0 made s0 and s1 before the cut: it makes them again first */
     EXPECT(t0->ops[0].kind == TRACE_THREAD_START);
-    EXPECT(t0->ops[1].kind == TRACE_MALLOC && t0->ops[1].size == 200);
-    EXPECT(t0->ops[2].kind == TRACE_MALLOC && t0->ops[2].time_ns == 15);
-    /* s0 is made by T1, which queries it first: no edge is needed */
-    EXPECT(t1->ops[1].kind == TRACE_MALLOC && t1->ops[1].size == 100);
-    EXPECT(t1->ops[2].kind == TRACE_USABLE_SIZE &&
-           t1->ops[2].old_slot == t1->ops[1].slot &&
+    EXPECT(t0->ops[1].kind == TRACE_MALLOC && t0->ops[1].size == 100);
+    EXPECT(t0->ops[2].kind == TRACE_MALLOC && t0->ops[2].size == 200);
+    EXPECT(t0->ops[3].kind == TRACE_MALLOC && t0->ops[3].time_ns == 15);
+    /* T1's first touch of s0 waits for that, so s0 still crosses */
+    EXPECT(t1->ops[0].kind == TRACE_THREAD_START &&
+           t1->ops[0].dep_thread == TRACE_NO_DEP);
+    EXPECT(t1->ops[1].kind == TRACE_USABLE_SIZE &&
+           t1->ops[1].old_slot == t0->ops[1].slot &&
+           t1->ops[1].dep_thread == 0 && t1->ops[1].dep_op == 1);
+    EXPECT(t1->ops[2].kind == TRACE_FREE &&
+           t1->ops[2].old_slot == t0->ops[1].slot &&
            t1->ops[2].dep_thread == TRACE_NO_DEP);
-    EXPECT(t1->ops[3].kind == TRACE_FREE &&
-           t1->ops[3].old_slot == t1->ops[1].slot);
     /* the free of s2 still waits for its allocation, renumbered */
-    EXPECT(t1->ops[4].old_slot == t0->ops[2].slot &&
-           t1->ops[4].dep_thread == 0 && t1->ops[4].dep_op == 2);
+    EXPECT(t1->ops[3].old_slot == t0->ops[3].slot &&
+           t1->ops[3].dep_thread == 0 && t1->ops[3].dep_op == 3);
+    trace_free(&out);
+}
+
+/* T0 allocated s0 and ended before the cut: T1, which frees it, has
+ * to make it itself. */
+static void test_block_of_a_gone_thread_is_made_by_its_toucher(void)
+{
+    struct mem_trace m;
+    struct trace out;
+    char err[ERR_CAP];
+    mem_init(&m, 2, 1);
+    add(&m, 0, TRACE_THREAD_START, 0, 0, NO, NO, TRACE_NO_DEP, 0);
+    add(&m, 0, TRACE_MALLOC, 10, 64, 0, NO, TRACE_NO_DEP, 0);
+    add(&m, 0, TRACE_THREAD_EXIT, 20, 0, NO, NO, TRACE_NO_DEP, 0);
+    add(&m, 1, TRACE_THREAD_START, 0, 0, NO, NO, TRACE_NO_DEP, 0);
+    add(&m, 1, TRACE_FREE, 40, 0, NO, 0, 0, 1);
+    EXPECT(trace_slice(&m.t, 30, TRACE_SLICE_TO_END, &out, NULL, err,
+                       sizeof(err)) == 0);
+    EXPECT(out.thread_count == 1 && out.threads[0].op_count == 3);
+    if (out.thread_count != 1 || out.threads[0].op_count != 3)
+        return;
+    EXPECT(out.threads[0].ops[1].kind == TRACE_MALLOC &&
+           out.threads[0].ops[1].size == 64);
+    EXPECT(out.threads[0].ops[2].kind == TRACE_FREE &&
+           out.threads[0].ops[2].dep_thread == TRACE_NO_DEP);
     trace_free(&out);
 }
 
@@ -193,7 +225,8 @@ static void test_op_budget_sets_the_end(void)
 
 int main(void)
 {
-    test_live_blocks_are_made_by_their_first_toucher();
+    test_live_blocks_are_remade_by_their_allocator();
+    test_block_of_a_gone_thread_is_made_by_its_toucher();
     test_whole_window_is_the_whole_trace();
     test_cut_moves_past_an_edge_that_crosses_it();
     test_realloced_block_is_remade_at_its_present_size();
