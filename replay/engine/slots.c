@@ -46,6 +46,8 @@ struct slots_walk {
     uint32_t *free_head;    /* per thread: head of its free list */
     uint32_t *next_free;    /* per replay slot: free-list link */
     uint32_t *alloc_thread; /* per replay slot: who allocated it */
+    uint32_t *holder;       /* per replay slot: another thread ordered
+                               after the allocation by an edge */
     uint64_t *alloc_op;     /* per replay slot: by which op (while
                                free: the op that freed it) */
     uint64_t *size;         /* per replay slot: bytes requested */
@@ -78,7 +80,10 @@ static int slots_grow(struct slots_walk *w)
     uint64_t *sz = realloc(w->size, cap * sizeof(*sz));
     if (sz)
         w->size = sz;
-    if (!nf || !at || !ao || !sz)
+    uint32_t *ho = realloc(w->holder, cap * sizeof(*ho));
+    if (ho)
+        w->holder = ho;
+    if (!nf || !at || !ao || !sz || !ho)
         return -1;
     w->cap = cap;
     return 0;
@@ -94,11 +99,16 @@ static int slots_release(struct slots_walk *w, uint32_t t,
     if (old >= w->trace_slots || w->map[old] == SLOTS_NONE)
         return slots_fail(w, t, "uses a slot that holds no live block");
     uint32_t r = w->map[old];
-    if (w->alloc_thread[r] != t &&
-        (op->dep_thread != w->alloc_thread[r] ||
-         op->dep_op < w->alloc_op[r]))
+    /* Ordered after the allocation: same thread, an edge on it, or an
+     * earlier op of this thread had that edge (redis asks
+     * malloc_usable_size, with the edge, then frees). */
+    int edge = op->dep_thread == w->alloc_thread[r] &&
+               op->dep_op >= w->alloc_op[r];
+    if (w->alloc_thread[r] != t && w->holder[r] != t && !edge)
         return slots_fail(w, t, "uses a block of another thread with no "
                           "dependency edge on its allocation");
+    if (edge)
+        w->holder[r] = t;
     op->old_slot = r;
     if (op->kind == TRACE_USABLE_SIZE && w->alloc_thread[r] != t)
         op->flags |= REPLAY_OP_NO_CALL;
@@ -154,6 +164,7 @@ static int slots_take(struct slots_walk *w, uint32_t t,
         return slots_fail(w, t, "out of memory renaming slots");
     w->map[s] = r;
     w->alloc_thread[r] = t;
+    w->holder[r] = SLOTS_NONE;
     w->alloc_op[r] = w->pos[t];
     w->size[r] = image_requested_bytes(op);
     w->live += (int64_t)w->size[r];
@@ -251,6 +262,7 @@ static void slots_free_walk(struct slots_walk *w)
     free(w->free_head);
     free(w->next_free);
     free(w->alloc_thread);
+    free(w->holder);
     free(w->alloc_op);
     free(w->size);
 }
