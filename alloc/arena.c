@@ -157,10 +157,11 @@ static size_t region_block_room(const struct arena_region *region)
 /* Adds a region able to hold a block of need bytes. */
 static bool region_add(struct arena *arena, void *owner, size_t need)
 {
-    size_t size = need + ARENA_REGION_HEADER + ARENA_HEADER;
-    size = (size + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
-    if (size < need)
+    if (need > SIZE_MAX / ARENA_REGION_BLOCKS - 2 * CHUNK_SIZE)
         return false;
+    size_t size = need * ARENA_REGION_BLOCKS + ARENA_REGION_HEADER +
+                  ARENA_HEADER;
+    size = (size + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
     if (size < ARENA_REGION_MIN)
         size = ARENA_REGION_MIN;
     enum chunk_source source;

@@ -288,10 +288,22 @@ static bool worth_releasing(const struct free_span *node)
     return node->dirty > OS_PAGE_SIZE;
 }
 
+/* A break span below the top: decommitting it would only make its
+ * pages fault in again when it is reused (they stay in the address space
+ * either way), so only decay gives it back. */
+static bool in_break_middle(const struct free_span *node)
+{
+    return node->source == CHUNK_FROM_BREAK &&
+           (char *)node + node->size != break_end;
+}
+
 /*
  * Over the limit, gives back spans from the top down: the highest are
  * the last that best fit reuses, and the top of the break can only be
- * trimmed from above.
+ * trimmed from above.  As glibc, which trims its heap's top beyond a
+ * threshold but leaves free memory in the middle of the heap alone
+ * (until malloc_trim), spans in the middle of the break are left to
+ * decay: over the limit, only the break's top and mapped spans go.
  */
 static void release_excess(void)
 {
@@ -301,7 +313,7 @@ static void release_excess(void)
         node = node->next;
     while (node != NULL && retained_dirty > limit) {
         struct free_span *below = span_below(node);
-        if (worth_releasing(node))
+        if (worth_releasing(node) && !in_break_middle(node))
             release_span(node);
         node = below;
     }

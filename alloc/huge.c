@@ -209,7 +209,7 @@ static bool adapt_threshold(size_t freed_size)
                 memory_order_relaxed)) {
             /* Keep what the arena frees at this size for reuse, as
              * glibc's trim threshold follows its mmap threshold. */
-            chunk_set_retain_limit(freed_size + 1);
+            chunk_set_retain_limit(2 * (freed_size + 1));
             return true;
         }
     }

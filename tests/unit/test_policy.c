@@ -72,9 +72,9 @@ static void test_large_blocks_get_their_own_mapping(void)
 }
 
 /*
- * Freed spans are kept for reuse up to half the recent peak in use, and
- * go back once unused for a second (chunk.h); malloc_trim gives back
- * everything retained.
+ * Freed spans are kept for reuse (at most half the recent peak in use,
+ * beyond which the break's top is trimmed) and go back once unused for a
+ * second (chunk.h); malloc_trim gives back everything retained.
  */
 static void test_freed_memory_goes_back(void)
 {
@@ -88,14 +88,16 @@ static void test_freed_memory_goes_back(void)
     for (int i = 0; i < COUNT; i++)
         mallard_free(blocks[i]);
     struct mallard_stats after = now();
-    CHECK(after.bytes_returned - returned >= 8 * MIB);
-    CHECK(after.bytes_retained <= 2 * after.mmap_threshold + 18 * MIB);
     CHECK(after.bytes_in_use < 1 * MIB);
+    /* Kept for reuse for now: at most the spans those blocks took. */
+    CHECK(after.bytes_retained <= 64 * MIB);
     /* A second later, the next span taken sends the idle ones back. */
     struct timespec second = { 1, 200000000 };
     nanosleep(&second, NULL);
     void *a = mallard_malloc(900 * KIB), *b = mallard_malloc(900 * KIB);
-    CHECK(now().bytes_retained <= 2 * MIB);
+    struct mallard_stats idle = now();
+    CHECK(idle.bytes_retained <= 2 * MIB);
+    CHECK(idle.bytes_returned - returned >= 24 * MIB);
     mallard_free(a);
     mallard_free(b);
     mallard_malloc_trim(0);
