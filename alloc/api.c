@@ -138,3 +138,19 @@ EXPORT int API(malloc_trim)(size_t pad)
     (void)pad;
     return alloc_trim() > 0;
 }
+
+#ifndef MALLARD_PREFIX
+/*
+ * glibc's internal entry points, which some programs and libraries call
+ * directly: served here too, so a block they obtain is one our free()
+ * knows, and the other way round.
+ */
+#define ALIAS(name) __attribute__((alias(#name), visibility("default")))
+void *__libc_malloc(size_t size) ALIAS(malloc);
+void __libc_free(void *ptr) ALIAS(free);
+void *__libc_calloc(size_t count, size_t size) ALIAS(calloc);
+void *__libc_realloc(void *ptr, size_t size) ALIAS(realloc);
+void *__libc_memalign(size_t align, size_t size) ALIAS(memalign);
+void *__libc_valloc(size_t size) ALIAS(valloc);
+void *__libc_pvalloc(size_t size) ALIAS(pvalloc);
+#endif
