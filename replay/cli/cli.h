@@ -47,4 +47,11 @@ int trace_finalize_path(const char *in, const char *out, uint64_t unit);
 /* Parses a --time-unit value (ns, 1 to 1e9); -1 with a message if bad. */
 int cli_parse_time_unit(const char *arg, uint64_t *unit);
 
+/*
+ * Per thread, how many frees and reallocs release a block allocated on
+ * another thread (crossing.c); per_thread has thread_count entries.
+ * Returns -1 when out of memory.
+ */
+int cli_count_crossings(const struct trace *t, uint64_t *per_thread);
+
 #endif

@@ -4,6 +4,7 @@
  * bytes, the share of frees that cross threads, children.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,8 +31,12 @@ static void info_count(const struct trace *t, struct info_counts *c)
             if (!releases || op->old_slot == TRACE_NO_SLOT)
                 continue;
             c->releases++;
-            c->cross_releases += op->dep_thread != TRACE_NO_DEP;
         }
+    uint64_t *crossed = calloc(t->thread_count + 1, sizeof(*crossed));
+    if (crossed && cli_count_crossings(t, crossed) == 0)
+        for (uint32_t i = 0; i < t->thread_count; i++)
+            c->cross_releases += crossed[i];
+    free(crossed);
 }
 
 static void info_header(const struct cli_trace *ct)

@@ -70,8 +70,13 @@ static void stats_print_threads(const struct trace *t)
 {
     printf("threads:\n  %6s %10s %12s %12s %12s %12s\n", "index", "tid",
            "ops", "allocs", "frees", "cross-frees");
+    uint64_t *crossed = calloc(t->thread_count + 1, sizeof(*crossed));
+    if (crossed == NULL || cli_count_crossings(t, crossed) != 0) {
+        free(crossed);
+        return;
+    }
     for (uint32_t i = 0; i < t->thread_count; i++) {
-        uint64_t allocs = 0, frees = 0, cross = 0;
+        uint64_t allocs = 0, frees = 0, cross = crossed[i];
         const struct trace_thread *th = &t->threads[i];
         for (uint64_t j = 0; j < th->op_count; j++) {
             const struct trace_op *op = &th->ops[j];
@@ -79,7 +84,6 @@ static void stats_print_threads(const struct trace *t)
             int rel = op->old_slot != TRACE_NO_SLOT &&
                       op->kind != TRACE_USABLE_SIZE;
             frees += rel;
-            cross += rel && op->dep_thread != TRACE_NO_DEP;
         }
         printf("  %6u %10llu %12llu %12llu %12llu %12llu\n", i,
                (unsigned long long)th->tid,
@@ -87,6 +91,7 @@ static void stats_print_threads(const struct trace *t)
                (unsigned long long)allocs, (unsigned long long)frees,
                (unsigned long long)cross);
     }
+    free(crossed);
 }
 
 static void stats_plot_block(FILE *gp, const char *name, const uint64_t *h)
