@@ -255,8 +255,8 @@ static void release_span(struct free_span *node)
 }
 
 /*
- * The most released bytes to keep: the floor (a few MiB, or twice the
- * mmap threshold, as glibc keeps twice its threshold at the heap top), or
+ * The most released bytes to keep: the floor (a few MiB, or the mmap
+ * threshold, as glibc's trim threshold follows its mmap threshold), or
  * half the most memory in use lately (over the last CHUNK_DECAY_NS or
  * so: the instantaneous figure dips every time a region empties, and
  * releasing on each dip faulted the same pages in again and again).
@@ -288,22 +288,35 @@ static bool worth_releasing(const struct free_span *node)
     return node->dirty > OS_PAGE_SIZE;
 }
 
-/* A break span below the top: decommitting it would only make its
- * pages fault in again when it is reused (they stay in the address space
- * either way), so only decay gives it back. */
-static bool in_break_middle(const struct free_span *node)
+/*
+ * Lowers the break past a free top span bigger than the retain floor,
+ * keeping the floor's worth at the top: glibc's rule for its heap top
+ * (trim beyond the trim threshold, keep a pad), which stops a program
+ * that frees and reallocates big blocks from shrinking and regrowing
+ * the break on every cycle.
+ */
+static void trim_break_top(struct free_span *top)
 {
-    return node->source == CHUNK_FROM_BREAK &&
-           (char *)node + node->size != break_end;
+    size_t keep = (retain_floor + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
+    if (top->source != CHUNK_FROM_BREAK || top->size <= keep ||
+        (char *)top + top->size != break_end)
+        return;
+    size_t cut = top->size - keep;
+    if (os_break_shrink(break_end, cut) != 0)
+        return;
+    break_end -= cut;
+    top->size = keep;
+    size_t dirty = top->dirty < keep ? top->dirty : keep;
+    retained_dirty -= top->dirty - dirty;
+    top->dirty = dirty;
 }
 
 /*
- * Over the limit, gives back spans from the top down: the highest are
- * the last that best fit reuses, and the top of the break can only be
- * trimmed from above.  As glibc, which trims its heap's top beyond a
- * threshold but leaves free memory in the middle of the heap alone
- * (until malloc_trim), spans in the middle of the break are left to
- * decay: over the limit, only the break's top and mapped spans go.
+ * Over the limit, gives back mapped spans from the top down and trims
+ * the break's top beyond the floor.  As glibc, which trims its heap's
+ * top beyond a threshold but leaves free memory in the middle of the
+ * heap alone (until malloc_trim), spans in the middle of the break are
+ * left to decay.
  */
 static void release_excess(void)
 {
@@ -311,9 +324,11 @@ static void release_excess(void)
     struct free_span *node = free_spans;
     while (node != NULL && node->next != NULL)
         node = node->next;
+    if (node != NULL && retained_dirty > limit)
+        trim_break_top(node);
     while (node != NULL && retained_dirty > limit) {
         struct free_span *below = span_below(node);
-        if (worth_releasing(node) && !in_break_middle(node))
+        if (node->source == CHUNK_FROM_MMAP && worth_releasing(node))
             release_span(node);
         node = below;
     }

@@ -128,8 +128,10 @@ void tcache_free_slow(struct pool *pool, void *block)
         free_to_heap(pool, block);
         return;
     }
-    if (bin->count >= bin->limit)
-        spill(bin, bin->limit / 2);
+    if (bin->count >= bin->limit) {
+        spill(bin, bin->allocated ? bin->limit / 2 : 0);
+        bin->allocated = 0;
+    }
     tcache_free(pool, block);
 }
 

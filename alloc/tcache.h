@@ -11,6 +11,11 @@
  * class a program touches once costs it one or two blocks, not half a
  * bin of pages.
  *
+ * A full bin spills half its blocks, or all of them when the thread has
+ * taken none from it since the last spill: a thread that only frees
+ * blocks of a class (a consumer) would otherwise sit on a full bin of
+ * every class, pinning pools that the producing thread must then grow.
+ *
  * With MALLARD_THREAD_CACHE=0 every limit is 0: no block is ever cached
  * and every malloc and free takes a heap lock.  When a thread exits its
  * cache is emptied into the heaps and switched off the same way.
@@ -38,9 +43,11 @@ struct tcache_entry {
 
 struct tcache_bin {
     struct tcache_entry *head;
-    uint32_t count;
+    uint16_t count;
+    uint16_t allocated; /* nonzero: a block was taken since the last
+                           spill (so the thread does allocate here) */
     uint16_t limit;
-    uint16_t batch;  /* blocks per refill: doubles up to limit / 2 */
+    uint16_t batch;     /* blocks per refill: doubles up to limit / 2 */
 };
 
 enum tcache_state { TCACHE_UNSET = 0, TCACHE_ACTIVE, TCACHE_OFF };
@@ -71,6 +78,7 @@ static inline void *tcache_alloc(unsigned size_class)
         return tcache_alloc_slow(size_class);
     bin->head = entry->next;
     bin->count--;
+    bin->allocated = 1;
     entry->key = 0;
     return entry;
 }
