@@ -1,8 +1,7 @@
 /*
  * sizeclass.c - the class tables; see sizeclass.h for the rule that
- * generates them (16-byte steps to 128, four classes per doubling to
- * 1 KiB, then eight).  tests/unit/test_sizeclass.c checks every size and
- * reciprocal.
+ * generates them (16-byte steps to 128, then four classes per doubling).
+ * tests/unit/test_sizeclass.c checks every size and reciprocal.
  */
 #include "sizeclass.h"
 
@@ -10,12 +9,9 @@ const uint32_t sc_block_size[SC_COUNT] = {
     16, 32, 48, 64, 80, 96,
     112, 128, 160, 192, 224, 256,
     320, 384, 448, 512, 640, 768,
-    896, 1024, 1152, 1280, 1408, 1536,
-    1664, 1792, 1920, 2048, 2304, 2560,
-    2816, 3072, 3328, 3584, 3840, 4096,
-    4608, 5120, 5632, 6144, 6656, 7168,
-    7680, 8192, 9216, 10240, 11264, 12288,
-    13312, 14336, 15360, 16384,
+    896, 1024, 1280, 1536, 1792, 2048,
+    2560, 3072, 3584, 4096, 5120, 6144,
+    7168, 8192, 10240, 12288, 14336, 16384,
 };
 
 const uint32_t sc_reciprocal[SC_COUNT] = {
@@ -24,12 +20,8 @@ const uint32_t sc_reciprocal[SC_COUNT] = {
     26843546u, 22369622u, 19173962u, 16777216u,
     13421773u, 11184811u, 9586981u, 8388608u,
     6710887u, 5592406u, 4793491u, 4194304u,
-    3728271u, 3355444u, 3050403u, 2796203u,
-    2581111u, 2396746u, 2236963u, 2097152u,
-    1864136u, 1677722u, 1525202u, 1398102u,
-    1290556u, 1198373u, 1118482u, 1048576u,
-    932068u, 838861u, 762601u, 699051u,
-    645278u, 599187u, 559241u, 524288u,
-    466034u, 419431u, 381301u, 349526u,
-    322639u, 299594u, 279621u, 262144u,
+    3355444u, 2796203u, 2396746u, 2097152u,
+    1677722u, 1398102u, 1198373u, 1048576u,
+    838861u, 699051u, 599187u, 524288u,
+    419431u, 349526u, 299594u, 262144u,
 };

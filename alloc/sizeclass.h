@@ -2,17 +2,14 @@
  * sizeclass.h - the size classes served from pools.
  *
  * Sizes up to 128 bytes step by 16 (the alignment every block must
- * have), giving classes 16, 32, ..., 128.  Up to 1 KiB there are four
+ * have), giving classes 16, 32, ..., 128.  Above 128 there are four
  * classes per doubling: for a size in (2^k, 2^(k+1)] the classes are
- * 2^k + j * 2^(k-2), j = 1..4, so a block wastes at most a fifth of
- * itself (at 2^k + 1 rounded up to 1.25 * 2^k).  From 1 KiB on there are
- * eight, 2^k + j * 2^(k-3), j = 1..8, wasting at most a ninth: big blocks
- * are few but each wastes many bytes (sqlite's 4.3 KiB page buffers lost
- * 15% to the 5 KiB class with four).  The last class is SC_MAX_SIZE;
- * larger requests go to the best-fit arena or to mmap.
+ * 2^k + j * 2^(k-2) for j = 1..4, so a block wastes at most a fifth of
+ * itself (at 2^k + 1 rounded up to 1.25 * 2^k).  The last class is
+ * SC_MAX_SIZE; larger requests go to the best-fit arena or to mmap.
  *
- *   class:  0   1   ...  7    8    ...  19    20    21    ...  51
- *   bytes:  16  32  ...  128  160  ...  1024  1152  1280  ...  16384
+ *   class:  0   1   ...  7    8    9    10   11   12   ...  35
+ *   bytes:  16  32  ...  128  160  192  224  256  320  ...  16384
  */
 #ifndef MALLARD_SIZECLASS_H
 #define MALLARD_SIZECLASS_H
@@ -20,12 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SC_COUNT 52
+#define SC_COUNT 36
 #define SC_MAX_SIZE ((size_t)16384)
 #define SC_SMALL_STEP_MAX 128 /* the last class reached in steps of 16 */
 #define SC_SMALL_COUNT 8      /* classes 16..128 */
-#define SC_QUARTER_MAX 1024   /* the last class of four per doubling */
-#define SC_QUARTER_END 20     /* classes before the eighths begin */
 
 extern const uint32_t sc_block_size[SC_COUNT];
 
@@ -36,12 +31,8 @@ static inline unsigned sc_of_size(size_t size)
         return size ? (unsigned)((size - 1) >> 4) : 0;
     /* size - 1 lies in [2^k, 2^(k+1)): k is its top bit. */
     unsigned top_bit = 63u - (unsigned)__builtin_clzll(size - 1);
-    if (size <= SC_QUARTER_MAX) {
-        unsigned quarter = (unsigned)((size - 1) >> (top_bit - 2)) & 3u;
-        return SC_SMALL_COUNT + ((top_bit - 7u) << 2) + quarter;
-    }
-    unsigned eighth = (unsigned)((size - 1) >> (top_bit - 3)) & 7u;
-    return SC_QUARTER_END + ((top_bit - 10u) << 3) + eighth;
+    unsigned quarter = (unsigned)((size - 1) >> (top_bit - 2)) & 3u;
+    return SC_SMALL_COUNT + ((top_bit - 7u) << 2) + quarter;
 }
 
 /*
