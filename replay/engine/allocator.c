@@ -135,7 +135,7 @@ int replay_allocator_check(const struct replay_options *opt,
                            char *err, size_t err_len)
 {
     if (opt->bump) {
-        snprintf(resolved, resolved_len, "(bump allocator in replayer)");
+        snprintf(resolved, resolved_len, "(none: slot memory in replayer)");
         return 0;
     }
     if (allocator_where_is_malloc(resolved, resolved_len) != 0) {

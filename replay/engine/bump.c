@@ -1,8 +1,9 @@
 /*
  * bump.c - the allocator table the workers call: libc's entry points
- * (whatever LD_PRELOAD put behind them) or, for --allocator none, a
- * trivial allocator inside the replayer that measures what the harness
- * itself costs.  It should cost as close to nothing as an allocator can.
+ * (whatever LD_PRELOAD put behind them) or, for --allocator none on a
+ * trace whose slot memory (none.c) would be too large, a trivial
+ * allocator inside the replayer.  It should cost as close to nothing
+ * as an allocator can.
  *
  * The trivial allocator reserves one region and hands out 1 MiB chunks
  * of it (one atomic add each, so threads never contend).  A chunk holds

@@ -31,6 +31,8 @@
 /* Then yield a few times: with more threads than cores the thread we
  * wait for may be waiting for our core. */
 #define EDGES_YIELDS 8
+/* Longest a parked thread yields before sleeping until the start. */
+#define EDGES_START_YIELD_NS 50000000u
 
 static void edges_pause(void)
 {
@@ -93,12 +95,25 @@ uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
     return cycles_now() - begin;
 }
 
+/*
+ * Parked threads spin, then yield, until the release: a thread asleep
+ * on the futex takes tens of microseconds (more in a VM) to wake, at
+ * random, which skewed the start of short runs.  Threads are created
+ * just before the release, so the yielding is short; past
+ * EDGES_START_YIELD_NS (a start held up) they sleep.
+ */
 void edges_wait_start(struct replay_shared *run)
 {
     for (int i = 0; i < EDGES_SPIN_ROUNDS; i++) {
         if (atomic_load(&run->start_word))
             return;
         edges_pause();
+    }
+    uint64_t begin = cycles_monotonic_ns();
+    while (cycles_monotonic_ns() - begin < EDGES_START_YIELD_NS) {
+        if (atomic_load(&run->start_word))
+            return;
+        sched_yield();
     }
     while (!atomic_load(&run->start_word))
         edges_futex_wait(&run->start_word, 0);

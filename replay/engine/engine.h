@@ -31,6 +31,19 @@
 /* RSS samples kept per run; the sampler halves its rate when full. */
 #define REPLAY_MAX_SAMPLES 4096
 #define REPLAY_MSG_LEN 256
+/*
+ * --latency-every by default: a pair of cycle counter reads costs ~20 ns
+ * on the machines here (measured: 15.3 ms for a 602k-op larson replay
+ * timed throughout, 1.1 ms untimed), several times a cached malloc, so
+ * timing every call would make the harness most of a malloc-bound
+ * replay.  One call in 32 (at random) keeps that under 0.7 ns an op and
+ * still times ~19k calls of such a trace.
+ */
+#define REPLAY_LATENCY_EVERY_DEFAULT 32
+/* --passes: each run's process replays this many times at most. */
+#define REPLAY_MAX_PASSES 16
+#define REPLAY_STR_(x) #x
+#define REPLAY_STR(x) REPLAY_STR_(x)
 #define REPLAY_PATH_LEN 512
 
 enum replay_touch {
@@ -54,6 +67,7 @@ struct replay_options {
     int instances;
     int verify;
     int latency_every;                 /* time one call in this many */
+    int passes;                        /* replays per run; median kept */
     int timeout_s;                     /* kill a run after this, 0: no */
     enum replay_touch touch;
     enum replay_timing timing;
@@ -61,15 +75,17 @@ struct replay_options {
 };
 
 /*
- * Flattened op: trace_op less its time, plus what the parent precomputed.
- * 32 bytes (trace_op is 48): the op stream is the harness's main memory
- * traffic.  Times live in their own array, read only under --timing
- * recorded; an argument over 32 bits is refused when the image is built.
+ * An op as the image is built (slots.c checks and renames these): a
+ * trace_op less its time, plus what the parent precomputed.  Packed into
+ * replay_packed_op for the run.
  */
 #define REPLAY_OP_IS_DEP_TARGET 1u  /* another thread waits on this op */
 /* malloc_usable_size of another thread's block: counted, not called,
- * since nothing orders it before that block's free in the replay */
+ * since nothing orders it before that block's free in the replay; the
+ * packed form also marks thread start and exit so */
 #define REPLAY_OP_NO_CALL 2u
+/* packed form only: the op has a replay_op_extra (see below) */
+#define REPLAY_OP_EXTRA 4u
 struct replay_op {
     uint64_t size;
     uint32_t slot;
@@ -81,21 +97,50 @@ struct replay_op {
     uint8_t flags;
 };
 
-struct replay_thread_desc {
-    uint64_t first_op;   /* index into the image's op array */
-    uint64_t op_count;
+/*
+ * The op stream a worker reads, 16 bytes an op: the stream is the
+ * harness's main memory traffic (half of the 32-byte form it replaced).
+ * What most ops lack (a dependency edge, a count or alignment, a size
+ * of 2^32-1 or more) sits in the thread's extras stream, one entry per
+ * op flagged REPLAY_OP_EXTRA, read in order by a cursor.
+ */
+#define REPLAY_SIZE_IN_EXTRA UINT32_MAX
+struct replay_packed_op {
+    uint32_t slot;      /* new block's slot, TRACE_NO_SLOT if none */
+    uint32_t old_slot;  /* block freed, moved or asked about */
+    uint32_t size;      /* REPLAY_SIZE_IN_EXTRA: see the extra */
+    uint8_t kind;
+    uint8_t flags;
+    uint16_t spare;
 };
 
-/* The image: header, thread_count descs, total_ops ops, then from
- * times_offset (page-aligned) one recorded time (ns) per op. */
+struct replay_op_extra {
+    uint64_t size;
+    uint32_t dep_thread;   /* TRACE_NO_DEP if none */
+    uint32_t dep_op;
+    uint32_t arg;
+    uint32_t spare;
+};
+
+struct replay_thread_desc {
+    uint64_t first_op;     /* index into the image's op array */
+    uint64_t op_count;
+    uint64_t first_extra;  /* index into the image's extras */
+};
+
+/* The image: header, thread_count descs, total_ops packed ops, from
+ * extras_offset the extras, then from times_offset (page-aligned) one
+ * recorded time (ns) per op. */
 struct replay_image {
     uint64_t magic;
     uint64_t bytes;                 /* size of the whole mapping */
+    uint64_t extras_offset;
     uint64_t times_offset;
     struct replay_options options;
     uint32_t thread_count;
     uint32_t slot_count;
     uint64_t total_ops;
+    uint64_t total_extras;
     uint64_t peak_live_bytes;       /* recorded ideal peak */
     uint64_t final_live_bytes;      /* requested bytes never freed */
     uint64_t kind_counts[REPLAY_KIND_SLOTS];
@@ -109,7 +154,10 @@ struct replay_image *replay_image_map(int fd, char *err, size_t err_len);
 void replay_image_unmap(struct replay_image *image);
 const struct replay_thread_desc *replay_image_threads(
     const struct replay_image *image);
-const struct replay_op *replay_image_ops(const struct replay_image *image);
+const struct replay_packed_op *replay_image_ops(
+    const struct replay_image *image);
+const struct replay_op_extra *replay_image_extras(
+    const struct replay_image *image);
 const uint64_t *replay_image_times(const struct replay_image *image);
 
 enum replay_status {

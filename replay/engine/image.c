@@ -3,9 +3,11 @@
  * that a child process maps, already checked and ready to run.
  *
  * Layout: struct replay_image, then thread_count replay_thread_descs,
- * then total_ops replay_ops, each thread's ops contiguous and in order,
- * then (page-aligned) one recorded time per op, apart because only
- * --timing recorded reads them.  The parent builds it in a memfd so each
+ * then total_ops packed ops (16 bytes each), each thread's ops
+ * contiguous and in order, then the extras of the few ops that need one
+ * (edges, counts, alignments, huge sizes), then (page-aligned) one
+ * recorded time per op, apart because only --timing recorded reads
+ * them.  The parent builds it in a memfd so each
  * run's child maps the same pages, pre-faulted: the harness's tables are
  * resident before timing.
  *
@@ -14,30 +16,31 @@
  * threads with no edge, which a concurrent replay would race on.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "image.h"
 
-#define IMAGE_MAGIC 0x4d414c4c52504c59ull /* "MALLRPLY" */
+#define IMAGE_MAGIC 0x4d414c4c52504c5aull /* "MALLRPLZ": packed ops */
 
-_Static_assert(sizeof(struct replay_op) == 32,
-               "replay_op is sized for the op stream's memory traffic");
+_Static_assert(sizeof(struct replay_packed_op) == 16,
+               "the packed op is sized for the op stream's traffic");
 
 #define IMAGE_PAGE 4096u   /* times start on a page of their own */
 
-static size_t image_times_offset(uint32_t threads, uint64_t ops)
+/* Where each part of an image of this shape starts, and its size. */
+static void image_layout(struct replay_image *image)
 {
     size_t head = sizeof(struct replay_image) +
-                  threads * sizeof(struct replay_thread_desc) +
-                  ops * sizeof(struct replay_op);
-    return (head + IMAGE_PAGE - 1) & ~(size_t)(IMAGE_PAGE - 1);
-}
-
-static size_t image_bytes(uint32_t threads, uint64_t ops)
-{
-    return image_times_offset(threads, ops) + ops * sizeof(uint64_t);
+                  image->thread_count * sizeof(struct replay_thread_desc) +
+                  image->total_ops * sizeof(struct replay_packed_op);
+    image->extras_offset = head;
+    size_t end = head + image->total_extras *
+                 sizeof(struct replay_op_extra);
+    image->times_offset = (end + IMAGE_PAGE - 1) & ~(size_t)(IMAGE_PAGE - 1);
+    image->bytes = image->times_offset + image->total_ops * sizeof(uint64_t);
 }
 
 const uint64_t *replay_image_times(const struct replay_image *image)
@@ -51,10 +54,18 @@ const struct replay_thread_desc *replay_image_threads(
     return (const struct replay_thread_desc *)(image + 1);
 }
 
-const struct replay_op *replay_image_ops(const struct replay_image *image)
+const struct replay_packed_op *replay_image_ops(
+    const struct replay_image *image)
 {
-    return (const struct replay_op *)(replay_image_threads(image) +
-                                      image->thread_count);
+    return (const struct replay_packed_op *)(replay_image_threads(image) +
+                                             image->thread_count);
+}
+
+const struct replay_op_extra *replay_image_extras(
+    const struct replay_image *image)
+{
+    return (const struct replay_op_extra *)((const char *)image +
+                                            image->extras_offset);
 }
 
 static void *image_alloc(size_t bytes, int shared, int *fd_out)
@@ -78,14 +89,13 @@ static void *image_alloc(size_t bytes, int shared, int *fd_out)
     return p;
 }
 
-static int image_copy_ops(struct replay_image *image,
-                          const struct trace *trace, char *err,
-                          size_t err_len)
+/* The ops as the checker wants them: the build form and times. */
+static int image_copy_ops(struct replay_image *head,
+                          const struct trace *trace, struct replay_op *ops,
+                          uint64_t *times, char *err, size_t err_len)
 {
     struct replay_thread_desc *desc =
-        (struct replay_thread_desc *)(image + 1);
-    struct replay_op *ops = (struct replay_op *)replay_image_ops(image);
-    uint64_t *times = (uint64_t *)replay_image_times(image);
+        (struct replay_thread_desc *)replay_image_threads(head);
     uint64_t at = 0;
     for (uint32_t t = 0; t < trace->thread_count; t++) {
         const struct trace_thread *th = &trace->threads[t];
@@ -112,6 +122,84 @@ static int image_copy_ops(struct replay_image *image,
     return 0;
 }
 
+static int image_needs_extra(const struct replay_op *op)
+{
+    return op->dep_thread != TRACE_NO_DEP || op->arg != 0 ||
+           op->size >= REPLAY_SIZE_IN_EXTRA;
+}
+
+/* One op in its packed form, and its extra if it needs one. */
+static struct replay_packed_op image_pack(const struct replay_op *op,
+                                          struct replay_op_extra *extra,
+                                          uint64_t *extras)
+{
+    struct replay_packed_op p = {
+        .slot = op->slot, .old_slot = op->old_slot, .kind = op->kind,
+        .flags = op->flags,
+        .size = op->size >= REPLAY_SIZE_IN_EXTRA ? REPLAY_SIZE_IN_EXTRA
+                                                 : (uint32_t)op->size,
+    };
+    if (op->kind == TRACE_THREAD_START || op->kind == TRACE_THREAD_EXIT)
+        p.flags |= REPLAY_OP_NO_CALL;
+    if (image_needs_extra(op)) {
+        p.flags |= REPLAY_OP_EXTRA;
+        extra[(*extras)++] = (struct replay_op_extra){
+            .size = op->size, .dep_thread = op->dep_thread,
+            .dep_op = op->dep_op, .arg = op->arg,
+        };
+    }
+    return p;
+}
+
+/* Lays the checked ops out in the final image. */
+static void image_fill(struct replay_image *image,
+                       const struct replay_image *head,
+                       const struct replay_op *ops, const uint64_t *times)
+{
+    size_t head_bytes = sizeof(*head) +
+                        head->thread_count * sizeof(struct replay_thread_desc);
+    memcpy(image, head, head_bytes);
+    struct replay_thread_desc *desc =
+        (struct replay_thread_desc *)replay_image_threads(image);
+    struct replay_packed_op *packed =
+        (struct replay_packed_op *)replay_image_ops(image);
+    struct replay_op_extra *extra =
+        (struct replay_op_extra *)replay_image_extras(image);
+    uint64_t extras = 0;
+    for (uint32_t t = 0; t < image->thread_count; t++) {
+        desc[t].first_extra = extras;
+        uint64_t first = desc[t].first_op;
+        for (uint64_t i = first; i < first + desc[t].op_count; i++)
+            packed[i] = image_pack(&ops[i], extra, &extras);
+    }
+    memcpy((char *)image + image->times_offset, times,
+           image->total_ops * sizeof(uint64_t));
+}
+
+/* Checks and renames in a scratch header (the image's size depends on
+ * how many ops need an extra, known only then), then packs. */
+static struct replay_image *image_make(struct replay_image *head,
+                                       struct replay_op *ops,
+                                       uint64_t *times, uint32_t slots,
+                                       int shared, int *fd_out, char *err,
+                                       size_t err_len)
+{
+    if (image_check_and_rename(head, ops, times, slots, err,
+                               err_len) != 0)
+        return NULL;
+    for (uint64_t i = 0; i < head->total_ops; i++)
+        head->total_extras += (uint64_t)image_needs_extra(&ops[i]);
+    image_layout(head);
+    struct replay_image *image = image_alloc(head->bytes, shared, fd_out);
+    if (image == MAP_FAILED) {
+        snprintf(err, err_len, "cannot map a %llu-byte replay image: %s",
+                 (unsigned long long)head->bytes, strerror(errno));
+        return NULL;
+    }
+    image_fill(image, head, ops, times);
+    return image;
+}
+
 struct replay_image *replay_image_build(const struct trace *trace,
                                         const struct replay_options *opt,
                                         int shared_fd_wanted, int *fd_out,
@@ -120,30 +208,28 @@ struct replay_image *replay_image_build(const struct trace *trace,
     uint64_t total = 0;
     for (uint32_t t = 0; t < trace->thread_count; t++)
         total += trace->threads[t].op_count;
-    size_t bytes = image_bytes(trace->thread_count, total);
-    struct replay_image *image = image_alloc(bytes, shared_fd_wanted,
-                                             fd_out);
-    if (image == MAP_FAILED) {
-        snprintf(err, err_len, "cannot map a %zu-byte replay image: %s",
-                 bytes, strerror(errno));
-        return NULL;
+    *fd_out = -1;
+    struct replay_image *head = calloc(1, sizeof(*head) +
+        trace->thread_count * sizeof(struct replay_thread_desc));
+    struct replay_op *ops = malloc((total + 1) * sizeof(*ops));
+    uint64_t *times = malloc((total + 1) * sizeof(*times));
+    struct replay_image *image = NULL;
+    if (!head || !ops || !times) {
+        snprintf(err, err_len, "out of memory building the replay image");
+        goto out;
     }
-    memset(image, 0, sizeof(*image));
-    image->magic = IMAGE_MAGIC;
-    image->bytes = bytes;
-    image->options = *opt;
-    image->thread_count = trace->thread_count;
-    image->total_ops = total;
-    image->peak_live_bytes = trace->peak_live_bytes;
-    image->times_offset = image_times_offset(trace->thread_count, total);
-    if (image_copy_ops(image, trace, err, err_len) != 0 ||
-        image_check_and_rename(image, trace->slot_count, err,
-                               err_len) != 0) {
-        replay_image_unmap(image);
-        if (*fd_out >= 0)
-            close(*fd_out);
-        return NULL;
-    }
+    head->magic = IMAGE_MAGIC;
+    head->options = *opt;
+    head->thread_count = trace->thread_count;
+    head->total_ops = total;
+    head->peak_live_bytes = trace->peak_live_bytes;
+    if (image_copy_ops(head, trace, ops, times, err, err_len) == 0)
+        image = image_make(head, ops, times, trace->slot_count,
+                           shared_fd_wanted, fd_out, err, err_len);
+out:
+    free(head);
+    free(ops);
+    free(times);
     return image;
 }
 

@@ -8,12 +8,15 @@
 #include "engine.h"
 
 /*
- * Checks every op of the image (kinds, slots, edges, no cycle), renames
+ * Checks every op (the build form, ops[], with their recorded times[],
+ * laid out as the image's thread descs say; kinds, slots, edges, no
+ * cycle), renames
  * slots so a slot is reused only by the thread that freed it, marks the
  * ops other threads wait on and fills the image's counts.  On failure
  * returns -1 with "thread T op N: what was wrong" in err.
  */
 int image_check_and_rename(struct replay_image *image,
+                           struct replay_op *ops, const uint64_t *times,
                            uint32_t trace_slots, char *err,
                            size_t err_len);
 

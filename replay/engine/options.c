@@ -20,7 +20,7 @@ void replay_options_usage(FILE *out)
           "against an allocator chosen by LD_PRELOAD, and reports time,\n"
           "latency per call, memory and distortion.\n"
           "  --allocator NAME|PATH  glibc (default), mallard, jemalloc,\n"
-          "                         tcmalloc, mimalloc, none (bump\n"
+          "                         tcmalloc, mimalloc, none (no\n"
           "                         allocator: harness cost), or a .so\n"
           "  --runs N               runs, each in a fresh process (1)\n"
           "  --instances K          K copies of the trace at once (1)\n"
@@ -28,7 +28,11 @@ void replay_options_usage(FILE *out)
           "                         written after allocation (pages)\n"
           "  --timing MODE          asap (default) | recorded gaps\n"
           "  --verify               fill blocks, check them before free\n"
-          "  --latency-every N      time one call in N per thread (1)\n"
+          "  --latency-every N      time one call in about N per thread,\n"
+          "                         picked at random (" 
+          REPLAY_STR(REPLAY_LATENCY_EVERY_DEFAULT) "; 1: every call)\n"
+          "  --passes P             replay P times in each run's process\n"
+          "                         and report the median pass (1)\n"
           "  --timeout S            kill a run that takes over S seconds\n"
           "  --json | --csv         machine-readable output (see\n"
           "                         docs/replay-output.md)\n"
@@ -110,6 +114,9 @@ static int options_valued(const char *opt, const char *val,
     if (strcmp(opt, "--instances") == 0)
         return options_number(opt, val, OPTIONS_MAX_INSTANCES,
                               &o->instances, err, err_len);
+    if (strcmp(opt, "--passes") == 0)
+        return options_number(opt, val, REPLAY_MAX_PASSES, &o->passes,
+                              err, err_len);
     if (strcmp(opt, "--touch") == 0) {
         if (options_pick(opt, val, options_touch_names, 4, &v, err,
                          err_len) != 0)
@@ -128,7 +135,7 @@ static int options_takes_value(const char *opt)
 {
     static const char *const valued[] = {
         "--allocator", "--rss-csv", "--runs", "--instances", "--touch",
-        "--timing", "--latency-every", "--timeout",
+        "--timing", "--latency-every", "--timeout", "--passes",
     };
     for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
         if (strcmp(opt, valued[i]) == 0)
@@ -167,7 +174,8 @@ int replay_options_parse(int argc, char **argv, struct replay_options *o,
 {
     memset(o, 0, sizeof(*o));
     snprintf(o->allocator, sizeof(o->allocator), "glibc");
-    o->runs = o->instances = o->latency_every = 1;
+    o->runs = o->instances = o->passes = 1;
+    o->latency_every = REPLAY_LATENCY_EVERY_DEFAULT;
     o->touch = REPLAY_TOUCH_PAGES;
     for (int i = 1; i < argc; i++) {
         char opt[32];

@@ -146,8 +146,10 @@ static void report_table_latency_row(FILE *out, const char *name,
 static void report_table_latency(FILE *out, const struct replay_result *r,
                                  int every)
 {
-    fprintf(out, "\nlatency in ns, per call (last run, 1 call in %d "
-            "timed)\n%-19s %10s %8s", every, "call", "count", "mean");
+    fprintf(out, "\nlatency in ns, per call (last run, %s%d call%s "
+            "timed)\n%-19s %10s %8s", every > 1 ? "about 1 in " : "",
+            every > 1 ? every : 1, every > 1 ? "s at random" : " in 1",
+            "call", "count", "mean");
     for (int q = 0; q < REPORT_QUANTILES; q++)
         fprintf(out, " %8s", report_q_name[q]);
     fprintf(out, " %10s\n", "max");
@@ -165,11 +167,15 @@ static void report_table(FILE *out, const struct replay_image *image,
 {
     const struct replay_options *o = &image->options;
     fprintf(out, "replay of %s: %u threads x %d instance%s, %llu ops "
-            "per instance\nallocator %s: malloc from %s\n\n",
+            "per instance\nallocator %s: malloc from %s\n",
             o->trace_path, image->thread_count, o->instances,
             o->instances == 1 ? "" : "s",
             (unsigned long long)image->total_ops, o->allocator,
             res[0].library_resolved[0] ? res[0].library_resolved : "?");
+    if (o->passes > 1)
+        fprintf(out, "each run: the median of %d passes in one process "
+                "(memory: pass 1)\n", o->passes);
+    fputc('\n', out);
     report_table_runs(out, res, runs);
     int last_ok = -1;
     for (int i = 0; i < runs; i++) {
@@ -262,12 +268,13 @@ static void report_json(FILE *out, const struct replay_image *image,
     report_json_string(out, res[0].library_resolved);
     fprintf(out, ",\n  \"threads\": %u, \"instances\": %d, "
             "\"ops_per_instance\": %llu, \"touch\": \"%s\", \"timing\": "
-            "\"%s\", \"verify\": %s, \"latency_every\": %d,\n"
-            "  \"runs\": [\n", image->thread_count, o->instances,
-            (unsigned long long)image->total_ops,
+            "\"%s\", \"verify\": %s, \"latency_every\": %d, "
+            "\"passes\": %d,\n  \"runs\": [\n", image->thread_count,
+            o->instances, (unsigned long long)image->total_ops,
             (const char *[]){ "none", "first", "pages", "all" }[o->touch],
             o->timing == REPLAY_TIMING_ASAP ? "asap" : "recorded",
-            o->verify ? "true" : "false", o->latency_every);
+            o->verify ? "true" : "false", o->latency_every,
+            o->passes > 1 ? o->passes : 1);
     for (int i = 0; i < runs; i++) {
         report_json_run(out, i + 1, &res[i]);
         fprintf(out, i + 1 < runs ? ",\n" : "\n");

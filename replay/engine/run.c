@@ -6,7 +6,8 @@
  * Order matters for honest numbers: every table is mapped and
  * pre-faulted, every thread created and parked, and the cycle counter
  * calibrated before the clock starts; the timed region is from the
- * release of the start barrier to the last thread's join.  CPU time and
+ * release of the start barrier to the last thread's end (each worker
+ * reads the clock as it finishes).  CPU time and
  * page faults are getrusage deltas over the same region (they include
  * the sampler thread's small share).
  */
@@ -21,7 +22,10 @@
 #include "run.h"
 
 #define RUN_STACK_BYTES (256u << 10) /* verify and touch need little */
-#define RUN_TABLES 5   /* the mappings of struct run_tables */
+#define RUN_TABLES 6   /* the mappings of struct run_tables */
+/* Seeds the workers' timing-gap generators (any odd constant; this
+ * one is 2^64 / golden ratio, so seeds differ in many bits). */
+#define RUN_RNG_SEED 0x9e3779b97f4a7c15ull
 
 static void *run_map(size_t bytes)
 {
@@ -36,11 +40,12 @@ struct run_tables {
     struct replay_worker *workers;
     struct replay_latency *latency;
     struct replay_sample *samples;
+    struct replay_plan *plans;     /* per recorded thread */
     size_t sizes[RUN_TABLES];
 };
 
 static int run_map_tables(struct run_tables *t, uint32_t workers,
-                          uint64_t slots)
+                          uint64_t slots, uint32_t threads)
 {
     t->sizes[0] = workers * sizeof(struct replay_progress);
     t->sizes[1] = slots * sizeof(struct replay_block);
@@ -48,41 +53,74 @@ static int run_map_tables(struct run_tables *t, uint32_t workers,
     t->sizes[3] = (size_t)workers * REPLAY_KIND_SLOTS *
                   sizeof(struct replay_latency);
     t->sizes[4] = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
+    t->sizes[5] = threads * sizeof(struct replay_plan);
     t->progress = run_map(t->sizes[0]);
     t->blocks = run_map(t->sizes[1]);
     t->workers = run_map(t->sizes[2]);
     t->latency = run_map(t->sizes[3]);
     t->samples = run_map(t->sizes[4]);
+    t->plans = run_map(t->sizes[5]);
     return t->progress && t->blocks && t->workers && t->latency &&
-           t->samples ? 0 : -1;
+           t->samples && t->plans ? 0 : -1;
 }
 
 static void run_unmap_tables(struct run_tables *t)
 {
     void *maps[RUN_TABLES] = { t->progress, t->blocks, t->workers,
-                               t->latency, t->samples };
+                               t->latency, t->samples, t->plans };
     for (int i = 0; i < RUN_TABLES; i++)
         if (maps[i])
             munmap(maps[i], t->sizes[i] ? t->sizes[i] : 1);
 }
 
+/* Counts each thread's ops by kind before the run (see worker.c). */
+static void run_plan(const struct replay_image *image,
+                     struct replay_plan *plans)
+{
+    const struct replay_thread_desc *desc = replay_image_threads(image);
+    const struct replay_packed_op *ops = replay_image_ops(image);
+    for (uint32_t t = 0; t < image->thread_count; t++) {
+        const struct replay_packed_op *op = ops + desc[t].first_op;
+        for (uint64_t i = 0; i < desc[t].op_count; i++, op++) {
+            plans[t].kind_ops[op->kind]++;
+            plans[t].calls += !(op->flags & REPLAY_OP_NO_CALL);
+        }
+    }
+}
+
+/* Where worker w's thread and instance find their ops and tables. */
+static void run_place_worker(struct replay_shared *run,
+                             struct run_tables *t, struct replay_worker *w)
+{
+    const struct replay_image *image = run->image;
+    const struct replay_thread_desc *d = &replay_image_threads(image)[
+        w->thread];
+    uint32_t n = image->thread_count;
+    w->ops = replay_image_ops(image) + d->first_op;
+    w->extras = replay_image_extras(image) + d->first_extra;
+    w->times = replay_image_times(image) + d->first_op;
+    w->op_count = d->op_count;
+    w->plan = &t->plans[w->thread];
+    w->progress = t->progress + (size_t)w->instance * n;
+    w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
+    if (run->none.base) {
+        w->none_base = run->none.base +
+                       w->instance * run->none.instance_bytes;
+        w->none_offset = run->none.offset;
+    }
+}
+
 static void run_init_workers(struct replay_shared *run,
                              struct run_tables *t)
 {
-    const struct replay_image *image = run->image;
-    const struct replay_thread_desc *desc = replay_image_threads(image);
-    const struct replay_op *ops = replay_image_ops(image);
-    uint32_t n = image->thread_count;
+    uint32_t n = run->image->thread_count;
+    run_plan(run->image, t->plans);
     for (uint32_t i = 0; i < run->worker_count; i++) {
         struct replay_worker *w = &t->workers[i];
         w->run = run;
         w->instance = i / n;
         w->thread = i % n;
-        w->ops = ops + desc[w->thread].first_op;
-        w->times = replay_image_times(image) + desc[w->thread].first_op;
-        w->op_count = desc[w->thread].op_count;
-        w->progress = t->progress + (size_t)w->instance * n;
-        w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
+        run_place_worker(run, t, w);
         w->latency = t->latency + (size_t)i * REPLAY_KIND_SLOTS;
         w->api = run->api;
         w->touch = run->opt->touch;
@@ -90,8 +128,9 @@ static void run_init_workers(struct replay_shared *run,
         w->paced = run->opt->timing == REPLAY_TIMING_RECORDED;
         w->latency_every = (uint32_t)run->opt->latency_every;
         w->timer_overhead = run->timer_overhead;
-        /* stagger sampling so threads do not time in step */
-        w->until_timed = 1 + i % (uint32_t)run->opt->latency_every;
+        /* distinct gaps per thread, so threads do not time in step */
+        w->rng = RUN_RNG_SEED * (2u * (uint64_t)i + 1);
+        w->until_timed = 1 + w->rng % (uint64_t)w->latency_every;
     }
 }
 
@@ -120,19 +159,34 @@ static uint64_t run_tv_ns(struct timeval tv)
     return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
-/* The timed region: release, join, and the deltas around them. */
+/* The last worker's end: the run ends there, not when join returns
+ * (waking the joining thread adds tens of microseconds, at random). */
+static uint64_t run_last_end(const struct replay_shared *run)
+{
+    uint64_t last = 0;
+    for (uint32_t i = 0; i < run->worker_count; i++)
+        if (run->workers[i].end_ns > last)
+            last = run->workers[i].end_ns;
+    return last ? last : cycles_monotonic_ns();
+}
+
+/*
+ * The timed region: from the release of the parked workers (and the
+ * sampler, started before it) to the last worker's end.  CPU time and
+ * faults are getrusage deltas around it.
+ */
 static void run_timed(struct replay_shared *run, struct replay_result *res)
 {
     struct rusage before, after;
     pthread_t sampler;
     res->baseline_rss_bytes = sampler_rss_bytes(run->statm_fd);
+    int sampling = pthread_create(&sampler, NULL, sampler_main, run) == 0;
     getrusage(RUSAGE_SELF, &before);
     run->start_ns = cycles_monotonic_ns();
-    int sampling = pthread_create(&sampler, NULL, sampler_main, run) == 0;
     edges_release_start(run);
     for (uint32_t i = 0; i < run->worker_count; i++)
         pthread_join(run->workers[i].tid, NULL);
-    res->wall_ns = cycles_monotonic_ns() - run->start_ns;
+    res->wall_ns = run_last_end(run) - run->start_ns;
     getrusage(RUSAGE_SELF, &after);
     atomic_store(&run->stop_sampler, 1);
     if (sampling)
@@ -189,7 +243,9 @@ static void run_fill_identity(const struct replay_image *image,
 static void run_free_leftovers(struct replay_shared *run,
                                struct run_tables *t, uint64_t slots)
 {
-    if (run->status != REPLAY_OK || atomic_load(&run->failed))
+    /* none's blocks are slot memory, unmapped whole */
+    if (run->status != REPLAY_OK || atomic_load(&run->failed) ||
+        run->none.base)
         return;
     for (uint64_t i = 0; i < slots; i++)
         if (t->blocks[i].ptr)
@@ -208,15 +264,22 @@ int replay_run(const struct replay_image *image, struct replay_result *res,
     memset(res, 0, sizeof(*res));
     run_fill_identity(image, res);
     run.timer_overhead = res->timer_overhead_cycles;
-    run.api = image->options.bump ? bump_api() : libc_api();
+    /* none: slot memory, or bump.c where that would be too large */
+    uint32_t k = (uint32_t)image->options.instances;
+    if (image->options.bump && none_setup(&run.none, image, k) != 0)
+        run.api = bump_api();
+    else
+        run.api = libc_api();
     run.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     uint64_t slots = (uint64_t)image->slot_count *
                      (uint64_t)image->options.instances;
-    if (!run.api || run_map_tables(&t, run.worker_count, slots) != 0) {
+    if (!run.api || run_map_tables(&t, run.worker_count, slots,
+                                   image->thread_count) != 0) {
         res->status = REPLAY_SETUP_FAILED;
         snprintf(res->message, sizeof(res->message),
                  "cannot map the replay tables: %s", strerror(errno));
         run_unmap_tables(&t);
+        none_teardown(&run.none);
         return -1;
     }
     run.workers = t.workers;
@@ -233,5 +296,6 @@ int replay_run(const struct replay_image *image, struct replay_result *res,
         memcpy(samples, t.samples,
                run.sample_count * sizeof(struct replay_sample));
     run_unmap_tables(&t);
+    none_teardown(&run.none);
     return res->status == REPLAY_OK ? 0 : -1;
 }

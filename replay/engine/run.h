@@ -49,25 +49,49 @@ struct replay_alloc_api {
 
 struct replay_shared;
 
+/* --allocator none (none.c): slot s of instance i lives at
+ * base + i * instance_bytes + offset[s]. */
+struct none_memory {
+    char *base;
+    uint64_t *offset;
+    uint64_t instance_bytes;
+    void *map;
+    uint64_t map_bytes, offset_bytes;
+};
+
+/* What one recorded thread's ops are, counted before the run: a worker
+ * that completes its thread has performed exactly these. */
+struct replay_plan {
+    uint64_t kind_ops[REPLAY_KIND_SLOTS];
+    uint64_t calls;      /* ops that call the allocator */
+};
+
 struct replay_worker {
     _Alignas(RUN_CACHE_LINE) struct replay_shared *run;
     uint32_t thread, instance;
-    const struct replay_op *ops;
+    const struct replay_packed_op *ops;
+    const struct replay_op_extra *extras;  /* this thread's, in order */
     const uint64_t *times;              /* recorded time of each op */
     uint64_t op_count;
+    uint64_t next_extra;                /* cursor into extras */
     struct replay_progress *progress;   /* this instance's, by thread */
     struct replay_block *blocks;        /* this instance's slot table */
     struct replay_latency *latency;     /* [REPLAY_KIND_SLOTS] */
+    const struct replay_plan *plan;     /* this thread's counts */
     int64_t live_local;      /* bytes this thread allocated - freed */
     _Atomic int64_t live;    /* live_local, published for the sampler */
     int64_t peak_live;       /* of live_local, exact for one thread */
     uint64_t wait_cycles, waits, calls, ops_done;
+    uint64_t end_ns;         /* CLOCK_MONOTONIC when its last op ended */
     uint64_t kind_ops[REPLAY_KIND_SLOTS];   /* ops performed, by kind */
-    uint32_t until_timed;    /* calls until the next timed one */
+    uint64_t until_timed;    /* calls until the next timed one */
+    uint64_t rng;            /* xorshift state for the timing gaps */
     pthread_t tid;
     /* copies of the run's settings, read on every op without chasing
      * run->opt */
     const struct replay_alloc_api *api;
+    char *none_base;         /* --allocator none: this instance's */
+    const uint64_t *none_offset;
     enum replay_touch touch;
     int verify, paced;
     uint32_t latency_every;
@@ -78,6 +102,7 @@ struct replay_shared {
     const struct replay_image *image;
     const struct replay_options *opt;
     const struct replay_alloc_api *api;
+    struct none_memory none;       /* base NULL unless --allocator none */
     struct replay_worker *workers;
     uint32_t worker_count;
     _Atomic uint32_t start_word;   /* futex: 0 until the timed start */
@@ -126,6 +151,13 @@ void *worker_main(void *arg);
 void *sampler_main(void *arg);
 uint64_t sampler_rss_bytes(int statm_fd);
 uint64_t sampler_peak_rss_bytes(void);
+
+/* none.c: 0, or -1 when the trace's slots need too much memory */
+int none_setup(struct none_memory *m, const struct replay_image *image,
+               uint32_t instances);
+void none_teardown(struct none_memory *m);
+void *none_finish_call(void *p, unsigned kind, uint64_t bytes, void *old,
+                       uint64_t old_size);
 
 /* bump.c */
 const struct replay_alloc_api *bump_api(void);

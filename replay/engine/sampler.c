@@ -74,6 +74,7 @@ static void sampler_halve(struct replay_shared *run)
 void *sampler_main(void *arg)
 {
     struct replay_shared *run = arg;
+    edges_wait_start(run);   /* started before the clock, parked */
     uint64_t period = SAMPLER_PERIOD_NS, next = run->start_ns;
     for (;;) {
         int last = atomic_load(&run->stop_sampler) != 0;

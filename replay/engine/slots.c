@@ -268,14 +268,14 @@ static void slots_free_walk(struct slots_walk *w)
 }
 
 int image_check_and_rename(struct replay_image *image,
+                           struct replay_op *ops, const uint64_t *times,
                            uint32_t trace_slots, char *err,
                            size_t err_len)
 {
     uint32_t n = image->thread_count;
     struct slots_walk w = {
         .image = image, .desc = replay_image_threads(image),
-        .ops = (struct replay_op *)replay_image_ops(image),
-        .times = replay_image_times(image),
+        .ops = ops, .times = times,
         .trace_slots = trace_slots, .err = err, .err_len = err_len,
         .map = malloc((trace_slots + 1) * sizeof(uint32_t)),
         .pos = calloc(n + 1, sizeof(uint64_t)),

@@ -2,14 +2,20 @@
  * worker.c - one replay thread: performs one recorded thread's ops, in
  * order, against the allocator under test.
  *
- * Per op: wait on its edge if it has one (timed as distortion), keep the
- * recorded gap under --timing recorded, time the allocator call alone
- * with the cycle counter, then outside the timed call write the block
- * as --touch asks (or fill and later check it under --verify), account
- * live bytes and publish progress.  A NULL where the recording got a
- * block, a block whose contents changed, or (under --verify) calloc
- * memory that is not zero stops the run and is reported as the
- * allocator's failure.
+ * Per op: decode the 16-byte packed op (and its extra, if flagged), wait
+ * on its edge if it has one (timed as distortion), keep the recorded gap
+ * under --timing recorded, call the allocator (timing the call alone
+ * with the cycle counter for a random one in about --latency-every),
+ * then outside the timed call write the block as --touch asks (or fill
+ * and later check it under --verify), account live bytes and publish
+ * progress.  A NULL where the recording got a block, a block whose
+ * contents changed, or (under --verify) calloc memory that is not zero
+ * stops the run and is reported as the allocator's failure.
+ *
+ * The loop is the harness cost that `--allocator none` measures, so it
+ * does per op only what an op needs: counts by kind come from the plan
+ * counted before the run (an op performed is an index passed), and the
+ * rare parts (edges, counts, alignments) sit behind one flag test.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -51,21 +57,70 @@ static int worker_zeroed(const uint8_t *p, uint64_t n)
     return 1;
 }
 
-static void worker_touch(enum replay_touch touch, uint8_t *p, uint64_t n)
+/* Out of line: the modes that write more than a byte a page. */
+static void worker_touch_other(enum replay_touch touch, uint8_t *p,
+                               uint64_t n)
 {
-    if (n == 0 || touch == REPLAY_TOUCH_NONE)
-        return;
     if (touch == REPLAY_TOUCH_FIRST)
         p[0] = 1;
     else if (touch == REPLAY_TOUCH_ALL)
         memset(p, 1, n);
-    else
-        for (uint64_t off = 0; off < n; off += WORKER_PAGE)
-            p[off] = 1;
+}
+
+/* Inline for the default (pages): one store for a block of a page or
+ * less, which is most blocks. */
+static inline void worker_touch(enum replay_touch touch, uint8_t *p,
+                                uint64_t n)
+{
+    if (n == 0 || touch == REPLAY_TOUCH_NONE)
+        return;
+    if (touch != REPLAY_TOUCH_PAGES) {
+        worker_touch_other(touch, p, n);
+        return;
+    }
+    p[0] = 1;
+    for (uint64_t off = WORKER_PAGE; off < n; off += WORKER_PAGE)
+        p[off] = 1;
+}
+
+/* One op, decoded from its packed form and its extra. */
+struct worker_op {
+    uint64_t size;      /* the size argument as recorded */
+    uint64_t bytes;     /* bytes asked: calloc, reallocarray multiply */
+    uint32_t arg, slot, old_slot, dep_thread, dep_op;
+    unsigned kind, flags;
+};
+
+static void worker_decode_extra(struct replay_worker *w,
+                                struct worker_op *op)
+{
+    const struct replay_op_extra *x = &w->extras[w->next_extra++];
+    op->size = op->bytes = x->size;
+    op->arg = x->arg;
+    op->dep_thread = x->dep_thread;
+    op->dep_op = x->dep_op;
+    if ((op->kind == TRACE_CALLOC || op->kind == TRACE_REALLOCARRAY) &&
+        __builtin_mul_overflow((uint64_t)op->arg, op->size, &op->bytes))
+        op->bytes = UINT64_MAX;
+}
+
+static inline void worker_decode(struct replay_worker *w,
+                                 const struct replay_packed_op *p,
+                                 struct worker_op *op)
+{
+    op->slot = p->slot;
+    op->old_slot = p->old_slot;
+    op->kind = p->kind;
+    op->flags = p->flags;
+    op->size = op->bytes = p->size;
+    op->arg = 0;
+    op->dep_thread = TRACE_NO_DEP;
+    if (__builtin_expect(p->flags & REPLAY_OP_EXTRA, 0))
+        worker_decode_extra(w, op);
 }
 
 static void *worker_call(const struct replay_alloc_api *a,
-                         const struct replay_op *op, void *old, int *rc)
+                         const struct worker_op *op, void *old, int *rc)
 {
     size_t n = (size_t)op->size, arg = (size_t)op->arg;
     void *p = NULL;
@@ -87,11 +142,35 @@ static void *worker_call(const struct replay_alloc_api *a,
     }
 }
 
+/* --allocator none: the slot's own memory; freeing is nothing. */
+static inline void *worker_call_none(const struct replay_worker *w,
+                                     const struct worker_op *op, void *old,
+                                     uint64_t old_size)
+{
+    if (op->slot == TRACE_NO_SLOT)
+        return NULL;
+    void *p = w->none_base + w->none_offset[op->slot];
+    if (op->kind != TRACE_MALLOC)
+        p = none_finish_call(p, op->kind, op->bytes, old, old_size);
+    return p;
+}
+
+static inline void *worker_call_any(const struct replay_worker *w,
+                                    const struct worker_op *op, void *old,
+                                    uint64_t old_size, int *rc)
+{
+    if (op->flags & REPLAY_OP_NO_CALL)
+        return NULL;
+    if (w->none_base)
+        return worker_call_none(w, op, old, old_size);
+    return worker_call(w->api, op, old, rc);
+}
+
 static void worker_fail(struct replay_worker *w, uint64_t i,
+                        const struct worker_op *op,
                         enum replay_status status, const char *what)
 {
     char msg[REPLAY_MSG_LEN];
-    const struct replay_op *op = &w->ops[i];
     snprintf(msg, sizeof(msg), "instance %u thread %u op %llu: %s(%llu)"
              " %s", w->instance, w->thread, (unsigned long long)i,
              replay_kind_name(op->kind), (unsigned long long)op->size, what);
@@ -100,38 +179,33 @@ static void worker_fail(struct replay_worker *w, uint64_t i,
 
 /* Checks the block an op is about to free or move; 0 if intact. */
 static int worker_check_old(struct replay_worker *w, uint64_t i,
+                            const struct worker_op *op,
                             const struct replay_block *b)
 {
-    const struct replay_op *op = &w->ops[i];
-    if (!b->ptr || !w->verify)
+    if (!b->ptr || worker_intact(b->ptr, b->size, op->old_slot))
         return 0;
-    if (worker_intact(b->ptr, b->size, op->old_slot))
-        return 0;
-    worker_fail(w, i, REPLAY_CORRUPTION, "found the block's contents "
+    worker_fail(w, i, op, REPLAY_CORRUPTION, "found the block's contents "
                 "changed since it was written");
     return -1;
 }
 
-/* Writes a new block as --touch or --verify asks; checks a moved one. */
-static int worker_after(struct replay_worker *w, uint64_t i, void *p,
-                        uint64_t old_size)
+/* --verify: checks a new or moved block, then fills it. */
+static int worker_verify_new(struct replay_worker *w, uint64_t i,
+                             const struct worker_op *op, void *p,
+                             uint64_t old_size)
 {
-    const struct replay_op *op = &w->ops[i];
-    uint64_t n = image_requested_bytes(op);
-    if (!w->verify) {
-        worker_touch(w->touch, p, n);
-        return 0;
-    }
+    uint64_t n = op->bytes;
     if (op->kind == TRACE_CALLOC && !worker_zeroed(p, n)) {
-        worker_fail(w, i, REPLAY_CORRUPTION, "returned memory that is "
-                    "not zeroed");
+        worker_fail(w, i, op, REPLAY_CORRUPTION, "returned memory that "
+                    "is not zeroed");
         return -1;
     }
     int moved = op->kind == TRACE_REALLOC ||
                 op->kind == TRACE_REALLOCARRAY;
     if (moved && op->old_slot != TRACE_NO_SLOT &&
         !worker_intact(p, n < old_size ? n : old_size, op->old_slot)) {
-        worker_fail(w, i, REPLAY_CORRUPTION, "lost the block's contents");
+        worker_fail(w, i, op, REPLAY_CORRUPTION, "lost the block's "
+                    "contents");
         return -1;
     }
     worker_fill(p, n, op->slot);
@@ -139,10 +213,10 @@ static int worker_after(struct replay_worker *w, uint64_t i, void *p,
 }
 
 /* Records the result of op i; -1 stops the thread. */
-static int worker_settle(struct replay_worker *w, uint64_t i, void *p,
-                         int rc, uint64_t old_size)
+static inline int worker_settle(struct replay_worker *w, uint64_t i,
+                                const struct worker_op *op, void *p,
+                                int rc, uint64_t old_size)
 {
-    const struct replay_op *op = &w->ops[i];
     if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE) {
         w->blocks[op->old_slot].ptr = NULL;
         w->live_local -= (int64_t)old_size;
@@ -152,17 +226,22 @@ static int worker_settle(struct replay_worker *w, uint64_t i, void *p,
             w->api->free(p);
         return 0;
     }
-    uint64_t n = image_requested_bytes(op);
-    if (!p && (n > 0 || rc != 0)) {
-        worker_fail(w, i, REPLAY_ALLOC_NULL, "returned NULL where the "
-                    "recording got a block");
+    uint64_t n = op->bytes;
+    if (__builtin_expect(!p, 0) && (n > 0 || rc != 0)) {
+        worker_fail(w, i, op, REPLAY_ALLOC_NULL, "returned NULL where "
+                    "the recording got a block");
         return -1;
     }
     w->blocks[op->slot] = (struct replay_block){ .ptr = p, .size = n };
     w->live_local += (int64_t)n;
     if (w->live_local > w->peak_live)
         w->peak_live = w->live_local;
-    return p ? worker_after(w, i, p, old_size) : 0;
+    if (!p)
+        return 0;
+    if (w->verify)
+        return worker_verify_new(w, i, op, p, old_size);
+    worker_touch(w->touch, p, n);
+    return 0;
 }
 
 static void worker_pace(struct replay_worker *w, uint64_t i)
@@ -182,33 +261,43 @@ static void worker_pace(struct replay_worker *w, uint64_t i)
 }
 
 /*
- * Calls the allocator; times one call in --latency-every (each rdtsc
- * costs ~10 ns, as much as a cached malloc, so sampling is how the
- * harness stays cheap on malloc-bound traces).
+ * Calls until the next timed one: uniform in 1 .. 2N-1 (mean N), so
+ * that sampling cannot fall in step with a periodic trace (larson
+ * alternates free and malloc: a fixed even stride would time only
+ * one of them).  xorshift64 and a multiply-shift into the range: a
+ * few instructions once per timed call (a 64-bit modulo here cost
+ * ~40 cycles, as much as the two counter reads).
  */
-static void *worker_timed_call(struct replay_worker *w,
-                               const struct replay_op *op, void *old,
-                               int *rc)
+static uint64_t worker_next_gap(struct replay_worker *w)
 {
-    int is_call = op->kind != TRACE_THREAD_START &&
-                  op->kind != TRACE_THREAD_EXIT &&
-                  !(op->flags & REPLAY_OP_NO_CALL);
-    w->kind_ops[op->kind]++;
-    w->calls += is_call;
-    if (--w->until_timed != 0)
-        return is_call ? worker_call(w->api, op, old, rc) : NULL;
-    w->until_timed = w->latency_every;
+    if (w->latency_every <= 1)
+        return 1;
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    uint64_t range = 2u * (uint64_t)w->latency_every - 1;
+    return 1 + (((w->rng >> 32) * range) >> 32);
+}
+
+/* The call with the cycle counter around it (rdtsc costs ~10 ns, as
+ * much as a cached malloc: hence sampling). */
+static __attribute__((noinline)) void *worker_timed_call(
+    struct replay_worker *w, const struct worker_op *op, void *old,
+    uint64_t old_size, int *rc)
+{
+    w->until_timed = worker_next_gap(w);
     uint64_t t0 = cycles_now();
-    void *p = is_call ? worker_call(w->api, op, old, rc) : NULL;
+    void *p = worker_call_any(w, op, old, old_size, rc);
     uint64_t took = cycles_now() - t0;
     cycles_record(&w->latency[op->kind], took > w->timer_overhead ?
                   took - w->timer_overhead : 0);
     return p;
 }
 
-static int worker_step(struct replay_worker *w, uint64_t i)
+/* The rare part of a step: an edge to wait on, a gap to keep. */
+static int worker_before(struct replay_worker *w, uint64_t i,
+                         const struct worker_op *op)
 {
-    const struct replay_op *op = &w->ops[i];
     if (op->dep_thread != TRACE_NO_DEP) {
         uint64_t waited = edges_wait(w->run, &w->progress[op->dep_thread],
                                      op->dep_op);
@@ -217,17 +306,169 @@ static int worker_step(struct replay_worker *w, uint64_t i)
     }
     if (w->paced)
         worker_pace(w, i);
-    if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
+    return atomic_load_explicit(&w->run->abort, memory_order_relaxed) ?
+           -1 : 0;
+}
+
+static inline int worker_step(struct replay_worker *w, uint64_t i,
+                              const struct worker_op *op)
+{
+    if (__builtin_expect(op->flags & REPLAY_OP_EXTRA || w->paced, 0) &&
+        worker_before(w, i, op) != 0)
         return -1;
     struct replay_block old = { NULL, 0 };
     /* a NO_CALL op's block may be being freed: do not even look */
     if (op->old_slot != TRACE_NO_SLOT && !(op->flags & REPLAY_OP_NO_CALL))
         old = w->blocks[op->old_slot];
-    if (worker_check_old(w, i, &old) != 0)
+    if (w->verify && worker_check_old(w, i, op, &old) != 0)
         return -1;
     int rc = 0;
-    void *p = worker_timed_call(w, op, old.ptr, &rc);
-    return worker_settle(w, i, p, rc, old.size);
+    void *p;
+    if (__builtin_expect(--w->until_timed != 0, 1))
+        p = worker_call_any(w, op, old.ptr, old.size, &rc);
+    else
+        p = worker_timed_call(w, op, old.ptr, old.size, &rc);
+    return worker_settle(w, i, op, p, rc, old.size);
+}
+
+/* Ops 0..done-1 were performed: their counts, by kind and calls. */
+static void worker_count(struct replay_worker *w, uint64_t done)
+{
+    if (done == w->op_count) {
+        memcpy(w->kind_ops, w->plan->kind_ops, sizeof(w->kind_ops));
+        w->calls = w->plan->calls;
+        return;
+    }
+    for (uint64_t i = 0; i < done; i++) {
+        w->kind_ops[w->ops[i].kind]++;
+        w->calls += !(w->ops[i].flags & REPLAY_OP_NO_CALL);
+    }
+}
+
+/* Every op through worker_step: --verify and --timing recorded. */
+static uint64_t worker_loop_general(struct replay_worker *w,
+                                    struct replay_progress *mine)
+{
+    uint64_t i;
+    for (i = 0; i < w->op_count; i++) {
+        struct worker_op op;
+        worker_decode(w, &w->ops[i], &op);
+        if (worker_step(w, i, &op) != 0)
+            break;
+        /* another thread's failure: caught here, or at its next edge */
+        if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
+            return i + 1;
+        atomic_store_explicit(&w->live, w->live_local,
+                              memory_order_relaxed);
+        edges_publish(mine, i + 1, op.flags & REPLAY_OP_IS_DEP_TARGET);
+    }
+    return i;
+}
+
+/* A malloc into a slot or a free of one, with nothing else to do: the
+ * bulk of any trace, and all that worker_loop_fast does itself. */
+static inline int worker_is_plain(const struct replay_packed_op *p)
+{
+    if (p->flags & (REPLAY_OP_EXTRA | REPLAY_OP_NO_CALL))
+        return 0;
+    return (p->kind == TRACE_MALLOC && p->slot != TRACE_NO_SLOT) ||
+           (p->kind == TRACE_FREE && p->old_slot != TRACE_NO_SLOT);
+}
+
+/* Where the fast loop keeps what worker_step keeps in the worker. */
+struct worker_regs {
+    int64_t live, peak;
+    uint64_t until_timed;
+};
+
+/* Op i through worker_step, with the fast loop's state handed over. */
+static int worker_step_slow(struct replay_worker *w, uint64_t i,
+                            struct worker_regs *r)
+{
+    struct worker_op op;
+    w->live_local = r->live;
+    w->peak_live = r->peak;
+    w->until_timed = r->until_timed;
+    worker_decode(w, &w->ops[i], &op);
+    int rc = worker_step(w, i, &op);
+    r->live = w->live_local;
+    r->peak = w->peak_live;
+    r->until_timed = w->until_timed;
+    return rc;
+}
+
+/* A plain malloc (see worker_is_plain); -1 if it returned NULL. */
+static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
+                                      const struct replay_packed_op *p,
+                                      struct worker_regs *r)
+{
+    uint64_t n = p->size;
+    void *q = w->none_base ? w->none_base + w->none_offset[p->slot]
+                           : w->api->malloc(n);
+    if (__builtin_expect(!q && n, 0)) {
+        struct worker_op op;
+        worker_decode(w, p, &op);
+        worker_fail(w, i, &op, REPLAY_ALLOC_NULL, "returned NULL where "
+                    "the recording got a block");
+        return -1;
+    }
+    w->blocks[p->slot] = (struct replay_block){ .ptr = q, .size = n };
+    r->live += (int64_t)n;
+    if (r->live > r->peak)
+        r->peak = r->live;
+    if (q)
+        worker_touch(w->touch, q, n);
+    return 0;
+}
+
+static inline void worker_plain_free(struct replay_worker *w,
+                                     const struct replay_packed_op *p,
+                                     struct worker_regs *r)
+{
+    struct replay_block *b = &w->blocks[p->old_slot];
+    void *old = b->ptr;
+    r->live -= (int64_t)b->size;
+    b->ptr = NULL;
+    if (!w->none_base)
+        w->api->free(old);
+}
+
+/*
+ * Without --verify or --timing recorded: plain ops inline with the
+ * state in registers, the rest (edges, other calls, the timed call)
+ * through worker_step.  Same work per op as worker_loop_general, in
+ * about half the instructions, since this loop is what a none replay
+ * measures.
+ */
+static uint64_t worker_loop_fast(struct replay_worker *w,
+                                 struct replay_progress *mine)
+{
+    struct worker_regs r = { w->live_local, w->peak_live, w->until_timed };
+    const struct replay_packed_op *ops = w->ops;
+    uint64_t i, n = w->op_count;
+    for (i = 0; i < n; i++) {
+        const struct replay_packed_op *p = &ops[i];
+        int rc;
+        if (__builtin_expect(r.until_timed > 1 && worker_is_plain(p), 1)) {
+            r.until_timed--;
+            rc = p->kind == TRACE_MALLOC ? worker_plain_malloc(w, i, p, &r)
+                                         : (worker_plain_free(w, p, &r), 0);
+        } else {
+            rc = worker_step_slow(w, i, &r);
+        }
+        if (rc != 0)
+            break;
+        if (atomic_load_explicit(&w->run->abort, memory_order_relaxed)) {
+            i++;
+            break;
+        }
+        atomic_store_explicit(&w->live, r.live, memory_order_relaxed);
+        edges_publish(mine, i + 1, p->flags & REPLAY_OP_IS_DEP_TARGET);
+    }
+    w->live_local = r.live;
+    w->peak_live = r.peak;
+    w->until_timed = r.until_timed;
+    return i;
 }
 
 void *worker_main(void *arg)
@@ -235,14 +476,11 @@ void *worker_main(void *arg)
     struct replay_worker *w = arg;
     struct replay_progress *mine = &w->progress[w->thread];
     edges_wait_start(w->run);
-    for (uint64_t i = 0; i < w->op_count; i++) {
-        if (worker_step(w, i) != 0)
-            break;
-        w->ops_done = i + 1;
-        atomic_store_explicit(&w->live, w->live_local,
-                              memory_order_relaxed);
-        edges_publish(mine, i + 1,
-                      w->ops[i].flags & REPLAY_OP_IS_DEP_TARGET);
-    }
+    uint64_t i = w->verify || w->paced ? worker_loop_general(w, mine)
+                                       : worker_loop_fast(w, mine);
+    w->end_ns = cycles_monotonic_ns();
+    w->ops_done = i;
+    atomic_store_explicit(&w->live, w->live_local, memory_order_relaxed);
+    worker_count(w, i);
     return NULL;
 }

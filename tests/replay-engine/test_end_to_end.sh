@@ -54,6 +54,9 @@ done
 t="$dir/xt2.trace"
 check_replay "$t" 3
 check_replay "$t" 1 --allocator none
+check_replay "$t" 2 --allocator none --verify
+check_replay "$t" 1 --passes 3 --runs 2
+check_replay "$t" 1 --latency-every 1
 check_replay "$t" 1 --timing recorded --touch all
 check_replay "$t" 2 --allocator mallard
 grep -q 'libmallard' "$dir/out.json" || fail "mallard run not in libmallard"

@@ -160,7 +160,7 @@ static void test_instances_multiply_counts(void)
     builder_free(&b);
 }
 
-static void test_bump_allocator_replays_everything(void)
+static void test_none_allocator_replays_everything(void)
 {
     struct builder b;
     struct replay_options opt;
@@ -343,6 +343,69 @@ static void test_latency_quantiles_bound_the_truth(void)
               "bucket %u bounds", b);
 }
 
+/* A trace that alternates malloc and free: sampled timing must time
+ * both (a fixed even stride would time only one of them). */
+static void test_sampled_timing_is_not_in_step_with_the_trace(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_init(&b, 1);
+    for (int r = 0; r < 20000; r++) {
+        uint32_t s = builder_alloc(&b, 0, TRACE_MALLOC, 16 + r % 64, 0,
+                                   NULL);
+        builder_release(&b, 0, TRACE_FREE, s, TRACE_NO_DEP, 0);
+    }
+    builder_options(&opt);
+    opt.latency_every = 2;
+    replay_image_unmap(test_replay(&b, &opt));
+    static const unsigned kinds[] = { TRACE_MALLOC, TRACE_FREE };
+    for (unsigned i = 0; i < 2; i++) {
+        unsigned k = kinds[i];
+        uint64_t timed = test_result.latency[k].count;
+        CHECK(timed > 20000 / 2 - 20000 / 10 &&
+              timed < 20000 / 2 + 20000 / 10, "%s: %llu of 20000 timed",
+              replay_kind_name(k), (unsigned long long)timed);
+    }
+    builder_free(&b);
+}
+
+/* --allocator none: slot memory per instance, contents kept. */
+static void test_none_keeps_instances_apart(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_cross(&b, 3, 200, 8);
+    builder_options(&opt);
+    opt.bump = 1;
+    opt.verify = 1;
+    opt.instances = 4;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 4);
+    CHECK(test_result.final_live_bytes == 0, "%lld bytes left live",
+          (long long)test_result.final_live_bytes);
+    builder_free(&b);
+}
+
+/* A block of 2^32 bytes or more: its size travels in the op's extra;
+ * none's slot memory would be too large, so bump.c serves it. */
+static void test_huge_block_replays_under_none(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    const uint64_t huge = 5ull << 30;
+    builder_init(&b, 1);
+    uint32_t s = builder_alloc(&b, 0, TRACE_MALLOC, huge, 0, NULL);
+    builder_release(&b, 0, TRACE_FREE, s, TRACE_NO_DEP, 0);
+    builder_options(&opt);
+    opt.bump = 1;
+    opt.touch = REPLAY_TOUCH_NONE;
+    replay_image_unmap(test_replay(&b, &opt));
+    test_counts_are(&b, 1);
+    CHECK(test_result.exact_peak_live_bytes == (int64_t)huge,
+          "peak live %lld", (long long)test_result.exact_peak_live_bytes);
+    builder_free(&b);
+}
+
 int main(void)
 {
     alarm(TEST_WATCHDOG_S);
@@ -352,7 +415,10 @@ int main(void)
     test_verify_and_touch_all_pass_on_glibc();
     test_cross_thread_frees_never_deadlock_1_to_64();
     test_instances_multiply_counts();
-    test_bump_allocator_replays_everything();
+    test_none_allocator_replays_everything();
+    test_sampled_timing_is_not_in_step_with_the_trace();
+    test_none_keeps_instances_apart();
+    test_huge_block_replays_under_none();
     test_recorded_timing_keeps_the_gaps();
     test_rss_timeline_tracks_live_bytes();
     test_every_touch_mode_replays();
