@@ -52,6 +52,12 @@ static int decode_header(struct decode_ctx *d)
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (decode_varint(d, fields[i], "header field") < 0)
             return -1;
+    if ((h->clock_id != TRACE_CLOCK_MONOTONIC_NS &&
+         h->clock_id != TRACE_CLOCK_TSC) || h->clock_hz == 0) {
+        trace_error(d->err, d->err_len, d->name, decode_offset(d),
+                    "expected a known clock (id 1 or 2) with a frequency");
+        return -1;
+    }
     if (decode_bytes(d, &cmd, "command line") < 0)
         return -1;
     h->command_line = cmd;
@@ -231,7 +237,8 @@ static int decode_chunk(struct decode_ctx *d)
     case TRACE_CHUNK_CHILD: return decode_child(d);
     case TRACE_CHUNK_END: return decode_end(d);
     case TRACE_CHUNK_SUMMARY: return final_read_summary(d);
-    case TRACE_CHUNK_OPS: return final_read_ops(d);
+    case TRACE_CHUNK_OPS:
+    case TRACE_CHUNK_OPS_RANKED: return final_read_ops(d);
     default:
         d->raw->unknown_chunks++;  /* a newer writer's: skip it */
         d->p = d->end;

@@ -62,7 +62,8 @@ static inline uint8_t *trace_put_ptr(uint8_t *p, struct trace_codec_state *s,
 }
 
 /* Writes at most TRACE_EVENT_MAX_BYTES at p; returns the end. */
-static inline uint8_t *trace_encode_event(uint8_t *p,
+static inline __attribute__((always_inline))
+uint8_t *trace_encode_event(uint8_t *p,
                                           struct trace_codec_state *s,
                                           const struct trace_event *e)
 {

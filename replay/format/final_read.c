@@ -99,6 +99,25 @@ struct final_cols {
     struct decode_ctx c[TRACE_COLUMNS];
 };
 
+/* OPS_RANKED: an old slot by its rank among the recent ones, or
+ * TRACE_OP_RECENT + its number (op_codec.h). */
+static int final_ranked_old(struct decode_ctx *d, const struct trace_final *f,
+                            struct trace_op_state *s, uint64_t v,
+                            struct trace_op *op)
+{
+    if (v < s->recent_count) {
+        op->old_slot = s->recent[v];
+        trace_op_recent_take(s, op->old_slot);
+    } else if (v < TRACE_OP_RECENT ||
+               final_slot_field(d, f, v - TRACE_OP_RECENT,
+                                &op->old_slot) < 0) {
+        return final_fail(d, decode_offset(d), "an old slot's rank among "
+                          "the recent slots, or a slot below slot_count");
+    }
+    trace_op_ranked_old(s, op->kind, op->old_slot);
+    return 0;
+}
+
 static int final_op_slots(struct final_cols *k, struct trace_final *f,
                           struct trace_op_state *s, unsigned tag,
                           struct trace_op *op)
@@ -109,14 +128,18 @@ static int final_op_slots(struct final_cols *k, struct trace_final *f,
     op->old_slot = op->slot = TRACE_NO_SLOT;
     if (!(tag & TRACE_OP_NO_OLD) &&
         (decode_varint(old, &v, "old slot") < 0 ||
-         final_slot_field(old, f, v, &op->old_slot) < 0))
+         (s->ranked ? final_ranked_old(old, f, s, v, op)
+                    : final_slot_field(old, f, v, &op->old_slot)) < 0))
         return -1;
+    uint32_t guess = s->ranked ? trace_op_slot_guess(s) : s->slot_hint;
     if (!(tag & TRACE_OP_NO_SLOT) &&
         (decode_varint(d, &v, "slot") < 0 ||
-         final_slot_field(d, f, s->slot_hint + trace_unzigzag(v),
-                          &op->slot) < 0))
+         final_slot_field(d, f, guess + trace_unzigzag(v), &op->slot) < 0))
         return -1;
-    trace_op_update_hint(s, op);
+    if (!s->ranked)
+        trace_op_update_hint(s, op);
+    else if (op->slot != TRACE_NO_SLOT)
+        trace_op_ranked_slot(s, op->slot);
     return 0;
 }
 
@@ -211,7 +234,9 @@ int final_read_ops(struct decode_ctx *d)
     struct final_cols k;
     if (!f)
         return final_fail(d, d->chunk->offset, "a summary before ops");
-    struct trace_op_state s = { f->unit, 0, 0, 0 };
+    struct trace_op_state s = {
+        .unit = f->unit,
+        .ranked = d->chunk->type == TRACE_CHUNK_OPS_RANKED };
     if (decode_varint(d, &th, "thread index") < 0 ||
         decode_varint(d, &first, "first op index") < 0 ||
         decode_varint(d, &n, "op count") < 0 ||

@@ -71,8 +71,9 @@ static int final_put_ops(struct final_out *o, uint32_t index,
                          uint64_t n)
 {
     uint8_t *col[TRACE_COLUMNS];
-    struct trace_op_state s = { o->unit, t->ops[first].time_ns / o->unit,
-                                0, 0 };
+    struct trace_op_state s = { .unit = o->unit,
+                                .prev_time = t->ops[first].time_ns / o->unit,
+                                .ranked = 1 };
     uint8_t *p = o->buf;
     for (int c = 0; c < TRACE_COLUMNS; c++)
         col[c] = o->cols[c];
@@ -89,7 +90,8 @@ static int final_put_ops(struct final_out *o, uint32_t index,
         memcpy(p, o->cols[c], len);
         p += len;
     }
-    return final_put_chunk(o, TRACE_CHUNK_OPS, o->buf, (size_t)(p - o->buf));
+    return final_put_chunk(o, TRACE_CHUNK_OPS_RANKED, o->buf,
+                           (size_t)(p - o->buf));
 }
 
 static int final_put_thread(struct final_out *o, uint32_t index,

@@ -103,10 +103,10 @@ static int fin_merge(struct fin_ctx *f)
 }
 
 static void fin_init_op(struct trace_op *op, const struct trace_event *e,
-                        uint64_t start)
+                        const struct trace_header_info *h)
 {
     memset(op, 0, sizeof(*op));
-    op->time_ns = e->time > start ? e->time - start : 0;
+    op->time_ns = trace_clock_ns(h, h->start_clock_ns, e->time);
     op->size = e->size;
     op->arg = e->arg;
     op->kind = e->kind;
@@ -130,8 +130,7 @@ static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
         if (!t->ops || !t->dropped)
             return -1;
         for (size_t j = 0; j < t->raw->count; j++)
-            fin_init_op(&t->ops[j], &t->raw->events[j],
-                        raw->header.start_clock_ns);
+            fin_init_op(&t->ops[j], &t->raw->events[j], &raw->header);
     }
     return 0;
 }
@@ -217,7 +216,7 @@ static void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
     uint64_t end = raw->have_end ? raw->end_clock_ns : raw->last_clock_ns;
     out->pid = h->pid;
     out->start_unix_ns = h->start_unix_ns;
-    out->duration_ns = end > h->start_clock_ns ? end - h->start_clock_ns : 0;
+    out->duration_ns = trace_clock_ns(h, h->start_clock_ns, end);
     out->slot_count = f->slot_count;
     out->peak_live_bytes = f->peak_live_bytes;
     out->dropped_frees = f->report.dropped_frees;

@@ -38,6 +38,7 @@ enum trace_chunk_type {
     TRACE_CHUNK_END = 4,    /* recording ended (normally or not) */
     TRACE_CHUNK_SUMMARY = 5,/* finalised form: slot count, threads, ... */
     TRACE_CHUNK_OPS = 6,    /* finalised form: a run of one thread's ops */
+    TRACE_CHUNK_OPS_RANKED = 7, /* the same, slots coded by recency */
 };
 
 #define TRACE_CHUNK_ZSTD 0x1u          /* payload is one zstd frame */
@@ -47,6 +48,7 @@ enum trace_chunk_type {
 #define TRACE_END_EXEC 0x2u       /* the process exec'd another program */
 
 #define TRACE_CLOCK_MONOTONIC_NS 1 /* clock_gettime(CLOCK_MONOTONIC) */
+#define TRACE_CLOCK_TSC 2          /* x86 time-stamp counter, clock_hz */
 #define TRACE_NS_PER_SEC 1000000000ull
 
 /* Event tag byte: the op kind in the low nibble, flags above it. */
@@ -81,6 +83,20 @@ struct trace_child {
     uint64_t pid;
     char *path;
 };
+
+/* Nanoseconds from `start` to `stamp` (both in the header's clock);
+ * 0 if stamp is earlier.  128-bit: ticks * 1e9 overflows 64 bits
+ * after some seconds of a GHz counter. */
+static inline uint64_t trace_clock_ns(const struct trace_header_info *h,
+                                      uint64_t start, uint64_t stamp)
+{
+    if (stamp <= start || h->clock_hz == 0)
+        return 0;
+    if (h->clock_hz == TRACE_NS_PER_SEC)
+        return stamp - start;
+    return (uint64_t)((unsigned __int128)(stamp - start) * TRACE_NS_PER_SEC /
+                      h->clock_hz);
+}
 
 /* ---- writing (malloc-free: the recorder uses these) ---- */
 

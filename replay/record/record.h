@@ -7,9 +7,9 @@
  * file: header, writes, END), lifecycle.c (start, exit, _exit, fork,
  * fatal signals), exec.c (the exec family) and forward.c (finding the
  * next allocator without recursing into it).
- * The clock is clock_gettime(CLOCK_MONOTONIC) through the vDSO (about
- * 22 ns here): a bare rdtsc is cheaper but unordered with the loads and
- * stores around it, which the ordering rule needs; rdtscp measured 38 ns.
+ * The clock (session.c) is the TSC where the kernel itself trusts it,
+ * else clock_gettime(CLOCK_MONOTONIC); see record_stamp() for when a
+ * stamp may skip the ordering that the ordering rule needs.
  * Nothing here calls malloc: every byte the recorder needs comes from
  * mmap or static storage, so the traced heap is the program's alone.
  */
@@ -20,6 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define RECORD_HAVE_TSC 1
+#endif
 
 #include "../format/event_codec.h"
 
@@ -121,7 +125,51 @@ int record_threads_init(void);
 
 /* ---- session.c ---- */
 extern atomic_int record_active;    /* 1 while events are being written */
-uint64_t record_now(void);          /* the trace clock, ns */
+/* An ordered stamp of the trace clock: taken after every earlier load
+ * of this thread is globally visible (rdtscp, or the vDSO's clock, which
+ * orders its own TSC read the same way). */
+uint64_t record_now(void);
+extern int record_clock_tsc;        /* the trace clock is the TSC */
+/* 1 while at most one thread has stamped (TSC clock only); cleared for
+ * good by the first stamp of a second thread. */
+extern atomic_int record_solo;
+/* 1 on the one thread that may use unordered stamps while record_solo. */
+extern RECORD_TLS int record_tls_solo;
+void record_solo_first_stamp(void);
+void record_solo_after_fork(void);
+
+/*
+ * The stamp of an event.  The ordering rule only matters between
+ * threads: thread B must stamp its malloc (or free) of a block after the
+ * load that handed B that block from thread A, so B's stamp must be
+ * ordered after B's earlier loads (rdtscp; 18 ns here, the vDSO clock
+ * 22 ns).  A's own stamp needs no fence: its stores that publish the
+ * block commit after the stamp instruction retires.  So while a single
+ * thread records there is nobody to hand it a block, and a bare rdtsc
+ * (pipelined, a few ns) is exact enough.  The first stamp of a second
+ * thread clears record_solo before that thread can publish anything
+ * (a free's or realloc's stamp precedes the real call, and a malloc's
+ * result is published only after it returns); the solo thread reads the
+ * flag after the load that gave it any such block, and x86 keeps loads
+ * in order, so from then on it takes ordered stamps too.
+ */
+static inline int record_stamp_alone(void)
+{
+    return record_tls_solo &&
+           atomic_load_explicit(&record_solo, memory_order_relaxed);
+}
+
+static inline uint64_t record_stamp(void)
+{
+#ifdef RECORD_HAVE_TSC
+    if (RECORD_LIKELY(record_stamp_alone()))
+        return __rdtsc();
+    if (RECORD_UNLIKELY(atomic_load_explicit(&record_solo,
+                                             memory_order_relaxed)))
+        record_solo_first_stamp();
+#endif
+    return record_now();
+}
 /* Appends bytes to the trace file in one write (O_APPEND keeps each
  * chunk whole among threads); on failure warns once and stops. */
 void record_write(const void *bytes, size_t len);

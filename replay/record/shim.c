@@ -39,7 +39,7 @@ static inline void shim_leave(void)
 static inline void shim_alloc(unsigned kind, void *p, uint64_t arg,
                               uint64_t size)
 {
-    struct trace_event e = { .time = record_now(), .ptr = (uintptr_t)p,
+    struct trace_event e = { .time = record_stamp(), .ptr = (uintptr_t)p,
                              .arg = arg, .size = size,
                              .kind = (uint8_t)kind };
     record_event(&e);
@@ -80,7 +80,7 @@ SHIM_EXPORT void free(void *p)
     if (RECORD_UNLIKELY(record_resolve() < 0))
         return;
     if (shim_enter()) {
-        struct trace_event e = { .time = record_now(),
+        struct trace_event e = { .time = record_stamp(),
                                  .old_ptr = (uintptr_t)p,
                                  .kind = TRACE_FREE };
         record_event(&e);
@@ -102,13 +102,16 @@ static void *shim_leave_bootstrap(void *old, size_t size)
 static void *shim_realloc(unsigned kind, void *old, size_t n, size_t size)
 {
     int rec = shim_enter();
-    uint64_t before = rec ? record_now() : 0;
+    uint64_t before = rec ? record_stamp() : 0;
     void *p = kind == TRACE_REALLOC ? record_real.realloc(old, size)
                                     : record_real.reallocarray(old, n, size);
     if (rec) {
-        /* Resized in place: the address was never free for anyone else,
-         * so the first stamp serves for both sides (one clock read). */
-        uint64_t after = p == old ? before : record_now();
+        /* Resized in place, the address was never free for anyone else;
+         * moved while this thread still stamps alone, no other thread
+         * can have freed the new one (record_stamp).  Either way the
+         * first stamp serves for both sides (one clock read). */
+        uint64_t after = p == old || record_stamp_alone() ? before
+                                                          : record_stamp();
         struct trace_event e = { .time = before, .t_after = after,
                                  .ptr = (uintptr_t)p,
                                  .old_ptr = (uintptr_t)old,
@@ -206,7 +209,7 @@ SHIM_EXPORT size_t malloc_usable_size(void *p)
     if (RECORD_UNLIKELY(record_resolve() < 0))
         return 0;
     if (shim_enter()) {
-        struct trace_event e = { .time = record_now(),
+        struct trace_event e = { .time = record_stamp(),
                                  .old_ptr = (uintptr_t)p,
                                  .kind = TRACE_USABLE_SIZE };
         record_event(&e);

@@ -276,6 +276,7 @@ void record_threads_after_fork(void)
     }
     threads_live = self;
     atomic_store(&threads_next_serial, 0);
+    record_solo_after_fork();
     if (!self)
         return;
     self->next = NULL;

@@ -1,12 +1,14 @@
 /*
  * crossthread_workload.c - the program the recorder tests record.
  *
- * Usage: crossthread_workload THREADS ROUNDS [crash|fork|exec|exec-child]
+ * Usage: crossthread_workload THREADS ROUNDS
+ *            [crash|fork|exec|exec-child|solo-first]
  * Worker threads call every function of the malloc API, and pass blocks
  * through a mutex-protected mailbox so that most are freed (or
  * realloc'd, or queried) on a thread other than the one that allocated
  * them.  The optional mode adds a fork (the child allocates too), an
- * exec of this program, or a crash (SIGSEGV) at the end.  It prints
+ * exec of this program, or a crash (SIGSEGV) at the end; solo-first
+ * makes the main thread churn blocks alone before the workers start.  It prints
  * "ok" on success, so a test can tell the program ran correctly.
  */
 #include <malloc.h>
@@ -94,6 +96,17 @@ static void run_threads(int threads)
         free(mailbox_swap((unsigned)i, NULL));
 }
 
+/* The main thread alone first (the recorder stamps a lone thread without
+ * fences): it frees blocks whose addresses the workers then get, and
+ * leaves blocks in the mailbox that the workers free. */
+static void solo_prelude(void)
+{
+    for (int i = 0; i < rounds; i++)
+        free(malloc(16 + (unsigned)i % 300));
+    for (unsigned i = 0; i < MAILBOX_SLOTS; i++)
+        mailbox[i] = malloc(8 + i);
+}
+
 static int run_mode(const char *mode, char *self)
 {
     if (strcmp(mode, "crash") == 0) {
@@ -120,12 +133,15 @@ static int run_mode(const char *mode, char *self)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s THREADS ROUNDS [crash|fork|exec]\n",
+        fprintf(stderr, "usage: %s THREADS ROUNDS "
+                "[crash|fork|exec|solo-first]\n",
                 argv[0]);
         return 2;
     }
     int threads = atoi(argv[1]);
     rounds = atoi(argv[2]);
+    if (argc > 3 && strcmp(argv[3], "solo-first") == 0)
+        solo_prelude();
     run_threads(threads);
     printf("ok\n");
     if (argc > 3 && run_mode(argv[3], argv[0]) != 0)

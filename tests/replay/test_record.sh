@@ -87,6 +87,41 @@ case_blocks_cross_threads() {
         fail "expected 33 threads"
 }
 
+# A lone thread stamps without fences (on the TSC clock) until a second
+# thread records: blocks it freed, or left for the workers to free, must
+# still have exact histories once the workers run.
+case_lone_thread_then_workers_stays_exact() {
+    "$mallard" record -o "$work/t" -- "$workload" 8 3000 solo-first \
+        > "$work/out" 2> "$work/warn" || fail "record"
+    grep -qx ok "$work/out" || fail "program output lost"
+    "$mallard" trace check "$work/t" > /dev/null 2>> "$work/warn" ||
+        fail "check"
+    ! grep -q "without a recorded free" "$work/warn" ||
+        fail "inconsistent block histories: $(cat "$work/warn")"
+    "$mallard" trace info "$work/t" > "$work/info" || fail "info"
+    grep -q "^dropped frees: *0$" "$work/info" ||
+        fail "frees lost their allocation: $(grep dropped "$work/info")"
+}
+
+# Whatever clock the recorder picked (TSC ticks calibrated at start, or
+# CLOCK_MONOTONIC), the finalised times are nanoseconds: a 0.4 s sleep
+# lasts about 0.4 s in its trace.
+case_recorded_duration_is_wall_time() {
+    local clock d
+    for clock in default monotonic; do
+        if [ $clock = monotonic ]; then
+            export MALLARD_RECORD_CLOCK_MONOTONIC=1
+        fi
+        "$mallard" record -o "$work/t" -- sleep 0.4 > /dev/null 2>&1 ||
+            fail "record ($clock)"
+        d=$("$mallard" trace info "$work/t" |
+            awk '/^duration:/ {print $2}')
+        awk -v d="$d" 'BEGIN {exit !(d >= 0.39 && d < 1.5)}' ||
+            fail "$clock clock: duration $d s for a 0.4 s sleep"
+    done
+    unset MALLARD_RECORD_CLOCK_MONOTONIC
+}
+
 case_fork_child_writes_own_trace() {
     "$mallard" record -o "$work/t" -- "$workload" 2 200 fork > /dev/null ||
         fail "record"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "event_codec.h"
+#include "op_codec.h"
 
 #define BUILD_CAP (1 << 16)
 #define ERR_CAP 512
@@ -38,18 +38,24 @@ static void b_chunk(struct builder *b, unsigned type, const uint8_t *payload,
     b->len += TRACE_CHUNK_HEADER_SIZE + len;
 }
 
-static void b_start(struct builder *b)
+static void b_start_clock(struct builder *b, uint64_t clock_id,
+                          uint64_t clock_hz)
 {
     uint8_t payload[256];
     struct trace_header_info h = { .pid = 42, .start_clock_ns = 1000,
-                                   .clock_id = TRACE_CLOCK_MONOTONIC_NS,
-                                   .clock_hz = TRACE_NS_PER_SEC,
+                                   .clock_id = clock_id,
+                                   .clock_hz = clock_hz,
                                    .command_line = "test", .command_len = 4 };
     memset(b, 0, sizeof(*b));
     trace_put_file_header(b->buf);
     b->len = TRACE_FILE_HEADER_SIZE;
     b_chunk(b, TRACE_CHUNK_HEADER, payload,
             trace_encode_header(payload, sizeof(payload), &h));
+}
+
+static void b_start(struct builder *b)
+{
+    b_start_clock(b, TRACE_CLOCK_MONOTONIC_NS, TRACE_NS_PER_SEC);
 }
 
 /* One EVENTS chunk for thread `serial`, with THREAD_START prepended on
@@ -390,8 +396,197 @@ static void test_final_form_round_trips_ops(void)
     unlink(path);
 }
 
+/* Events whose slots defeat every guess of the ranked coding: more
+ * blocks live than it ranks (freed oldest first), more released than it
+ * remembers, a realloc in place, a failed realloc, a size query. */
+#define RANKED_BLOCKS 100
+
+static size_t ranked_events(struct trace_event *ev)
+{
+    size_t n = 0;
+    uint64_t tm = 1010;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint64_t i = 0; i < RANKED_BLOCKS; i++)
+            ev[n++] = (struct trace_event)EV(TRACE_MALLOC, tm++,
+                                             0x10000 + 0x100 * i, 0, 8 + i);
+        for (uint64_t i = 0; i < RANKED_BLOCKS; i += 1 + pass)
+            ev[n++] = (struct trace_event)EV(TRACE_FREE, tm++, 0,
+                                             0x10000 + 0x100 * i, 0);
+    }
+    ev[n++] = (struct trace_event){ .kind = TRACE_REALLOC, .time = tm,
+                                    .t_after = tm, .ptr = 0x10100,
+                                    .old_ptr = 0x10100, .size = 99 };
+    tm++;
+    ev[n++] = (struct trace_event){ .kind = TRACE_REALLOC, .time = tm,
+                                    .t_after = tm, .old_ptr = 0x10300,
+                                    .size = 1u << 30 };   /* failed */
+    tm++;
+    ev[n++] = (struct trace_event)EV(TRACE_USABLE_SIZE, tm++, 0, 0x10300, 0);
+    ev[n++] = (struct trace_event)EV(TRACE_FREE, tm++, 0, 0x10300, 0);
+    return n;
+}
+
+static void expect_same_trace(const struct trace *a, const struct trace *b)
+{
+    EXPECT(a->thread_count == b->thread_count);
+    EXPECT(a->slot_count == b->slot_count);
+    for (uint32_t i = 0; i < a->thread_count && i < b->thread_count; i++) {
+        EXPECT(a->threads[i].op_count == b->threads[i].op_count);
+        for (uint64_t j = 0; j < a->threads[i].op_count &&
+                             j < b->threads[i].op_count; j++)
+            EXPECT(same_op(&a->threads[i].ops[j], &b->threads[i].ops[j]));
+    }
+}
+
+/* Slots coded by recency (OPS_RANKED, what mallard writes) come back
+ * exactly, escapes and misses included. */
+static void test_ranked_slots_round_trip_past_their_limits(void)
+{
+    static struct trace_event ev[4 * RANKED_BLOCKS];
+    struct builder b;
+    struct trace t, back;
+    struct trace_raw raw;
+    char err[ERR_CAP], path[] = "/tmp/mallard-ranked-XXXXXX";
+    size_t n = ranked_events(ev);
+    b_start(&b);
+    for (size_t i = 0; i < n; i += RANKED_BLOCKS)
+        b_events(&b, 0, ev + i, n - i < RANKED_BLOCKS ? n - i
+                                                      : RANKED_BLOCKS);
+    b_end(&b, 0);
+    int fd = mkstemp(path);
+    EXPECT(fd >= 0);
+    close(fd);
+    EXPECT(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
+    EXPECT(trace_finalize(&raw, &t, NULL, err, ERR_CAP) == 0);
+    EXPECT(t.slot_count >= RANKED_BLOCKS);
+    EXPECT(trace_write_final(path, &raw, &t, 3, 1, err, ERR_CAP) == 0);
+    EXPECT(trace_load(path, &back, err, ERR_CAP) == 0);
+    expect_same_trace(&t, &back);
+    trace_free(&t);
+    trace_free(&back);
+    trace_raw_free(&raw);
+    unlink(path);
+}
+
+/* A finalised file as mallard wrote it before OPS_RANKED: summary and
+ * plain OPS chunks (slot hints, plain old slots), uncompressed. */
+static void b_final_v1(struct builder *b, const struct trace *t)
+{
+    static uint8_t cols[TRACE_COLUMNS][1 << 14], payload[1 << 16];
+    uint8_t *p = payload;
+    b_start(b);
+    p = trace_put_varint(p, t->thread_count);
+    p = trace_put_varint(p, t->slot_count);
+    for (int i = 0; i < 4; i++)   /* peak, dropped, truncated, duration */
+        p = trace_put_varint(p, 0);
+    p = trace_put_varint(p, 1);   /* time unit */
+    for (uint32_t i = 0; i < t->thread_count; i++) {
+        p = trace_put_varint(p, t->threads[i].tid);
+        p = trace_put_varint(p, t->threads[i].op_count);
+    }
+    b_chunk(b, TRACE_CHUNK_SUMMARY, payload, (size_t)(p - payload));
+    for (uint32_t i = 0; i < t->thread_count; i++) {
+        const struct trace_thread *th = &t->threads[i];
+        struct trace_op_state s = { .unit = 1, .prev_time = 0 };
+        uint8_t *col[TRACE_COLUMNS];
+        for (int c = 0; c < TRACE_COLUMNS; c++)
+            col[c] = cols[c];
+        for (uint64_t j = 0; j < th->op_count; j++)
+            trace_encode_op(col, &s, &th->ops[j]);
+        p = payload;
+        p = trace_put_varint(p, i);
+        p = trace_put_varint(p, 0);
+        p = trace_put_varint(p, th->op_count);
+        p = trace_put_varint(p, 0);
+        for (int c = 0; c < TRACE_COLUMNS - 1; c++)
+            p = trace_put_varint(p, (uint64_t)(col[c] - cols[c]));
+        for (int c = 0; c < TRACE_COLUMNS; c++) {
+            memcpy(p, cols[c], (size_t)(col[c] - cols[c]));
+            p += col[c] - cols[c];
+        }
+        b_chunk(b, TRACE_CHUNK_OPS, payload, (size_t)(p - payload));
+    }
+}
+
+/* Files written before OPS_RANKED (traces/ ships some) still load. */
+static void test_plain_ops_chunks_still_load(void)
+{
+    static struct trace_event ev[4 * RANKED_BLOCKS];
+    static struct builder b;
+    struct trace t, back;
+    char err[ERR_CAP];
+    size_t n = ranked_events(ev);
+    b_start(&b);
+    for (size_t i = 0; i < n; i += RANKED_BLOCKS)
+        b_events(&b, 0, ev + i, n - i < RANKED_BLOCKS ? n - i
+                                                      : RANKED_BLOCKS);
+    EXPECT(b_load(&b, &t, err) == 0);
+    b_final_v1(&b, &t);
+    EXPECT(b_load(&b, &back, err) == 0);
+    expect_same_trace(&t, &back);
+    trace_free(&t);
+    trace_free(&back);
+}
+
+/* Published check values of CRC-32C (RFC 3720, B.4, and the usual
+ * "123456789"): whichever implementation runs, files stay the same. */
+static void test_crc32c_matches_published_values(void)
+{
+    uint8_t zeros[32] = { 0 }, ones[32], up[32];
+    memset(ones, 0xff, sizeof(ones));
+    for (int i = 0; i < 32; i++)
+        up[i] = (uint8_t)i;
+    EXPECT(trace_crc32c(0, "123456789", 9) == 0xe3069283u);
+    EXPECT(trace_crc32c(0, zeros, sizeof(zeros)) == 0x8a9136aau);
+    EXPECT(trace_crc32c(0, ones, sizeof(ones)) == 0x62a8ab43u);
+    EXPECT(trace_crc32c(0, up, sizeof(up)) == 0x46dd794eu);
+    /* Chained over an odd split: the same as in one call. */
+    EXPECT(trace_crc32c(trace_crc32c(0, up, 13), up + 13, 19) ==
+           0x46dd794eu);
+}
+
+/* A TSC-stamped recording (clock 2): stamps are ticks, and times and
+ * the duration come out in nanoseconds at the header's frequency. */
+static void test_tsc_stamps_become_nanoseconds(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    /* 2.5 GHz: 2,500 ticks after the start stamp (1000) are 1 us. */
+    struct trace_event a[] = { EV(TRACE_MALLOC, 3500, 0x1000, 0, 64),
+                               EV(TRACE_FREE, 6000, 0, 0x1000, 0) };
+    b_start_clock(&b, TRACE_CLOCK_TSC, 2500000000u);
+    b_events(&b, 0, a, 2);
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.threads[0].op_count == 3);
+    EXPECT(t.threads[0].ops[1].time_ns == 1000);
+    EXPECT(t.threads[0].ops[2].time_ns == 2000);
+    EXPECT(t.duration_ns == 1600);    /* END stamp 5000: 4000 ticks */
+    trace_free(&t);
+}
+
+static void test_unknown_clock_is_refused(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x1000, 0, 64) };
+    b_start_clock(&b, 3, TRACE_NS_PER_SEC);
+    b_events(&b, 0, a, 1);
+    EXPECT(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
+    b_start_clock(&b, TRACE_CLOCK_TSC, 0);
+    b_events(&b, 0, a, 1);
+    EXPECT(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
+}
+
 int main(void)
 {
+    test_crc32c_matches_published_values();
+    test_ranked_slots_round_trip_past_their_limits();
+    test_plain_ops_chunks_still_load();
+    test_tsc_stamps_become_nanoseconds();
+    test_unknown_clock_is_refused();
     test_varint_round_trip_at_limits();
     test_free_on_other_thread_waits_for_allocation();
     test_reused_address_on_equal_stamp_is_not_a_lost_free();
