@@ -32,14 +32,14 @@
 #define REPLAY_MAX_SAMPLES 4096
 #define REPLAY_MSG_LEN 256
 /*
- * --latency-every by default: a pair of cycle counter reads costs ~20 ns
- * on the machines here (measured: 15.3 ms for a 602k-op larson replay
- * timed throughout, 1.1 ms untimed), several times a cached malloc, so
- * timing every call would make the harness most of a malloc-bound
- * replay.  One call in 32 (at random) keeps that under 0.7 ns an op and
- * still times ~19k calls of such a trace.
+ * --latency-every by default: a pair of cycle counter reads costs ~18 ns
+ * on the machines here (rdtsc: 9.1 ns each), and a timed call ~23 ns
+ * in all, several times a cached malloc; timing every call made the
+ * harness most of a malloc-bound replay (larson, 602k ops, none: 15.3
+ * ms timed throughout, 1.2 ms untimed).  One call in 64 (at random)
+ * adds ~0.4 ns an op and still times ~9k calls of such a trace.
  */
-#define REPLAY_LATENCY_EVERY_DEFAULT 32
+#define REPLAY_LATENCY_EVERY_DEFAULT 64
 /* --passes: each run's process replays this many times at most. */
 #define REPLAY_MAX_PASSES 16
 #define REPLAY_STR_(x) #x

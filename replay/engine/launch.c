@@ -130,8 +130,9 @@ static void launch_child_run(int image_fd, struct replay_result *res,
         return;
     }
     launch_passes(image, res, samples);
-    snprintf(res->library_resolved, sizeof(res->library_resolved), "%s",
-             where);
+    if (!res->library_resolved[0])   /* else the run said more */
+        snprintf(res->library_resolved, sizeof(res->library_resolved),
+                 "%s", where);
 }
 
 int replay_child_main(void)

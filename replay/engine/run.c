@@ -252,6 +252,21 @@ static void run_free_leftovers(struct replay_shared *run,
             run->api->free(t->blocks[i].ptr);
 }
 
+/* libc's entries; for none, slot memory or, where that would be too
+ * large, bump.c (said in the result's library field). */
+static const struct replay_alloc_api *run_pick_api(
+    const struct replay_image *image, struct none_memory *none,
+    struct replay_result *res)
+{
+    uint32_t k = (uint32_t)image->options.instances;
+    if (!image->options.bump || none_setup(none, image, k) == 0)
+        return libc_api();
+    snprintf(res->library_resolved, sizeof(res->library_resolved),
+             "(none: bump allocator in replayer; slot memory would be "
+             "too large)");
+    return bump_api();
+}
+
 int replay_run(const struct replay_image *image, struct replay_result *res,
                struct replay_sample *samples)
 {
@@ -264,12 +279,7 @@ int replay_run(const struct replay_image *image, struct replay_result *res,
     memset(res, 0, sizeof(*res));
     run_fill_identity(image, res);
     run.timer_overhead = res->timer_overhead_cycles;
-    /* none: slot memory, or bump.c where that would be too large */
-    uint32_t k = (uint32_t)image->options.instances;
-    if (image->options.bump && none_setup(&run.none, image, k) != 0)
-        run.api = bump_api();
-    else
-        run.api = libc_api();
+    run.api = run_pick_api(image, &run.none, res);
     run.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     uint64_t slots = (uint64_t)image->slot_count *
                      (uint64_t)image->options.instances;

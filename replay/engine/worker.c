@@ -375,10 +375,19 @@ static inline int worker_is_plain(const struct replay_packed_op *p)
            (p->kind == TRACE_FREE && p->old_slot != TRACE_NO_SLOT);
 }
 
-/* Where the fast loop keeps what worker_step keeps in the worker. */
+/*
+ * The fast loop's state, in locals so the compiler keeps it in
+ * registers (through the worker it would reload each field after every
+ * store that might alias it).
+ */
 struct worker_regs {
     int64_t live, peak;
     uint64_t until_timed;
+    struct replay_block *blocks;
+    char *none_base;
+    const uint64_t *none_offset;
+    const struct replay_alloc_api *api;
+    enum replay_touch touch;
 };
 
 /* Op i through worker_step, with the fast loop's state handed over. */
@@ -397,40 +406,45 @@ static int worker_step_slow(struct replay_worker *w, uint64_t i,
     return rc;
 }
 
+static void worker_plain_null(struct replay_worker *w, uint64_t i,
+                              const struct replay_packed_op *p)
+{
+    struct worker_op op;
+    worker_decode(w, p, &op);
+    worker_fail(w, i, &op, REPLAY_ALLOC_NULL, "returned NULL where the "
+                "recording got a block");
+}
+
 /* A plain malloc (see worker_is_plain); -1 if it returned NULL. */
 static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
                                       const struct replay_packed_op *p,
                                       struct worker_regs *r)
 {
     uint64_t n = p->size;
-    void *q = w->none_base ? w->none_base + w->none_offset[p->slot]
-                           : w->api->malloc(n);
+    void *q = r->none_base ? r->none_base + r->none_offset[p->slot]
+                           : r->api->malloc(n);
     if (__builtin_expect(!q && n, 0)) {
-        struct worker_op op;
-        worker_decode(w, p, &op);
-        worker_fail(w, i, &op, REPLAY_ALLOC_NULL, "returned NULL where "
-                    "the recording got a block");
+        worker_plain_null(w, i, p);
         return -1;
     }
-    w->blocks[p->slot] = (struct replay_block){ .ptr = q, .size = n };
+    r->blocks[p->slot] = (struct replay_block){ .ptr = q, .size = n };
     r->live += (int64_t)n;
     if (r->live > r->peak)
         r->peak = r->live;
     if (q)
-        worker_touch(w->touch, q, n);
+        worker_touch(r->touch, q, n);
     return 0;
 }
 
-static inline void worker_plain_free(struct replay_worker *w,
-                                     const struct replay_packed_op *p,
+static inline void worker_plain_free(const struct replay_packed_op *p,
                                      struct worker_regs *r)
 {
-    struct replay_block *b = &w->blocks[p->old_slot];
+    struct replay_block *b = &r->blocks[p->old_slot];
     void *old = b->ptr;
     r->live -= (int64_t)b->size;
     b->ptr = NULL;
-    if (!w->none_base)
-        w->api->free(old);
+    if (!r->none_base)
+        r->api->free(old);
 }
 
 /*
@@ -443,22 +457,28 @@ static inline void worker_plain_free(struct replay_worker *w,
 static uint64_t worker_loop_fast(struct replay_worker *w,
                                  struct replay_progress *mine)
 {
-    struct worker_regs r = { w->live_local, w->peak_live, w->until_timed };
+    struct worker_regs r = {
+        w->live_local, w->peak_live, w->until_timed, w->blocks,
+        w->none_base, w->none_offset, w->api, w->touch,
+    };
     const struct replay_packed_op *ops = w->ops;
+    const _Atomic int *abort = &w->run->abort;
     uint64_t i, n = w->op_count;
     for (i = 0; i < n; i++) {
         const struct replay_packed_op *p = &ops[i];
-        int rc;
+        int rc = 0;
         if (__builtin_expect(r.until_timed > 1 && worker_is_plain(p), 1)) {
             r.until_timed--;
-            rc = p->kind == TRACE_MALLOC ? worker_plain_malloc(w, i, p, &r)
-                                         : (worker_plain_free(w, p, &r), 0);
+            if (p->kind == TRACE_MALLOC)
+                rc = worker_plain_malloc(w, i, p, &r);
+            else
+                worker_plain_free(p, &r);
         } else {
             rc = worker_step_slow(w, i, &r);
         }
         if (rc != 0)
             break;
-        if (atomic_load_explicit(&w->run->abort, memory_order_relaxed)) {
+        if (atomic_load_explicit(abort, memory_order_relaxed)) {
             i++;
             break;
         }
