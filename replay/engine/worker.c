@@ -150,7 +150,9 @@ static inline void *worker_call_none(const struct replay_worker *w,
     if (op->slot == TRACE_NO_SLOT)
         return NULL;
     void *p = w->none_base + w->none_offset[op->slot];
-    if (op->kind != TRACE_MALLOC)
+    /* zeroing and copying are an allocator's work, not the harness's:
+     * only --verify reads what a block holds */
+    if (w->verify && op->kind != TRACE_MALLOC)
         p = none_finish_call(p, op->kind, op->bytes, old, old_size);
     return p;
 }
@@ -365,14 +367,17 @@ static uint64_t worker_loop_general(struct replay_worker *w,
     return i;
 }
 
-/* A malloc into a slot or a free of one, with nothing else to do: the
- * bulk of any trace, and all that worker_loop_fast does itself. */
+/* A malloc into a slot, a free of one or a realloc from one slot to
+ * another, with nothing else to do: the bulk of any trace, and all
+ * that worker_loop_fast does itself. */
 static inline int worker_is_plain(const struct replay_packed_op *p)
 {
     if (p->flags & (REPLAY_OP_EXTRA | REPLAY_OP_NO_CALL))
         return 0;
     return (p->kind == TRACE_MALLOC && p->slot != TRACE_NO_SLOT) ||
-           (p->kind == TRACE_FREE && p->old_slot != TRACE_NO_SLOT);
+           (p->kind == TRACE_FREE && p->old_slot != TRACE_NO_SLOT) ||
+           (p->kind == TRACE_REALLOC && p->slot != TRACE_NO_SLOT &&
+            p->old_slot != TRACE_NO_SLOT);
 }
 
 /*
@@ -415,14 +420,26 @@ static void worker_plain_null(struct replay_worker *w, uint64_t i,
                 "recording got a block");
 }
 
-/* A plain malloc (see worker_is_plain); -1 if it returned NULL. */
+/* A plain malloc or realloc (see worker_is_plain); -1 if it returned
+ * NULL. */
 static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
                                       const struct replay_packed_op *p,
                                       struct worker_regs *r)
 {
     uint64_t n = p->size;
-    void *q = r->none_base ? r->none_base + r->none_offset[p->slot]
-                           : r->api->malloc(n);
+    void *q;
+    if (r->none_base) {
+        q = r->none_base + r->none_offset[p->slot];
+    } else if (p->kind == TRACE_MALLOC) {
+        q = r->api->malloc(n);
+    } else {
+        struct replay_block *b = &r->blocks[p->old_slot];
+        q = r->api->realloc(b->ptr, n);
+    }
+    if (p->kind == TRACE_REALLOC) {   /* the old block is gone */
+        r->live -= (int64_t)r->blocks[p->old_slot].size;
+        r->blocks[p->old_slot].ptr = NULL;
+    }
     if (__builtin_expect(!q && n, 0)) {
         worker_plain_null(w, i, p);
         return -1;
@@ -469,10 +486,10 @@ static uint64_t worker_loop_fast(struct replay_worker *w,
         int rc = 0;
         if (__builtin_expect(r.until_timed > 1 && worker_is_plain(p), 1)) {
             r.until_timed--;
-            if (p->kind == TRACE_MALLOC)
-                rc = worker_plain_malloc(w, i, p, &r);
-            else
+            if (p->kind == TRACE_FREE)
                 worker_plain_free(p, &r);
+            else
+                rc = worker_plain_malloc(w, i, p, &r);
         } else {
             rc = worker_step_slow(w, i, &r);
         }
