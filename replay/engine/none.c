@@ -13,10 +13,11 @@
  * pre-faulted, so neither shows in the run.  Under --verify, realloc
  * copies when its new slot differs from the old one and calloc zeroes,
  * so the checks hold; otherwise nothing reads a block's contents, and
- * that work (an allocator's, not the harness's) is skipped.  A trace whose slots
- * would need more than NONE_MAX_BYTES gets the bump allocator of bump.c
- * instead, and so does one whose slot memory would be many times its
- * peak of live bytes (each slot is sized for its largest block).
+ * that work (an allocator's, not the harness's) is skipped.  A trace
+ * whose slots would need more than NONE_MAX_BYTES gets the bump
+ * allocator of bump.c instead, and so does one whose slot memory would
+ * be many times its peak of live bytes (each slot is sized for its
+ * largest block).
  */
 #include <string.h>
 #include <sys/mman.h>
