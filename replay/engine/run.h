@@ -124,16 +124,20 @@ struct replay_shared {
 void edges_wake_waiters(struct replay_progress *p);
 
 /*
- * Publishes that a thread has completed `done` ops.  Inline: it runs
- * after every op, and only ops that an edge points at pay for the fence
- * and the check for sleeping waiters.
+ * Publishes that a thread has completed `done` ops, when op done-1 is
+ * one that an edge points at: threads wait only on such ops (slots.c
+ * marks every one), so the others need not be published.  Inline: it
+ * runs after every op; publishing them all cost a store per op and
+ * moved the line to any thread spinning on it.  Only targets pay for
+ * the store, the fence and the check for sleeping waiters.
  */
 static inline void edges_publish(struct replay_progress *p, uint64_t done,
                                  int is_target)
 {
+    if (!is_target)
+        return;
     atomic_store_explicit(&p->done, done, memory_order_release);
-    if (is_target)
-        edges_wake_waiters(p);
+    edges_wake_waiters(p);
 }
 /* Waits until p->done > op or the run aborts; returns cycles waited. */
 uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,

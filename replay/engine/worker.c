@@ -516,6 +516,7 @@ void *worker_main(void *arg)
     uint64_t i = w->verify || w->paced ? worker_loop_general(w, mine)
                                        : worker_loop_fast(w, mine);
     w->end_ns = cycles_monotonic_ns();
+    edges_publish(mine, i, 1);   /* the last op, target or not */
     w->ops_done = i;
     atomic_store_explicit(&w->live, w->live_local, memory_order_relaxed);
     worker_count(w, i);
