@@ -71,6 +71,13 @@ size_t trace_encode_end(uint8_t *out, size_t cap, uint64_t flags,
     return (size_t)(p - out);
 }
 
+size_t trace_encode_clock(uint8_t *out, size_t cap, uint64_t clock_hz)
+{
+    if (cap < TRACE_VARINT_MAX)
+        return 0;
+    return (size_t)(trace_put_varint(out, clock_hz) - out);
+}
+
 size_t trace_encode_child(uint8_t *out, size_t cap, uint64_t pid,
                           const char *path)
 {

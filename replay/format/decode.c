@@ -78,6 +78,23 @@ static int decode_end(struct decode_ctx *d)
     return 0;
 }
 
+/* The recorder's better measure of its clock, made at the end: it
+ * replaces the header's quick one (a TSC's; clock 1 is exact). */
+static int decode_clock(struct decode_ctx *d)
+{
+    uint64_t hz;
+    if (decode_varint(d, &hz, "clock frequency") < 0)
+        return -1;
+    if (hz == 0) {
+        trace_error(d->err, d->err_len, d->name, decode_offset(d),
+                    "expected a clock frequency above 0");
+        return -1;
+    }
+    if (d->raw->header.clock_id == TRACE_CLOCK_TSC)
+        d->raw->header.clock_hz = hz;
+    return 0;
+}
+
 static int decode_child(struct decode_ctx *d)
 {
     struct trace_raw *raw = d->raw;
@@ -236,6 +253,7 @@ static int decode_chunk(struct decode_ctx *d)
     case TRACE_CHUNK_EVENTS: return decode_events(d);
     case TRACE_CHUNK_CHILD: return decode_child(d);
     case TRACE_CHUNK_END: return decode_end(d);
+    case TRACE_CHUNK_CLOCK: return decode_clock(d);
     case TRACE_CHUNK_SUMMARY: return final_read_summary(d);
     case TRACE_CHUNK_OPS:
     case TRACE_CHUNK_OPS_RANKED: return final_read_ops(d);

@@ -39,6 +39,7 @@ enum trace_chunk_type {
     TRACE_CHUNK_SUMMARY = 5,/* finalised form: slot count, threads, ... */
     TRACE_CHUNK_OPS = 6,    /* finalised form: a run of one thread's ops */
     TRACE_CHUNK_OPS_RANKED = 7, /* the same, slots coded by recency */
+    TRACE_CHUNK_CLOCK = 8,  /* clock frequency measured over the run */
 };
 
 #define TRACE_CHUNK_ZSTD 0x1u          /* payload is one zstd frame */
@@ -112,6 +113,7 @@ size_t trace_encode_end(uint8_t *out, size_t cap, uint64_t flags,
                         uint64_t end_clock_ns, uint64_t events_lost);
 size_t trace_encode_child(uint8_t *out, size_t cap, uint64_t pid,
                           const char *path);
+size_t trace_encode_clock(uint8_t *out, size_t cap, uint64_t clock_hz);
 
 /* ---- reading ---- */
 

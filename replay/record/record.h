@@ -100,7 +100,8 @@ void record_event_slow(const struct trace_event *e);
 /* The hot path, inlined into each shim function so that the encoder
  * folds for its op kind: append to this thread's open chunk and publish
  * the new length (release: a closing flusher may read it). */
-static inline void record_event(const struct trace_event *e)
+static inline __attribute__((always_inline))
+void record_event(const struct trace_event *e)
 {
     struct record_thread *t = record_tls_thread;
     if (RECORD_LIKELY(t != NULL)) {

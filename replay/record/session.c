@@ -40,10 +40,11 @@ static uint8_t session_header_buf[TRACE_FILE_HEADER_SIZE +
                                   8 * TRACE_VARINT_MAX + SESSION_CMDLINE_MAX];
 
 /* Calibration: TSC ticks counted against CLOCK_MONOTONIC over this
- * long a spin at start.  Each end is read to within some 50 ns, so the
- * rate is good to about 1e-4 (0.1 ms over a 1 s run); times in a
- * finalised trace are microseconds and only pace a replay. */
-#define SESSION_CALIBRATE_NS 1000000u
+ * long a spin at start (each end is read to within some 50 ns, so good
+ * to about 5e-4), then again over the whole run when it ends, which a
+ * CLOCK chunk records; only a trace cut short keeps the quick one.
+ * 200 us is 0.1% of a 0.2 s sqlite3 run. */
+#define SESSION_CALIBRATE_NS 200000u
 #define SESSION_CLOCKSOURCE \
     "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 /* CPUID 0x80000007 EDX bit 8: the TSC ticks at a constant rate in every
@@ -57,6 +58,7 @@ int record_clock_tsc;
 atomic_int record_solo;
 RECORD_TLS int record_tls_solo;
 static uint64_t session_clock_hz = TRACE_NS_PER_SEC;
+static uint64_t session_tsc0, session_mono0;   /* calibration start */
 
 static uint64_t session_monotonic_ns(void)
 {
@@ -116,19 +118,47 @@ static int session_tsc_trusted(void)
            (name[3] == '\n' || name[3] == '\0');
 }
 
+/* TSC ticks per second since the calibration started. */
+static uint64_t session_tsc_hz(uint64_t *elapsed_ns)
+{
+    unsigned aux;
+    uint64_t t1 = __rdtscp(&aux);
+    uint64_t m1 = session_monotonic_ns();
+    *elapsed_ns = m1 - session_mono0;
+    if (*elapsed_ns == 0)
+        return 0;
+    return (uint64_t)((unsigned __int128)(t1 - session_tsc0) *
+                      TRACE_NS_PER_SEC / *elapsed_ns);
+}
+
 static uint64_t session_calibrate(void)
 {
     unsigned aux;
-    uint64_t m0 = session_monotonic_ns(), t0 = __rdtscp(&aux);
-    uint64_t m1, t1;
-    do {
-        t1 = __rdtscp(&aux);
-        m1 = session_monotonic_ns();
-    } while (m1 - m0 < SESSION_CALIBRATE_NS);
-    return (uint64_t)((unsigned __int128)(t1 - t0) * TRACE_NS_PER_SEC /
-                      (m1 - m0));
+    uint64_t elapsed, hz;
+    session_mono0 = session_monotonic_ns();
+    session_tsc0 = __rdtscp(&aux);
+    do
+        hz = session_tsc_hz(&elapsed);
+    while (elapsed < SESSION_CALIBRATE_NS);
+    return hz;
 }
 #endif
+
+/* At the end: the frequency over the whole run, if that is longer. */
+static void session_write_clock(void)
+{
+#ifdef RECORD_HAVE_TSC
+    uint64_t elapsed, hz;
+    uint8_t payload[TRACE_VARINT_MAX];
+    if (!record_clock_tsc)
+        return;
+    hz = session_tsc_hz(&elapsed);
+    if (elapsed <= SESSION_CALIBRATE_NS || hz == 0)
+        return;
+    session_write_small(TRACE_CHUNK_CLOCK, payload,
+                        trace_encode_clock(payload, sizeof(payload), hz));
+#endif
+}
 
 /* Once per process tree (a fork child keeps its parent's choice). */
 static void session_choose_clock(void)
@@ -258,6 +288,7 @@ void session_close(unsigned end_flags, int from_signal)
     if (!atomic_exchange(&record_active, 0))
         return;            /* never started, or the file failed */
     record_flush_all(from_signal);
+    session_write_clock();
     uint8_t end[SESSION_SMALL_MAX];
     size_t len = trace_encode_end(end, sizeof(end), end_flags,
                                   record_now(), 0);

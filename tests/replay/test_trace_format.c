@@ -566,6 +566,30 @@ static void test_tsc_stamps_become_nanoseconds(void)
     trace_free(&t);
 }
 
+/* The recorder's end-of-run measure of the TSC (a CLOCK chunk)
+ * replaces the header's quick one. */
+static void test_clock_chunk_refines_the_frequency(void)
+{
+    struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    uint8_t payload[TRACE_VARINT_MAX];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 3000, 0x1000, 0, 64) };
+    b_start_clock(&b, TRACE_CLOCK_TSC, 1000000000u);
+    b_events(&b, 0, a, 1);
+    b_chunk(&b, TRACE_CHUNK_CLOCK, payload,
+            trace_encode_clock(payload, sizeof(payload), 2000000000u));
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.threads[0].ops[1].time_ns == 1000);   /* 2000 ticks */
+    EXPECT(t.duration_ns == 2000);                  /* END at 5000 */
+    trace_free(&t);
+    b_start_clock(&b, TRACE_CLOCK_TSC, 1000000000u);
+    b_chunk(&b, TRACE_CHUNK_CLOCK, payload,
+            trace_encode_clock(payload, sizeof(payload), 0));
+    EXPECT(b_load(&b, &t, err) < 0 && strstr(err, "frequency"));
+}
+
 static void test_unknown_clock_is_refused(void)
 {
     struct builder b;
@@ -587,6 +611,7 @@ int main(void)
     test_plain_ops_chunks_still_load();
     test_tsc_stamps_become_nanoseconds();
     test_unknown_clock_is_refused();
+    test_clock_chunk_refines_the_frequency();
     test_varint_round_trip_at_limits();
     test_free_on_other_thread_waits_for_allocation();
     test_reused_address_on_equal_stamp_is_not_a_lost_free();
