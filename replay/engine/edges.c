@@ -10,8 +10,13 @@
  * 0.045 s to 0.026 s (1000 spins, no yield, before).  The publisher
  * pays for a wake-up check only on ops that some edge points at
  * (REPLAY_OP_IS_DEP_TARGET): a store-then-load fence pairs with the
- * waiter's increment of `waiters`, so either the waiter sees the new
- * count or the publisher sees the waiter (no lost wake-up).
+ * waiter's registration, so either the waiter sees the new count or
+ * the publisher sees the waiter (no lost wake-up).  A sleeper registers
+ * the op it waits for (`wake_at`, the least of them), and the publisher
+ * wakes sleepers only once that op is done: before, a thread asleep
+ * until op X of another was woken, and made that thread enter the
+ * kernel, at every target op before X (python's trace: 142k targets;
+ * its none replay spent 8 ms of 12 in the kernel).
  * There is no global lock and no stop-the-world: a thread blocks only
  * on the one thread its next op depends on.
  */
@@ -51,14 +56,24 @@ static void edges_futex_wake_all(_Atomic uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-void edges_wake_waiters(struct replay_progress *p)
+void edges_wake_waiters(struct replay_progress *p, uint64_t done)
 {
-    /* pairs with the waiter's increment of waiters (see the top) */
+    /* pairs with the waiter's registration (see the top) */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&p->waiters, memory_order_relaxed) != 0) {
-        atomic_fetch_add(&p->word, 1);
-        edges_futex_wake_all(&p->word);
-    }
+    if (atomic_load(&p->waiters) == 0 || done <= atomic_load(&p->wake_at))
+        return;
+    /* every sleeper wakes, and those still early register again */
+    atomic_store(&p->wake_at, UINT64_MAX);
+    atomic_fetch_add(&p->word, 1);
+    edges_futex_wake_all(&p->word);
+}
+
+/* Lowers p->wake_at to op unless a sleeper waits for an earlier one. */
+static void edges_register(struct replay_progress *p, uint64_t op)
+{
+    uint64_t at = atomic_load(&p->wake_at);
+    while (op < at && !atomic_compare_exchange_weak(&p->wake_at, &at, op))
+        ;
 }
 
 static int edges_ready(struct replay_shared *run,
@@ -86,7 +101,10 @@ uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
     }
     atomic_fetch_add(&p->waiters, 1);
     for (;;) {
+        /* word before registering: a wake that erased the registration
+         * bumped word after, so the futex wait returns at once */
         uint32_t seen = atomic_load(&p->word);
+        edges_register(p, op);
         if (edges_ready(run, p, op))
             break;
         edges_futex_wait(&p->word, seen);

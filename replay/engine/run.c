@@ -102,6 +102,7 @@ static void run_place_worker(struct replay_shared *run,
     w->op_count = d->op_count;
     w->plan = &t->plans[w->thread];
     w->progress = t->progress + (size_t)w->instance * n;
+    atomic_store(&w->progress[w->thread].wake_at, UINT64_MAX);
     w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
     if (run->none.base) {
         w->none_base = run->none.base +

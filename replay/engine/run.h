@@ -23,6 +23,7 @@
 /* How far one thread has got, and how to wake threads waiting on it. */
 struct replay_progress {
     _Alignas(RUN_CACHE_LINE) _Atomic uint64_t done;  /* ops completed */
+    _Atomic uint64_t wake_at;  /* least op a sleeper waits for, or max */
     _Atomic uint32_t word;     /* futex: bumped on each wake */
     _Atomic uint32_t waiters;  /* threads between checking and sleeping */
 };
@@ -121,7 +122,7 @@ struct replay_shared {
 };
 
 /* edges.c */
-void edges_wake_waiters(struct replay_progress *p);
+void edges_wake_waiters(struct replay_progress *p, uint64_t done);
 
 /*
  * Publishes that a thread has completed `done` ops, when op done-1 is
@@ -137,7 +138,7 @@ static inline void edges_publish(struct replay_progress *p, uint64_t done,
     if (!is_target)
         return;
     atomic_store_explicit(&p->done, done, memory_order_release);
-    edges_wake_waiters(p);
+    edges_wake_waiters(p, done);
 }
 /* Waits until p->done > op or the run aborts; returns cycles waited. */
 uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
