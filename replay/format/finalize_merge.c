@@ -129,6 +129,8 @@ static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
         t->dropped = calloc(t->raw->count + 1, 1);
         if (!t->ops || !t->dropped)
             return -1;
+        trace_prefer_huge_pages(t->ops, (t->raw->count + 1) *
+                                        sizeof(*t->ops));
         for (size_t j = 0; j < t->raw->count; j++)
             fin_init_op(&t->ops[j], &t->raw->events[j], &raw->header);
     }
@@ -157,6 +159,7 @@ static int fin_layout_thread(const struct fin_ctx *f, uint32_t ti,
     out->ops = malloc((n + 2) * sizeof(*out->ops));
     if (!out->ops)
         return -1;
+    trace_prefer_huge_pages(out->ops, (n + 2) * sizeof(*out->ops));
     if (n == 0 || t->raw->events[0].kind != TRACE_THREAD_START) {
         memset(&out->ops[k], 0, sizeof(out->ops[k]));
         out->ops[k].time_ns = n ? t->ops[0].time_ns : 0;
