@@ -257,7 +257,8 @@ static int decode_chunk(struct decode_ctx *d)
     case TRACE_CHUNK_CLOCK: return decode_clock(d);
     case TRACE_CHUNK_SUMMARY: return final_read_summary(d);
     case TRACE_CHUNK_OPS:
-    case TRACE_CHUNK_OPS_RANKED: return final_read_ops(d);
+    case TRACE_CHUNK_OPS_RANKED:
+    case TRACE_CHUNK_OPS_RUNS: return final_read_ops(d);
     default:
         d->raw->unknown_chunks++;  /* a newer writer's: skip it */
         d->p = d->end;

@@ -164,6 +164,26 @@ static int final_op_dep(struct final_cols *k, struct trace_final *f,
     return 0;
 }
 
+/* The op's time delta (zigzag): OPS and OPS_RANKED store each; OPS_RUNS
+ * stores runs of 0, each followed by the next delta less 1. */
+static int final_op_time(struct final_cols *k, struct trace_op_state *s,
+                         uint64_t *dt)
+{
+    struct decode_ctx *d = &k->c[TRACE_COL_TIME];
+    if (!s->time_runs)
+        return decode_varint(d, dt, "time delta");
+    if (s->time_run > 0) {
+        s->time_run--;
+        *dt = 0;
+        return 0;
+    }
+    if (decode_varint(d, dt, "time delta") < 0 || *dt == UINT64_MAX ||
+        decode_varint(d, &s->time_run, "run of equal times") < 0)
+        return -1;
+    (*dt)++;
+    return 0;
+}
+
 static int final_op(struct final_cols *k, struct trace_final *f,
                     struct trace_op_state *s, uint32_t th)
 {
@@ -193,7 +213,7 @@ static int final_op(struct final_cols *k, struct trace_final *f,
     memset(op, 0, sizeof(*op));
     op->kind = (uint8_t)kind;
     struct decode_ctx *z = &k->c[TRACE_COL_SIZE];
-    if (decode_varint(&k->c[TRACE_COL_TIME], &dt, "time delta") < 0 ||
+    if (final_op_time(k, s, &dt) < 0 ||
         ((fields & TRACE_F_ARG) && decode_varint(z, &op->arg, "arg") < 0) ||
         ((fields & TRACE_F_SIZE) && decode_varint(z, &op->size, "size") < 0))
         return -1;
@@ -236,7 +256,8 @@ int final_read_ops(struct decode_ctx *d)
         return final_fail(d, d->chunk->offset, "a summary before ops");
     struct trace_op_state s = {
         .unit = f->unit,
-        .ranked = d->chunk->type == TRACE_CHUNK_OPS_RANKED };
+        .ranked = d->chunk->type != TRACE_CHUNK_OPS,
+        .time_runs = d->chunk->type == TRACE_CHUNK_OPS_RUNS };
     if (decode_varint(d, &th, "thread index") < 0 ||
         decode_varint(d, &first, "first op index") < 0 ||
         decode_varint(d, &n, "op count") < 0 ||
@@ -247,11 +268,17 @@ int final_read_ops(struct decode_ctx *d)
     if (first != f->t.threads[th].op_count)
         return final_fail(d, d->chunk->offset, "the thread's next op "
                           "(a chunk is missing or repeated)");
-    if (final_split(d, &k) < 0)
+    if (final_split(d, &k) < 0 ||
+        (s.time_runs && decode_varint(&k.c[TRACE_COL_TIME], &s.time_run,
+                                   "run of equal times") < 0))
         return -1;
     for (uint64_t i = 0; i < n; i++)
         if (final_op(&k, f, &s, (uint32_t)th) < 0)
             return -1;
+    if (s.time_run != 0)
+        return final_fail(&k.c[TRACE_COL_TIME],
+                          decode_offset(&k.c[TRACE_COL_TIME]),
+                          "no more equal times than ops");
     for (int c = 0; c < TRACE_COLUMNS; c++)
         if (k.c[c].p != k.c[c].end)
             return final_fail(&k.c[c], decode_offset(&k.c[c]),

@@ -40,6 +40,7 @@ enum trace_chunk_type {
     TRACE_CHUNK_OPS = 6,    /* finalised form: a run of one thread's ops */
     TRACE_CHUNK_OPS_RANKED = 7, /* the same, slots coded by recency */
     TRACE_CHUNK_CLOCK = 8,  /* clock frequency measured over the run */
+    TRACE_CHUNK_OPS_RUNS = 9, /* OPS_RANKED, times as runs of equal ones */
 };
 
 #define TRACE_CHUNK_ZSTD 0x1u          /* payload is one zstd frame */

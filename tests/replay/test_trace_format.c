@@ -398,8 +398,10 @@ static void test_final_form_round_trips_ops(void)
 
 /* Events whose slots defeat every guess of the ranked coding: more
  * blocks live than it ranks (freed oldest first), more released than it
- * remembers, a realloc in place, a failed realloc, a size query. */
+ * remembers, a realloc in place, a failed realloc, a size query; and
+ * times that repeat (runs of equal times) and jump. */
 #define RANKED_BLOCKS 100
+#define RANKED_TIME_STEP 3   /* events per distinct time, about */
 
 static size_t ranked_events(struct trace_event *ev)
 {
@@ -407,18 +409,22 @@ static size_t ranked_events(struct trace_event *ev)
     uint64_t tm = 1010;
     for (int pass = 0; pass < 2; pass++) {
         for (uint64_t i = 0; i < RANKED_BLOCKS; i++)
-            ev[n++] = (struct trace_event)EV(TRACE_MALLOC, tm++,
-                                             0x10000 + 0x100 * i, 0, 8 + i);
+            ev[n++] = (struct trace_event)EV(TRACE_MALLOC,
+                tm + i / RANKED_TIME_STEP + (i >= RANKED_BLOCKS / 2 ? 5000
+                                                                  : 0),
+                0x10000 + 0x100 * i, 0, 8 + i);
+        tm += 6000;
         for (uint64_t i = 0; i < RANKED_BLOCKS; i += 1 + pass)
-            ev[n++] = (struct trace_event)EV(TRACE_FREE, tm++, 0,
-                                             0x10000 + 0x100 * i, 0);
+            ev[n++] = (struct trace_event)EV(TRACE_FREE,
+                tm + i / RANKED_TIME_STEP, 0, 0x10000 + 0x100 * i, 0);
+        tm += RANKED_BLOCKS;
     }
     ev[n++] = (struct trace_event){ .kind = TRACE_REALLOC, .time = tm,
                                     .t_after = tm, .ptr = 0x10100,
                                     .old_ptr = 0x10100, .size = 99 };
     tm++;
-    ev[n++] = (struct trace_event){ .kind = TRACE_REALLOC, .time = tm,
-                                    .t_after = tm, .old_ptr = 0x10300,
+    ev[n++] = (struct trace_event){ .kind = TRACE_REALLOC, .time = tm - 2,
+                                    .t_after = tm - 2, .old_ptr = 0x10300,
                                     .size = 1u << 30 };   /* failed */
     tm++;
     ev[n++] = (struct trace_event)EV(TRACE_USABLE_SIZE, tm++, 0, 0x10300, 0);
@@ -438,8 +444,8 @@ static void expect_same_trace(const struct trace *a, const struct trace *b)
     }
 }
 
-/* Slots coded by recency (OPS_RANKED, what mallard writes) come back
- * exactly, escapes and misses included. */
+/* Slots coded by recency and times as runs (OPS_RUNS, what mallard
+ * writes) come back exactly, escapes and misses included. */
 static void test_ranked_slots_round_trip_past_their_limits(void)
 {
     static struct trace_event ev[4 * RANKED_BLOCKS];
@@ -468,9 +474,11 @@ static void test_ranked_slots_round_trip_past_their_limits(void)
     unlink(path);
 }
 
-/* A finalised file as mallard wrote it before OPS_RANKED: summary and
- * plain OPS chunks (slot hints, plain old slots), uncompressed. */
-static void b_final_v1(struct builder *b, const struct trace *t)
+/* A finalised file as mallard wrote it before OPS_RUNS: summary and
+ * OPS chunks (slot hints, plain old slots) or OPS_RANKED ones (ranked
+ * slots, a delta per op), uncompressed. */
+static void b_final_old(struct builder *b, const struct trace *t,
+                        unsigned type)
 {
     static uint8_t cols[TRACE_COLUMNS][1 << 14], payload[1 << 16];
     uint8_t *p = payload;
@@ -487,7 +495,8 @@ static void b_final_v1(struct builder *b, const struct trace *t)
     b_chunk(b, TRACE_CHUNK_SUMMARY, payload, (size_t)(p - payload));
     for (uint32_t i = 0; i < t->thread_count; i++) {
         const struct trace_thread *th = &t->threads[i];
-        struct trace_op_state s = { .unit = 1, .prev_time = 0 };
+        struct trace_op_state s = {
+            .unit = 1, .ranked = type == TRACE_CHUNK_OPS_RANKED };
         uint8_t *col[TRACE_COLUMNS];
         for (int c = 0; c < TRACE_COLUMNS; c++)
             col[c] = cols[c];
@@ -504,11 +513,11 @@ static void b_final_v1(struct builder *b, const struct trace *t)
             memcpy(p, cols[c], (size_t)(col[c] - cols[c]));
             p += col[c] - cols[c];
         }
-        b_chunk(b, TRACE_CHUNK_OPS, payload, (size_t)(p - payload));
+        b_chunk(b, type, payload, (size_t)(p - payload));
     }
 }
 
-/* Files written before OPS_RANKED (traces/ ships some) still load. */
+/* Files written before OPS_RUNS (traces/ ships OPS ones) still load. */
 static void test_plain_ops_chunks_still_load(void)
 {
     static struct trace_event ev[4 * RANKED_BLOCKS];
@@ -521,7 +530,11 @@ static void test_plain_ops_chunks_still_load(void)
         b_events(&b, 0, ev + i, n - i < RANKED_BLOCKS ? n - i
                                                       : RANKED_BLOCKS);
     EXPECT(b_load(&b, &t, err) == 0);
-    b_final_v1(&b, &t);
+    b_final_old(&b, &t, TRACE_CHUNK_OPS);
+    EXPECT(b_load(&b, &back, err) == 0);
+    expect_same_trace(&t, &back);
+    trace_free(&back);
+    b_final_old(&b, &t, TRACE_CHUNK_OPS_RANKED);
     EXPECT(b_load(&b, &back, err) == 0);
     expect_same_trace(&t, &back);
     trace_free(&t);
