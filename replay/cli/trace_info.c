@@ -55,8 +55,9 @@ static void info_header(const struct cli_trace *ct)
            (unsigned long long)h->generation);
     printf("started:     %s\n", when);
     printf("clock:       %s, %llu Hz\n",
-           h->clock_id == TRACE_CLOCK_MONOTONIC_NS ? "CLOCK_MONOTONIC"
-                                                   : "unknown",
+           h->clock_id == TRACE_CLOCK_MONOTONIC_NS ? "CLOCK_MONOTONIC" :
+           h->clock_id == TRACE_CLOCK_TSC ? "time-stamp counter" :
+                                            "unknown",
            (unsigned long long)h->clock_hz);
     printf("duration:    %.6f s\n", (double)t->duration_ns / 1e9);
     printf("ended:       %s%s\n", t->truncated ? "truncated" : "normally",
