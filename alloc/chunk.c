@@ -255,8 +255,8 @@ static void release_span(struct free_span *node)
 }
 
 /*
- * The most released bytes to keep: the floor (a few MiB, or the mmap
- * threshold, as glibc's trim threshold follows its mmap threshold), or
+ * The most released bytes to keep: the floor (a few MiB, or twice the
+ * mmap threshold, as glibc's trim threshold follows its mmap threshold), or
  * half the most memory in use lately (over the last CHUNK_DECAY_NS or
  * so: the instantaneous figure dips every time a region empties, and
  * releasing on each dip faulted the same pages in again and again).
