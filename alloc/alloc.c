@@ -98,7 +98,7 @@ void *alloc_zeroed(size_t total)
 {
     /* Fresh mappings are zero already: no memset of new pages. */
     if (total >= huge_threshold() && alloc_ensure_init())
-        return huge_alloc(total, 0);
+        return huge_alloc_zeroed(total);
     void *block = alloc_malloc(total);
     if (block != NULL)
         memset(block, 0, total);
@@ -143,7 +143,7 @@ size_t alloc_trim(void)
 static void *move_block(void *ptr, size_t old_usable, size_t size)
 {
     void *moved = size > old_usable && size >= HUGE_THRESHOLD_START ?
-                  huge_alloc(size, 0) : alloc_malloc(size);
+                  huge_alloc_growing(size) : alloc_malloc(size);
     if (moved == NULL)
         return NULL;
     memcpy(moved, ptr, old_usable < size ? old_usable : size);

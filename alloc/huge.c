@@ -86,16 +86,20 @@ static bool cache_put(char *start, size_t size)
 }
 
 /*
- * The smallest cached mapping of at least size bytes (and at most twice
- * that, so a small block does not pin a big mapping), trimmed to size.
+ * The smallest cached mapping of at least *size bytes, and at most twice
+ * that unless whole (so a small block does not pin a big mapping),
+ * trimmed to *size; whole keeps all of it (for a block about to grow
+ * into it) and reports its size in *size.
  */
-static char *cache_take(size_t size)
+static char *cache_take(size_t *size, bool whole)
 {
+    size_t want = *size;
     struct cached_mapping *best = NULL;
     lock_acquire(&cache_lock);
     for (int i = 0; i < HUGE_CACHE_SLOTS; i++) {
         struct cached_mapping *slot = &cache[i];
-        if (slot->start && slot->size >= size && slot->size / 2 <= size &&
+        if (slot->start && slot->size >= want &&
+            (whole || slot->size / 2 <= want) &&
             (best == NULL || slot->size < best->size))
             best = slot;
     }
@@ -106,8 +110,10 @@ static char *cache_take(size_t size)
         cache_bytes -= cached;
     }
     lock_release(&cache_lock);
-    if (start && cached > size)
-        os_unmap(start + size, cached - size);
+    if (start && whole)
+        *size = cached;
+    else if (start && cached > want)
+        os_unmap(start + want, cached - want);
     return start;
 }
 
@@ -161,6 +167,23 @@ static size_t map_size_for(size_t offset, size_t size)
     return (total + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
 }
 
+/* Gives a mapping its header and publishes it in the chunk map. */
+static void *huge_publish(struct huge_header *header, size_t map_size,
+                          size_t offset, size_t size)
+{
+    header->span.kind = SPAN_HUGE;
+    header->map_size = map_size;
+    header->user_offset = offset;
+    header->requested = size;
+    if (chunkmap_set(header, map_size, &header->span) != 0) {
+        os_unmap(header, map_size);
+        return NULL;
+    }
+    atomic_fetch_add_explicit(&bytes_in_use, map_size,
+                              memory_order_relaxed);
+    return (char *)header + offset;
+}
+
 void *huge_alloc(size_t size, size_t align)
 {
     size_t offset = align > HUGE_HEADER_ROOM ? align : HUGE_HEADER_ROOM;
@@ -170,21 +193,54 @@ void *huge_alloc(size_t size, size_t align)
     size_t map_align = align > CHUNK_SIZE ? align : CHUNK_SIZE;
     struct huge_header *header = NULL;
     if (map_align == CHUNK_SIZE)
-        header = (struct huge_header *)cache_take(map_size);
+        header = (struct huge_header *)cache_take(&map_size, false);
     if (header == NULL)
         header = os_map_aligned(map_size, map_align);
     if (header == NULL)
         return NULL;
-    header->span.kind = SPAN_HUGE;
-    header->map_size = map_size;
-    header->user_offset = offset;
-    if (chunkmap_set(header, map_size, &header->span) != 0) {
-        os_unmap(header, map_size);
+    return huge_publish(header, map_size, offset, size);
+}
+
+/*
+ * Zeroed memory: a fresh mapping is zero already (no memset of pages
+ * nobody touched); only a cached one, dirty, is cleared.
+ */
+void *huge_alloc_zeroed(size_t size)
+{
+    size_t map_size = map_size_for(HUGE_HEADER_ROOM, size);
+    if (map_size == 0)
         return NULL;
-    }
-    atomic_fetch_add_explicit(&bytes_in_use, map_size,
-                              memory_order_relaxed);
-    return (char *)header + offset;
+    struct huge_header *header =
+        (struct huge_header *)cache_take(&map_size, false);
+    bool dirty = header != NULL;
+    if (header == NULL)
+        header = os_map_aligned(map_size, CHUNK_SIZE);
+    if (header == NULL)
+        return NULL;
+    void *block = huge_publish(header, map_size, HUGE_HEADER_ROOM, size);
+    if (block != NULL && dirty)
+        memset(block, 0, size);
+    return block;
+}
+
+/*
+ * For a block realloc is growing: any cached mapping big enough is
+ * taken whole, pages already resident, so the growth to come touches
+ * memory faulted in before instead of new zero pages (glibc's heap top
+ * gives a growing block the same).
+ */
+void *huge_alloc_growing(size_t size)
+{
+    size_t map_size = map_size_for(HUGE_HEADER_ROOM, size);
+    if (map_size == 0)
+        return NULL;
+    struct huge_header *header =
+        (struct huge_header *)cache_take(&map_size, true);
+    if (header == NULL)
+        header = os_map_aligned(map_size, CHUNK_SIZE);
+    if (header == NULL)
+        return NULL;
+    return huge_publish(header, map_size, HUGE_HEADER_ROOM, size);
 }
 
 void huge_check(const struct huge_header *header, const void *ptr)
@@ -279,6 +335,13 @@ void *huge_realloc(struct huge_header *header, void *ptr, size_t size)
     size_t new_map = map_size_for(offset, size);
     if (new_map == 0)
         return NULL;
+    /* Room already mapped serves growth, and a small shrink. */
+    if (new_map <= old_map &&
+        (size >= header->requested || new_map >= old_map / 2)) {
+        header->requested = size;
+        return ptr;
+    }
+    header->requested = size;
     if (new_map < old_map) {
         shrink_mapping(header, new_map);
     } else if (new_map > old_map) {

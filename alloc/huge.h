@@ -34,12 +34,17 @@ struct huge_header {
     struct span_header span; /* kind = SPAN_HUGE */
     size_t map_size;         /* bytes mapped, from the header on */
     size_t user_offset;      /* where the block starts */
+    size_t requested;        /* size last asked for (realloc growth) */
 };
 
 /* The current threshold: requests of this size or more are mapped. */
 size_t huge_threshold(void);
 
 void *huge_alloc(size_t size, size_t align);
+/* Zeroed: memset only when the mapping came from the cache. */
+void *huge_alloc_zeroed(size_t size);
+/* For realloc growth: may hand a bigger cached mapping, whole. */
+void *huge_alloc_growing(size_t size);
 void huge_free(struct huge_header *header, void *ptr);
 size_t huge_usable_size(const struct huge_header *header);
 /* Grows or shrinks keeping the contents; NULL (old block intact) on
