@@ -21,7 +21,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 struct free_span {
     struct free_span *next;
@@ -42,13 +41,6 @@ static uint64_t last_decay_scan_ns;
 
 static void release_aged(void);
 static char *break_end;                /* where our sbrk growth ends */
-
-static uint64_t now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* Follows spans_out's recent peak; a new period starts each decay time. */
 static void track_recent_peak(uint64_t now)
@@ -223,7 +215,7 @@ void *chunk_alloc(size_t size, enum chunk_source *source)
     }
     if (span != NULL)
         spans_out += size;
-    track_recent_peak(now_ns());
+    track_recent_peak(os_now_ns());
     release_aged();
     lock_release(&chunk_lock);
     return span;
@@ -337,7 +329,7 @@ static void release_excess(void)
 /* Gives back every span unused for CHUNK_DECAY_NS (scans are spaced). */
 static void release_aged(void)
 {
-    uint64_t now = now_ns();
+    uint64_t now = os_now_ns();
     if (now - last_decay_scan_ns < CHUNK_DECAY_SCAN_NS)
         return;
     last_decay_scan_ns = now;
@@ -354,7 +346,7 @@ void chunk_free(void *span, size_t size, enum chunk_source source)
 {
     lock_acquire(&chunk_lock);
     struct free_span *node = insert_span(span, size, size, (int)source);
-    uint64_t now = now_ns();
+    uint64_t now = os_now_ns();
     node->freed_ns = now;
     retained_dirty += size;
     spans_out -= size;

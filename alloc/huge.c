@@ -20,7 +20,6 @@
 
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
 
 #define HUGE_HEADER_ROOM 64 /* header, padded to a cache line */
 #define HUGE_CACHE_SLOTS 8  /* a few buffers in flight at once */
@@ -38,12 +37,6 @@ static struct lock cache_lock = LOCK_INIT;
 static struct cached_mapping cache[HUGE_CACHE_SLOTS];
 static size_t cache_bytes;
 
-static uint64_t now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* The most the cache may hold: the span layer's floor, or twice the
  * threshold (what glibc would keep at its heap top). */
@@ -70,7 +63,7 @@ static void cache_expire(uint64_t now, bool force)
 /* Keeps a freed mapping for reuse; false when it does not fit. */
 static bool cache_put(char *start, size_t size)
 {
-    uint64_t now = now_ns();
+    uint64_t now = os_now_ns();
     bool kept = false;
     lock_acquire(&cache_lock);
     cache_expire(now, false);

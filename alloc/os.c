@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Atomic uint64_t counter_sbrk;
@@ -139,6 +140,13 @@ void os_read_counters(struct os_counters *out)
                                            memory_order_relaxed);
     out->returned_bytes = atomic_load_explicit(&counter_returned,
                                                memory_order_relaxed);
+}
+
+uint64_t os_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 void os_write_stderr(const char *text)

@@ -45,6 +45,10 @@ struct os_counters {
 };
 void os_read_counters(struct os_counters *out);
 
+/* A coarse monotonic clock in ns (vDSO, no system call): for ages of
+ * retained memory, where milliseconds are plenty. */
+uint64_t os_now_ns(void);
+
 /* Writes a message to stderr without touching malloc. */
 void os_write_stderr(const char *text);
 /* Writes "mallard: WHAT PTR" to stderr and aborts, as glibc does. */

@@ -90,6 +90,17 @@ static int exec_gather(const char *arg0, va_list ap, char **argv,
     return 0;
 }
 
+/* Runs the v-variant once the list is gathered (E2BIG if it was not). */
+static int exec_gathered(const char *target, int search, char **argv,
+                         int gathered)
+{
+    if (gathered < 0) {
+        errno = E2BIG;
+        return -1;
+    }
+    return search ? execvp(target, argv) : execv(target, argv);
+}
+
 EXEC_EXPORT int execl(const char *path, const char *arg0, ...)
 {
     char *argv[EXEC_MAX_ARGS + 1];
@@ -97,11 +108,7 @@ EXEC_EXPORT int execl(const char *path, const char *arg0, ...)
     va_start(ap, arg0);
     int rc = exec_gather(arg0, ap, argv, 0, NULL);
     va_end(ap);
-    if (rc < 0) {
-        errno = E2BIG;
-        return -1;
-    }
-    return execv(path, argv);
+    return exec_gathered(path, 0, argv, rc);
 }
 
 EXEC_EXPORT int execlp(const char *file, const char *arg0, ...)
@@ -111,11 +118,7 @@ EXEC_EXPORT int execlp(const char *file, const char *arg0, ...)
     va_start(ap, arg0);
     int rc = exec_gather(arg0, ap, argv, 0, NULL);
     va_end(ap);
-    if (rc < 0) {
-        errno = E2BIG;
-        return -1;
-    }
-    return execvp(file, argv);
+    return exec_gathered(file, 1, argv, rc);
 }
 
 EXEC_EXPORT int execle(const char *path, const char *arg0, ...)
