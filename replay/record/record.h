@@ -131,13 +131,17 @@ extern atomic_int record_active;    /* 1 while events are being written */
  * orders its own TSC read the same way). */
 uint64_t record_now(void);
 extern int record_clock_tsc;        /* the trace clock is the TSC */
-/* 1 while at most one thread has stamped (TSC clock only); cleared for
- * good by the first stamp of a second thread. */
-extern atomic_int record_solo;
-/* 1 on the one thread that may use unordered stamps while record_solo. */
-extern RECORD_TLS int record_tls_solo;
-void record_solo_first_stamp(void);
-void record_solo_after_fork(void);
+
+/* ---- stamp.c: when a stamp may skip the fence ---- */
+/* Bumped whenever a thread takes its first stamp or exits after
+ * stamping; starts at 1.  A thread that found itself the only stamping
+ * thread remembers the epoch it saw in record_tls_alone_epoch (0: not
+ * alone, or not on the TSC clock), and stays alone while they match. */
+extern atomic_uint_fast64_t record_stamp_epoch;
+extern RECORD_TLS uint_fast64_t record_tls_alone_epoch;
+uint64_t record_stamp_slow(void);       /* ordered; rechecks aloneness */
+void record_stamp_thread_exit(void);    /* the caller stamps no more */
+void record_stamp_after_fork(void);     /* child: only this thread */
 
 /*
  * The stamp of an event.  The ordering rule only matters between
@@ -147,30 +151,64 @@ void record_solo_after_fork(void);
  * 22 ns).  A's own stamp needs no fence: its stores that publish the
  * block commit after the stamp instruction retires.  So while a single
  * thread records there is nobody to hand it a block, and a bare rdtsc
- * (pipelined, a few ns) is exact enough.  The first stamp of a second
- * thread clears record_solo before that thread can publish anything
- * (a free's or realloc's stamp precedes the real call, and a malloc's
- * result is published only after it returns); the solo thread reads the
- * flag after the load that gave it any such block, and x86 keeps loads
- * in order, so from then on it takes ordered stamps too.
+ * (pipelined, a few ns) is exact enough.
+ *
+ * "Alone" is rechecked by one relaxed load per stamp.  A thread bumps
+ * the epoch in its first stamp, before it can publish a block (a free's
+ * stamp precedes the real free; a malloc's result is published after
+ * it returns); the alone thread loads the epoch after the load that
+ * gave it any such block, and x86 keeps loads in order, so it sees the
+ * change and takes the ordered path.  A thread bumps it again as it
+ * exits, after its last stamp: the survivor's next stamp is ordered
+ * (stamp.c fences it) and only later ones go bare again.  Programs
+ * whose helper threads come and go (sqlite3's sorter threads) thus
+ * pay for fences only while a helper lives.
  */
 static inline int record_stamp_alone(void)
 {
-    return record_tls_solo &&
-           atomic_load_explicit(&record_solo, memory_order_relaxed);
+    return record_tls_alone_epoch ==
+           atomic_load_explicit(&record_stamp_epoch, memory_order_relaxed);
 }
+
+/*
+ * A thread that stamps alone through a dense run of calls reads the
+ * clock only every RECORD_CARRY_CALLS + 1 calls; the calls between carry
+ * its last stamp (rdtsc costs 9 ns here, a tenth of a sqlite3 malloc
+ * and free).  Dense: the last window of calls took under
+ * record_dense_ticks (RECORD_DENSE_NS).  A carried stamp is early by at
+ * most the time since the last read, which in a steady dense run is
+ * under RECORD_DENSE_NS, well inside the 10 us unit finalised traces
+ * keep; a pause that starts inside a window shows up to that many calls
+ * late.  It never breaks the ordering rule: an early stamp on a release
+ * is still before any other thread's acquisition, and an alone thread's
+ * acquisitions come from no other live thread; the carry restarts at
+ * every ordered stamp (record_stamp_slow), so no carried stamp predates
+ * the moment the thread last became alone.
+ */
+#define RECORD_CARRY_CALLS 7u
+#define RECORD_DENSE_NS 2000u
+extern uint64_t record_dense_ticks;
+extern RECORD_TLS uint64_t record_tls_last_stamp;
+extern RECORD_TLS unsigned record_tls_carry;   /* calls left to carry */
 
 static inline uint64_t record_stamp(void)
 {
 #ifdef RECORD_HAVE_TSC
-    if (RECORD_LIKELY(record_stamp_alone()))
-        return __rdtsc();
-    if (RECORD_UNLIKELY(atomic_load_explicit(&record_solo,
-                                             memory_order_relaxed)))
-        record_solo_first_stamp();
+    if (RECORD_LIKELY(record_stamp_alone())) {
+        if (record_tls_carry) {
+            record_tls_carry--;
+            return record_tls_last_stamp;
+        }
+        uint64_t now = __rdtsc();
+        if (now - record_tls_last_stamp < record_dense_ticks)
+            record_tls_carry = RECORD_CARRY_CALLS;
+        record_tls_last_stamp = now;
+        return now;
+    }
 #endif
-    return record_now();
+    return record_stamp_slow();
 }
+
 /* Appends bytes to the trace file in one write (O_APPEND keeps each
  * chunk whole among threads); on failure warns once and stops. */
 void record_write(const void *bytes, size_t len);

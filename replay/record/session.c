@@ -55,8 +55,6 @@ static uint8_t session_header_buf[TRACE_FILE_HEADER_SIZE +
 #define SESSION_RDTSCP (1u << 27)
 
 int record_clock_tsc;
-atomic_int record_solo;
-RECORD_TLS int record_tls_solo;
 static uint64_t session_clock_hz = TRACE_NS_PER_SEC;
 static uint64_t session_tsc0, session_mono0;   /* calibration start */
 
@@ -76,24 +74,6 @@ uint64_t record_now(void)
     }
 #endif
     return session_monotonic_ns();
-}
-
-/* The first thread to stamp becomes the solo thread; any other thread's
- * first stamp ends solo stamping for good. */
-void record_solo_first_stamp(void)
-{
-    static atomic_int claimed;
-    if (!atomic_exchange(&claimed, 1))
-        record_tls_solo = 1;
-    else
-        atomic_store(&record_solo, 0);
-}
-
-/* A fork child has one thread: it may stamp without fences again. */
-void record_solo_after_fork(void)
-{
-    atomic_store(&record_solo, record_clock_tsc);
-    record_tls_solo = record_clock_tsc;
 }
 
 #ifdef RECORD_HAVE_TSC
@@ -172,7 +152,8 @@ static void session_choose_clock(void)
         return;
     session_clock_hz = session_calibrate();
     record_clock_tsc = session_clock_hz > 0;
-    atomic_store(&record_solo, record_clock_tsc);
+    record_dense_ticks = session_clock_hz / (TRACE_NS_PER_SEC /
+                                             RECORD_DENSE_NS);
 #endif
 }
 

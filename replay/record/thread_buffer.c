@@ -223,6 +223,7 @@ void record_thread_exit_mark(void)
     tls_finished = 1;
     record_tls_thread = NULL;
     thread_retire(t);
+    record_stamp_thread_exit();
 }
 
 static void thread_exit_destructor(void *arg)
@@ -276,7 +277,7 @@ void record_threads_after_fork(void)
     }
     threads_live = self;
     atomic_store(&threads_next_serial, 0);
-    record_solo_after_fork();
+    record_stamp_after_fork();
     if (!self)
         return;
     self->next = NULL;

@@ -2,13 +2,15 @@
  * crossthread_workload.c - the program the recorder tests record.
  *
  * Usage: crossthread_workload THREADS ROUNDS
- *            [crash|fork|exec|exec-child|solo-first]
+ *            [crash|fork|exec|exec-child|solo-first|waves]
  * Worker threads call every function of the malloc API, and pass blocks
  * through a mutex-protected mailbox so that most are freed (or
  * realloc'd, or queried) on a thread other than the one that allocated
  * them.  The optional mode adds a fork (the child allocates too), an
  * exec of this program, or a crash (SIGSEGV) at the end; solo-first
- * makes the main thread churn blocks alone before the workers start.  It prints
+ * makes the main thread churn blocks alone before the workers start;
+ * waves does that WAVES times, so the main thread is alone again after
+ * each set of workers exits (and frees the blocks they left).  It prints
  * "ok" on success, so a test can tell the program ran correctly.
  */
 #include <malloc.h>
@@ -107,6 +109,16 @@ static void solo_prelude(void)
         mailbox[i] = malloc(8 + i);
 }
 
+#define WAVES 6
+
+static void run_waves(int threads)
+{
+    for (int w = 0; w < WAVES; w++) {
+        solo_prelude();
+        run_threads(threads);
+    }
+}
+
 static int run_mode(const char *mode, char *self)
 {
     if (strcmp(mode, "crash") == 0) {
@@ -134,13 +146,15 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: %s THREADS ROUNDS "
-                "[crash|fork|exec|solo-first]\n",
+                "[crash|fork|exec|solo-first|waves]\n",
                 argv[0]);
         return 2;
     }
     int threads = atoi(argv[1]);
     rounds = atoi(argv[2]);
-    if (argc > 3 && strcmp(argv[3], "solo-first") == 0)
+    if (argc > 3 && strcmp(argv[3], "waves") == 0)
+        run_waves(threads);
+    else if (argc > 3 && strcmp(argv[3], "solo-first") == 0)
         solo_prelude();
     run_threads(threads);
     printf("ok\n");

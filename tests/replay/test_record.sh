@@ -103,6 +103,25 @@ case_lone_thread_then_workers_stays_exact() {
         fail "frees lost their allocation: $(grep dropped "$work/info")"
 }
 
+# Helpers that come and go: the main thread stamps alone again (bare,
+# and carrying stamps through dense runs) each time the workers exit,
+# and frees their leftovers or gets addresses they freed.  Every block
+# history must stay exact across each transition.
+case_waves_of_workers_stay_exact() {
+    "$mallard" record -o "$work/t" -- "$workload" 3 2000 waves \
+        > "$work/out" 2> "$work/warn" || fail "record"
+    grep -qx ok "$work/out" || fail "program output lost"
+    "$mallard" trace check "$work/t" > /dev/null 2>> "$work/warn" ||
+        fail "check"
+    ! grep -q "without a recorded free" "$work/warn" ||
+        fail "inconsistent block histories: $(cat "$work/warn")"
+    "$mallard" trace info "$work/t" > "$work/info" || fail "info"
+    grep -q "^dropped frees: *0$" "$work/info" ||
+        fail "frees lost their allocation: $(grep dropped "$work/info")"
+    grep -q "^threads: *22$" "$work/info" ||
+        fail "expected 22 threads: $(grep threads "$work/info")"
+}
+
 # Whatever clock the recorder picked (TSC ticks calibrated at start, or
 # CLOCK_MONOTONIC), the finalised times are nanoseconds: a 0.4 s sleep
 # lasts about 0.4 s in its trace.
