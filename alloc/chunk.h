@@ -9,10 +9,11 @@
  *  - when the break cannot grow (another mapping is in the way, or
  *    MALLARD_SBRK=0), spans come from mmap, CHUNK_MMAP_STEP at a time;
  *  - released spans are kept, dirty, for reuse; they go back to the
- *    kernel once unused for CHUNK_DECAY_NS, or at once beyond a retain
- *    limit: the top of the break is trimmed, mmap'd spans are unmapped,
- *    others are decommitted with madvise (address space kept, memory
- *    returned).
+ *    kernel once unused for CHUNK_DECAY_NS; beyond a retain limit the
+ *    top of the break is trimmed and mmap'd spans are unmapped at once,
+ *    and spans in the middle of the break go once unused for
+ *    CHUNK_DECAY_SCAN_NS, decommitted with madvise (address space
+ *    kept, memory returned).
  * Blocks at or above the mmap threshold never come here: huge.c maps
  * each on its own.
  */
@@ -25,7 +26,9 @@
 
 #define CHUNK_BREAK_STEP ((size_t)4 << 20) /* 16 chunks per sbrk */
 #define CHUNK_MMAP_STEP ((size_t)4 << 20)  /* same when falling back */
-#define CHUNK_RETAIN_MIN ((size_t)4 << 20) /* least retain limit */
+/* Least retain limit: 4 MiB left prodcons --threads 1 (a few hundred
+ * KiB live) holding 3-4 MiB of emptied spans for its whole run. */
+#define CHUNK_RETAIN_MIN ((size_t)1 << 20)
 #define CHUNK_DECAY_NS 1000000000ull      /* 1 s unused: give it back */
 #define CHUNK_DECAY_SCAN_NS 100000000ull  /* look at most every 100 ms */
 

@@ -38,12 +38,14 @@ static struct cached_mapping cache[HUGE_CACHE_SLOTS];
 static size_t cache_bytes;
 
 
-/* The most the cache may hold: the span layer's floor, or twice the
- * threshold (what glibc would keep at its heap top). */
+/* The most the cache may hold: 4 MiB, or twice the threshold (what
+ * glibc would keep at its heap top). */
+#define HUGE_CACHE_MIN ((size_t)4 << 20)
+
 static size_t cache_limit(void)
 {
     size_t twice = 2 * huge_threshold();
-    return twice > CHUNK_RETAIN_MIN ? twice : CHUNK_RETAIN_MIN;
+    return twice > HUGE_CACHE_MIN ? twice : HUGE_CACHE_MIN;
 }
 
 /* Unmaps entries unused for CHUNK_DECAY_NS (all of them if force). */
@@ -58,6 +60,22 @@ static void cache_expire(uint64_t now, bool force)
             slot->start = NULL;
         }
     }
+}
+
+/* Unmaps cached mappings smaller than bytes: once the threshold passes
+ * their size, no mapped block will ask for them again. */
+static void cache_drop_below(size_t bytes)
+{
+    lock_acquire(&cache_lock);
+    for (int i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        struct cached_mapping *slot = &cache[i];
+        if (slot->start && slot->size < bytes) {
+            os_unmap(slot->start, slot->size);
+            cache_bytes -= slot->size;
+            slot->start = NULL;
+        }
+    }
+    lock_release(&cache_lock);
 }
 
 /* Keeps a freed mapping for reuse; false when it does not fit. */
@@ -261,6 +279,7 @@ static bool adapt_threshold(size_t freed_size)
              * with one threshold's worth, images --threads 1 took 3x
              * the page faults and 1.7x the time. */
             chunk_set_retain_limit(2 * (freed_size + 1));
+            cache_drop_below(freed_size + 1);
             return true;
         }
     }

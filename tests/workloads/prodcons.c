@@ -58,6 +58,9 @@ struct queue {
     struct item *items;
     long capacity, head, count;
     long producers_left;
+    long pushes, depth_sum;   /* mean depth seen by pushes: the live
+                                 set, which the threads' relative
+                                 speeds decide, not the allocator */
 };
 
 struct shared {
@@ -79,6 +82,8 @@ static void queue_push(struct queue *q, const struct item *it)
         pthread_cond_wait(&q->not_full, &q->lock);
     q->items[(q->head + q->count) % q->capacity] = *it;
     q->count++;
+    q->pushes++;
+    q->depth_sum += q->count;
     pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->lock);
 }
@@ -247,8 +252,9 @@ int main(int argc, char **argv)
         check_flat(&o, &log);
     long done = atomic_load(&sh.consumed);
     printf("prodcons: ok: %ld blocks by %ld producers in %.3f s "
-           "(%.0f blocks/s), rss %ld KiB\n", done, o.threads, secs,
-           done / secs, wl_rss_kib());
+           "(%.0f blocks/s), rss %ld KiB, mean queue depth %.0f\n",
+           done, o.threads, secs, done / secs, wl_rss_kib(),
+           (double)sh.q.depth_sum / (double)(sh.q.pushes ? sh.q.pushes : 1));
     free(log.kib);
     free(sh.q.items);
     return 0;
