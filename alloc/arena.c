@@ -142,6 +142,7 @@ void arena_init(struct arena *arena)
     arena->regions = NULL;
     arena->region_count = 0;
     arena->bytes_in_use = 0;
+    arena->bytes_held = 0;
 }
 
 static struct arena_block *region_first_block(struct arena_region *region)
@@ -187,6 +188,7 @@ static bool region_add(struct arena *arena, void *owner, size_t need)
         arena->regions->prev = region;
     arena->regions = region;
     arena->region_count++;
+    arena->bytes_held += size;
     treap_insert(arena, first);
     return true;
 }
@@ -208,6 +210,7 @@ static void region_release_if_empty(struct arena *arena,
     if (region->next)
         region->next->prev = region->prev;
     arena->region_count--;
+    arena->bytes_held -= region->size;
     chunkmap_set(region, region->size, NULL);
     chunk_free(region, region->size, (enum chunk_source)region->source);
 }

@@ -53,6 +53,7 @@ struct arena {
     struct arena_region *regions;
     size_t region_count;
     size_t bytes_in_use;             /* sizes of blocks handed out */
+    size_t bytes_held;               /* sizes of its regions */
 };
 
 void arena_init(struct arena *arena);

@@ -106,8 +106,16 @@ static void unlink_span(struct free_span *node)
     *link = node->next;
 }
 
-/* Cuts size bytes from the front of the best-fitting free span. */
-static void *take_best_fit(size_t size)
+/*
+ * Cuts size bytes from the front of the best-fitting free span.  A
+ * span's dirty count says how much of it may be resident, not where:
+ * merged spans put clean and dirty parts side by side in any order.  So
+ * the rest keeps as much of the count as it can hold; assuming the
+ * taken front held the dirt (as this once did) lost track of resident
+ * pages left in the rest, which then never looked worth releasing:
+ * prodcons --threads 2 kept some 9 MiB resident that no count showed.
+ */
+static void *take_best_fit(size_t size, size_t *taken_dirty)
 {
     struct free_span *best = NULL;
     for (struct free_span *n = free_spans; n != NULL; n = n->next)
@@ -115,12 +123,13 @@ static void *take_best_fit(size_t size)
             best = n;
     if (best == NULL)
         return NULL;
-    size_t taken_dirty = best->dirty < size ? best->dirty : size;
-    retained_dirty -= taken_dirty;
+    size_t rest = best->size - size;
+    size_t rest_dirty = best->dirty < rest ? best->dirty : rest;
+    retained_dirty -= best->dirty - rest_dirty;
+    *taken_dirty = best->dirty < size ? best->dirty : size; /* at most */
     unlink_span(best);
-    if (best->size > size)
-        insert_span((char *)best + size, best->size - size,
-                    best->dirty - taken_dirty, best->source);
+    if (rest > 0)
+        insert_span((char *)best + size, rest, rest_dirty, best->source);
     return best;
 }
 
@@ -196,12 +205,15 @@ static bool extend_top_span(size_t size)
     return true;
 }
 
-void *chunk_alloc(size_t size, enum chunk_source *source)
+/* chunk_alloc, and in *dirty how much of the span may be resident. */
+static void *alloc_span(size_t size, enum chunk_source *source,
+                        size_t *dirty)
 {
+    *dirty = 0;
     lock_acquire(&chunk_lock);
-    struct free_span *reused = take_best_fit(size);
+    struct free_span *reused = take_best_fit(size, dirty);
     if (reused == NULL && config.use_sbrk && extend_top_span(size))
-        reused = take_best_fit(size);
+        reused = take_best_fit(size, dirty);
     void *span = reused;
     if (reused != NULL)
         *source = (enum chunk_source)reused->source;
@@ -218,6 +230,32 @@ void *chunk_alloc(size_t size, enum chunk_source *source)
     track_recent_peak(os_now_ns());
     release_aged();
     lock_release(&chunk_lock);
+    return span;
+}
+
+void *chunk_alloc(size_t size, enum chunk_source *source)
+{
+    size_t dirty;
+    return alloc_span(size, source, &dirty);
+}
+
+/*
+ * A reused span holds whatever its last user touched.  A pool touches
+ * its blocks only as its bump pointer reaches them, and most pools of
+ * a program's rarer classes stay nearly empty; on an old region's pages
+ * they would keep all 256 KiB resident.  prodcons --threads 2 (36
+ * classes on each of 2 heaps, a few blocks live in each) peaked at
+ * 1.54x glibc's RSS that way, 1.09x with this, in the same time.
+ * The first keep bytes are left as they are (about to be written).
+ */
+void *chunk_alloc_untouched(size_t size, size_t keep,
+                            enum chunk_source *source)
+{
+    size_t dirty;
+    char *span = alloc_span(size, source, &dirty);
+    keep = (keep + OS_PAGE_SIZE - 1) & ~(size_t)(OS_PAGE_SIZE - 1);
+    if (span != NULL && dirty > OS_PAGE_SIZE && keep < size)
+        os_decommit(span + keep, size - keep);
     return span;
 }
 

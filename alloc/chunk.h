@@ -41,6 +41,11 @@ enum chunk_source { CHUNK_FROM_BREAK = 1, CHUNK_FROM_MMAP = 2 };
  * *source says where it came from.
  */
 void *chunk_alloc(size_t size, enum chunk_source *source);
+/* The same, with nothing past the first keep bytes (rounded up to a
+ * page) resident: a reused span's tail is decommitted.  For users that
+ * touch a span gradually. */
+void *chunk_alloc_untouched(size_t size, size_t keep,
+                            enum chunk_source *source);
 void chunk_free(void *span, size_t size, enum chunk_source source);
 
 /* Sets the least number of released bytes kept for reuse. */

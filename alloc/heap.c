@@ -59,7 +59,8 @@ static void list_remove(struct heap_class *class, struct pool *pool)
 static struct pool *pool_create(struct heap *heap, unsigned size_class)
 {
     enum chunk_source source;
-    struct pool *pool = chunk_alloc(CHUNK_SIZE, &source);
+    struct pool *pool = chunk_alloc_untouched(CHUNK_SIZE, POOL_HEADER_SIZE,
+                                              &source);
     if (pool == NULL)
         return NULL;
     pool_init(pool, size_class, heap, source);
@@ -68,6 +69,7 @@ static struct pool *pool_create(struct heap *heap, unsigned size_class)
         return NULL;
     }
     heap->classes[size_class].pool_count++;
+    heap->pool_bytes_held += CHUNK_SIZE;
     list_push(&heap->classes[size_class], pool);
     return pool;
 }
@@ -104,6 +106,7 @@ void heap_put_block(struct heap *heap, struct pool *pool, void *block)
     if (pool->used == 0 && class->pool_count > 1) {
         list_remove(class, pool);
         class->pool_count--;
+        heap->pool_bytes_held -= CHUNK_SIZE;
         chunkmap_set(pool, CHUNK_SIZE, NULL);
         chunk_free(pool, CHUNK_SIZE, (enum chunk_source)pool->source);
     }

@@ -39,6 +39,10 @@ struct mallard_heap_stats {
     uint64_t lock_contended;
     uint64_t pool_bytes_out;    /* pool blocks out of this heap */
     uint64_t arena_bytes_in_use;
+    uint64_t pool_bytes_held;   /* chunks its pools occupy */
+    uint64_t arena_bytes_held;  /* chunks its arena regions occupy:
+                                   held - in use is what free blocks
+                                   inside them pin */
 };
 
 /* Fills *out; returns 0 (or -1 if the allocator failed to start). */

@@ -26,6 +26,8 @@ static void read_heap(unsigned index, struct mallard_heap_stats *out)
     out->lock_contended = heap->lock_contended;
     out->pool_bytes_out = heap->pool_bytes_out;
     out->arena_bytes_in_use = heap->arena.bytes_in_use;
+    out->pool_bytes_held = heap->pool_bytes_held;
+    out->arena_bytes_held = heap->arena.bytes_held;
     lock_release(&heap->lock);
 }
 
@@ -111,6 +113,10 @@ EXPORT void mallard_print_stats(void)
         print_number(heap.lock_acquisitions);
         os_write_stderr(" lock_contended ");
         print_number(heap.lock_contended);
+        os_write_stderr(" pool_bytes_held ");
+        print_number(heap.pool_bytes_held);
+        os_write_stderr(" arena_bytes_held ");
+        print_number(heap.arena_bytes_held);
         os_write_stderr("\n");
     }
 }

@@ -1,0 +1,124 @@
+/*
+ * test_reuse.c - what a reused span brings into its next life, read
+ * with mincore(): chunk_alloc hands a dirty span back resident, while
+ * chunk_alloc_untouched (what pools use) leaves only its front resident;
+ * and the per-heap figures say how many bytes pools and regions hold.
+ */
+
+#include "check.h"
+#include "chunk.h"
+#include "mallard.h"
+
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#define KIB ((size_t)1024)
+#define PAGE ((size_t)4096)
+#define SMALL_BLOCK (12 * KIB)    /* a pool class nothing else uses */
+/* A fresh pool touches its header page and the blocks it hands out: a
+ * thread cache may take a few at once, well inside this. */
+#define POOL_FRONT (64 * KIB)
+
+/* Stays on one CPU, so every block comes from the same heap. */
+static void pin_to_this_cpu(void)
+{
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+}
+
+static size_t resident_pages(uintptr_t start, size_t len)
+{
+    unsigned char vec[CHUNK_SIZE / PAGE];
+    if (len > CHUNK_SIZE || mincore((void *)start, len, vec) != 0)
+        return (size_t)-1;
+    size_t count = 0;
+    for (size_t i = 0; i < len / PAGE; i++)
+        count += vec[i] & 1;
+    return count;
+}
+
+static uintptr_t chunk_of(const void *p)
+{
+    return (uintptr_t)p & ~(uintptr_t)(CHUNK_SIZE - 1);
+}
+
+/* A span freed dirty and taken again: chunk_alloc hands its pages back
+ * resident (no faults for an arena region about to be filled), while
+ * chunk_alloc_untouched leaves only the first keep bytes resident. */
+static void test_reused_span_untouched_past_keep(void)
+{
+    enum chunk_source source;
+    char *span = chunk_alloc(CHUNK_SIZE, &source);
+    CHECK(span != NULL);
+    memset(span, 1, CHUNK_SIZE);
+    chunk_free(span, CHUNK_SIZE, source);
+    char *again = chunk_alloc(CHUNK_SIZE, &source);
+    CHECK(again == span);   /* the front of the lowest fitting span */
+    CHECK(resident_pages((uintptr_t)again, CHUNK_SIZE) == CHUNK_SIZE / PAGE);
+    chunk_free(again, CHUNK_SIZE, source);
+    char *fresh = chunk_alloc_untouched(CHUNK_SIZE, POOL_FRONT, &source);
+    CHECK(fresh == span);
+    CHECK(resident_pages((uintptr_t)fresh, POOL_FRONT) == POOL_FRONT / PAGE);
+    CHECK(resident_pages((uintptr_t)fresh + POOL_FRONT,
+                         CHUNK_SIZE - POOL_FRONT) == 0);
+    CHECK(fresh[POOL_FRONT] == 0);   /* decommitted pages read as zero */
+    chunk_free(fresh, CHUNK_SIZE, source);
+}
+
+/* Pools take their chunks untouched: a new pool's far pages are not
+ * resident even when the span it got had been written all over. */
+static void test_new_pool_is_resident_only_at_its_front(void)
+{
+    enum chunk_source source;
+    char *span = chunk_alloc(CHUNK_SIZE, &source);
+    memset(span, 1, CHUNK_SIZE);
+    chunk_free(span, CHUNK_SIZE, source);
+    char *small = mallard_malloc(SMALL_BLOCK);
+    CHECK(small != NULL);
+    uintptr_t pool = chunk_of(small);
+    CHECK(resident_pages(pool + POOL_FRONT, CHUNK_SIZE - POOL_FRONT) == 0);
+    mallard_free(small);
+}
+
+static struct mallard_heap_stats heap_totals(void)
+{
+    struct mallard_heap_stats heaps[256], sum = { 0 };
+    size_t count = mallard_heap_stats(heaps, 256);
+    for (size_t i = 0; i < count && i < 256; i++) {
+        sum.pool_bytes_out += heaps[i].pool_bytes_out;
+        sum.pool_bytes_held += heaps[i].pool_bytes_held;
+        sum.arena_bytes_in_use += heaps[i].arena_bytes_in_use;
+        sum.arena_bytes_held += heaps[i].arena_bytes_held;
+    }
+    return sum;
+}
+
+static void test_held_bytes_cover_what_is_in_use(void)
+{
+    void *blocks[64];
+    for (int i = 0; i < 64; i++)
+        blocks[i] = mallard_malloc(i % 2 ? 100 : 40 * KIB);
+    struct mallard_heap_stats during = heap_totals();
+    CHECK(during.pool_bytes_held >= during.pool_bytes_out);
+    CHECK(during.arena_bytes_held >= during.arena_bytes_in_use);
+    CHECK(during.pool_bytes_held % CHUNK_SIZE == 0);
+    CHECK(during.arena_bytes_held % CHUNK_SIZE == 0);
+    CHECK(during.arena_bytes_in_use >= 32 * 40 * KIB);
+    for (int i = 0; i < 64; i++)
+        mallard_free(blocks[i]);
+    struct mallard_heap_stats after = heap_totals();
+    CHECK(after.arena_bytes_held < during.arena_bytes_held);
+}
+
+int main(void)
+{
+    pin_to_this_cpu();
+    test_reused_span_untouched_past_keep();
+    test_new_pool_is_resident_only_at_its_front();
+    test_held_bytes_cover_what_is_in_use();
+    CHECK_DONE();
+}
