@@ -186,6 +186,7 @@ static void *huge_publish(struct huge_header *header, size_t map_size,
     header->map_size = map_size;
     header->user_offset = offset;
     header->requested = size;
+    header->growing = false;
     if (chunkmap_set(header, map_size, &header->span) != 0) {
         os_unmap(header, map_size);
         return NULL;
@@ -251,7 +252,10 @@ void *huge_alloc_growing(size_t size)
         header = os_map_aligned(map_size, CHUNK_SIZE);
     if (header == NULL)
         return NULL;
-    return huge_publish(header, map_size, HUGE_HEADER_ROOM, size);
+    void *block = huge_publish(header, map_size, HUGE_HEADER_ROOM, size);
+    if (block != NULL)
+        header->growing = true;
+    return block;
 }
 
 void huge_check(const struct huge_header *header, const void *ptr)
@@ -294,9 +298,14 @@ void huge_free(struct huge_header *header, void *ptr)
     chunkmap_set(header, map_size, NULL);
     atomic_fetch_sub_explicit(&bytes_in_use, map_size,
                               memory_order_relaxed);
-    /* Once the threshold rises past this size, such blocks come from the
-     * arena: a cached mapping of this size would only wait to expire. */
-    if (adapt_threshold(usable) || !cache_put((char *)header, map_size))
+    /* Below the threshold (it rose past this size now or since the block
+     * was mapped), such blocks come from the arena: a cached mapping of
+     * this size would only wait to expire, unless a growing realloc takes
+     * it (mappings made for one are kept).  images --threads 1 held an
+     * 8 MiB mapping so for its whole run. */
+    bool outgrown = adapt_threshold(usable) ||
+                    (usable < huge_threshold() && !header->growing);
+    if (outgrown || !cache_put((char *)header, map_size))
         os_unmap(header, map_size);
 }
 

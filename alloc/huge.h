@@ -22,6 +22,7 @@
 #define MALLARD_HUGE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "chunkmap.h"
@@ -35,6 +36,7 @@ struct huge_header {
     size_t map_size;         /* bytes mapped, from the header on */
     size_t user_offset;      /* where the block starts */
     size_t requested;        /* size last asked for (realloc growth) */
+    bool growing;            /* mapped for a block realloc grows */
 };
 
 /* The current threshold: requests of this size or more are mapped. */
