@@ -2,14 +2,20 @@
  * sizeclass.h - the size classes served from pools.
  *
  * Sizes up to 128 bytes step by 16 (the alignment every block must
- * have), giving classes 16, 32, ..., 128.  Above 128 there are four
+ * have), giving classes 16, 32, ..., 128.  Up to 1 KiB there are four
  * classes per doubling: for a size in (2^k, 2^(k+1)] the classes are
  * 2^k + j * 2^(k-2) for j = 1..4, so a block wastes at most a fifth of
- * itself (at 2^k + 1 rounded up to 1.25 * 2^k).  The last class is
- * SC_MAX_SIZE; larger requests go to the best-fit arena or to mmap.
+ * itself (at 2^k + 1 rounded up to 1.25 * 2^k).  From 1 KiB to
+ * SC_MAX_SIZE there are eight, 2^k + j * 2^(k-3), wasting at most a
+ * ninth: programs often ask for a power of two plus a small header
+ * (sqlite3's 1032- and 4368-byte page buffers, half its memory), which
+ * the coarser steps rounded up by 24% and 17%.  More classes mean more
+ * partly used pools, but pools take their chunks untouched (chunk.h),
+ * so an idle class costs little resident memory.  Larger requests go
+ * to the best-fit arena or to mmap.
  *
- *   class:  0   1   ...  7    8    9    10   11   12   ...  35
- *   bytes:  16  32  ...  128  160  192  224  256  320  ...  16384
+ *   class:  0   1   ...  7    8    9   ...  19    20    21   ...  51
+ *   bytes:  16  32  ...  128  160  192 ...  1024  1152  1280 ... 16384
  */
 #ifndef MALLARD_SIZECLASS_H
 #define MALLARD_SIZECLASS_H
@@ -17,10 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SC_COUNT 36
+#define SC_COUNT 52
 #define SC_MAX_SIZE ((size_t)16384)
 #define SC_SMALL_STEP_MAX 128 /* the last class reached in steps of 16 */
 #define SC_SMALL_COUNT 8      /* classes 16..128 */
+#define SC_QUARTER_MAX 1024   /* the last class of the four-per-doubling */
+#define SC_QUARTER_END 20     /* classes 16..1024 */
 
 extern const uint32_t sc_block_size[SC_COUNT];
 
@@ -29,10 +37,15 @@ static inline unsigned sc_of_size(size_t size)
 {
     if (size <= SC_SMALL_STEP_MAX)
         return size ? (unsigned)((size - 1) >> 4) : 0;
-    /* size - 1 lies in [2^k, 2^(k+1)): k is its top bit. */
+    /* size - 1 lies in [2^k, 2^(k+1)): k is its top bit; the next two
+     * (or three) bits say which quarter (eighth) of the doubling. */
     unsigned top_bit = 63u - (unsigned)__builtin_clzll(size - 1);
-    unsigned quarter = (unsigned)((size - 1) >> (top_bit - 2)) & 3u;
-    return SC_SMALL_COUNT + ((top_bit - 7u) << 2) + quarter;
+    if (size <= SC_QUARTER_MAX) {
+        unsigned quarter = (unsigned)((size - 1) >> (top_bit - 2)) & 3u;
+        return SC_SMALL_COUNT + ((top_bit - 7u) << 2) + quarter;
+    }
+    unsigned eighth = (unsigned)((size - 1) >> (top_bit - 3)) & 7u;
+    return SC_QUARTER_END + ((top_bit - 10u) << 3) + eighth;
 }
 
 /*
