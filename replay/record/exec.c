@@ -28,7 +28,7 @@ typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 static int exec_begin(void)
 {
     int was_active = atomic_load(&record_active);
-    if (!was_active)
+    if (!was_active || !session_owned_here())
         return 0;
     if (session.follow_exec) {
         char next[PATH_MAX];

@@ -245,8 +245,14 @@ int session_open(uint64_t ppid)
         session_warn("cannot create trace", errno);
         return -1;
     }
+    session.pid = (uint64_t)getpid();
     session_write_header(ppid);
     return atomic_load(&session_warned) ? -1 : 0;
+}
+
+int session_owned_here(void)
+{
+    return (uint64_t)getpid() == session.pid;
 }
 
 void session_write_small(unsigned type, const uint8_t *payload, size_t len)
@@ -259,9 +265,12 @@ void session_write_small(unsigned type, const uint8_t *payload, size_t len)
     record_write(chunk, TRACE_CHUNK_HEADER_SIZE + len);
 }
 
-/* Ends recording: every buffer out, then END.  Idempotent. */
+/* Ends recording: every buffer out, then END.  Idempotent; nothing in
+ * a child that only shares our memory (session_owned_here). */
 void session_close(unsigned end_flags, int from_signal)
 {
+    if (!session_owned_here())
+        return;
     if (atomic_exchange(&session_closing, 1))
         return;
     if (!from_signal && !(end_flags & TRACE_END_EXEC))

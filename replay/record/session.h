@@ -17,6 +17,7 @@ struct session_state {
     char base[PATH_MAX];        /* MALLARD_TRACE made absolute */
     int follow_exec;
     uint64_t generation;        /* exec generation: 0 for the first */
+    uint64_t pid;               /* the process this session records */
 };
 
 extern struct session_state session;
@@ -26,5 +27,13 @@ void session_write_small(unsigned type, const uint8_t *payload, size_t len);
 void session_close(unsigned end_flags, int from_signal);
 void session_reopen_after_exec(void);
 void session_name_child(uint64_t pid, const char *path);
+/*
+ * 0 in a child that shares our memory without having forked it a
+ * session of its own: vfork, or posix_spawn's clone.  Such a child runs
+ * on the parent's memory until it execs or _exits (Python's subprocess
+ * does exactly that), so it must leave the session alone: closing it
+ * there ended the parent's recording in mid-run.
+ */
+int session_owned_here(void);
 
 #endif

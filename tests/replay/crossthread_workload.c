@@ -2,7 +2,7 @@
  * crossthread_workload.c - the program the recorder tests record.
  *
  * Usage: crossthread_workload THREADS ROUNDS
- *            [crash|fork|exec|exec-child|solo-first|waves]
+ *            [crash|fork|exec|exec-child|solo-first|waves|vfork]
  * Worker threads call every function of the malloc API, and pass blocks
  * through a mutex-protected mailbox so that most are freed (or
  * realloc'd, or queried) on a thread other than the one that allocated
@@ -10,7 +10,10 @@
  * exec of this program, or a crash (SIGSEGV) at the end; solo-first
  * makes the main thread churn blocks alone before the workers start;
  * waves does that WAVES times, so the main thread is alone again after
- * each set of workers exits (and frees the blocks they left).  It prints
+ * each set of workers exits (and frees the blocks they left); vfork
+ * starts children as Python's subprocess does (vfork, then exec or
+ * _exit in the child, on the parent's memory), then runs workers again.
+ * It prints
  * "ok" on success, so a test can tell the program ran correctly.
  */
 #include <malloc.h>
@@ -119,6 +122,29 @@ static void run_waves(int threads)
     }
 }
 
+/* One child that execs /bin/true and one that _exits, each from vfork;
+ * then more threads, whose events must still reach the trace. */
+static int vfork_child(const char *exec_path)
+{
+    pid_t pid = vfork();
+    if (pid == 0) {
+        if (exec_path)
+            execl(exec_path, exec_path, (char *)0);
+        _exit(0);
+    }
+    int status;
+    return pid > 0 && waitpid(pid, &status, 0) == pid &&
+           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+static int run_vfork_children(void)
+{
+    if (vfork_child("/bin/true") != 0 || vfork_child(NULL) != 0)
+        return 1;
+    run_threads(2);
+    return 0;
+}
+
 static int run_mode(const char *mode, char *self)
 {
     if (strcmp(mode, "crash") == 0) {
@@ -133,6 +159,8 @@ static int run_mode(const char *mode, char *self)
         int status;
         waitpid(pid, &status, 0);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    } else if (strcmp(mode, "vfork") == 0) {
+        return run_vfork_children();
     } else if (strcmp(mode, "exec") == 0) {
         fflush(stdout);
         /* execl: the recorder must rebuild it on its execv wrapper */
@@ -146,7 +174,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: %s THREADS ROUNDS "
-                "[crash|fork|exec|solo-first|waves]\n",
+                "[crash|fork|exec|solo-first|waves|vfork]\n",
                 argv[0]);
         return 2;
     }

@@ -122,6 +122,21 @@ case_waves_of_workers_stay_exact() {
         fail "expected 22 threads: $(grep threads "$work/info")"
 }
 
+# A vfork child runs on the parent's memory until it execs or _exits
+# (Python's subprocess): the recorder must leave the parent's session
+# alone there, and the parent's later threads must be recorded.
+case_vfork_children_leave_the_trace_whole() {
+    "$mallard" record -o "$work/t" -- "$workload" 3 300 vfork \
+        > "$work/out" 2> "$work/warn" || fail "record: $(cat "$work/warn")"
+    grep -qx ok "$work/out" || fail "program output lost"
+    "$mallard" trace check "$work/t" > /dev/null || fail "check"
+    "$mallard" trace info "$work/t" > "$work/info" || fail "info"
+    grep -q "^ended: *normally$" "$work/info" ||
+        fail "trace cut short: $(grep ended "$work/info")"
+    grep -q "^threads: *6$" "$work/info" ||
+        fail "expected 6 threads: $(grep threads "$work/info")"
+}
+
 # Whatever clock the recorder picked (TSC ticks calibrated at start, or
 # CLOCK_MONOTONIC), the finalised times are nanoseconds: a 0.4 s sleep
 # lasts about 0.4 s in its trace.
