@@ -144,7 +144,6 @@ static struct trace_event *decode_slot(struct trace_raw_thread *t)
             return NULL;
         t->events = grown;
         t->cap = cap;
-        trace_prefer_huge_pages(grown, cap * sizeof(*t->events));
     }
     return &t->events[t->count++];
 }

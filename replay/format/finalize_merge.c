@@ -125,12 +125,11 @@ static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
     for (uint32_t i = 0; i < f->thread_count; i++) {
         struct fin_thread *t = &f->threads[i];
         t->raw = &raw->threads[i];
-        t->ops = malloc((t->raw->count + 1) * sizeof(*t->ops));
+        t->ops_base = malloc((t->raw->count + 2) * sizeof(*t->ops));
         t->dropped = calloc(t->raw->count + 1, 1);
-        if (!t->ops || !t->dropped)
+        if (!t->ops_base || !t->dropped)
             return -1;
-        trace_prefer_huge_pages(t->ops, (t->raw->count + 1) *
-                                        sizeof(*t->ops));
+        t->ops = t->ops_base + 1;
         for (size_t j = 0; j < t->raw->count; j++)
             fin_init_op(&t->ops[j], &t->raw->events[j], &raw->header);
     }
@@ -140,7 +139,7 @@ static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
 static void fin_teardown(struct fin_ctx *f)
 {
     for (uint32_t i = 0; f->threads && i < f->thread_count; i++) {
-        free(f->threads[i].ops);
+        free(f->threads[i].ops_base);
         free(f->threads[i].dropped);
         free(f->threads[i].free_slots);
     }
@@ -149,17 +148,24 @@ static void fin_teardown(struct fin_ctx *f)
     addr_map_destroy(&f->map);
 }
 
-/* Copies thread ti's kept ops into out; remap[j] = new index of op j. */
-static int fin_layout_thread(const struct fin_ctx *f, uint32_t ti,
+/*
+ * Moves thread ti's kept ops into out, in place: out takes the ops'
+ * allocation, whose spare front op can hold a THREAD_START the
+ * recording lacked.  Op j sits at ops_base[j + 1] and is written to
+ * out[k] with k <= j + 1, so nothing is overwritten before it is read
+ * (a second copy of every op cost a third of finalising's memory, and
+ * on these VMs zeroing fresh pages was most of its time).
+ * remap[j] = new index of op j.
+ */
+static int fin_layout_thread(struct fin_ctx *f, uint32_t ti,
                              struct trace_thread *out, uint32_t *remap)
 {
-    const struct fin_thread *t = &f->threads[ti];
+    struct fin_thread *t = &f->threads[ti];
     size_t n = t->raw->count, k = 0, exit_at = SIZE_MAX;
+    struct trace_op exit_op;
     out->tid = t->raw->tid;
-    out->ops = malloc((n + 2) * sizeof(*out->ops));
-    if (!out->ops)
-        return -1;
-    trace_prefer_huge_pages(out->ops, (n + 2) * sizeof(*out->ops));
+    out->ops = t->ops_base;
+    t->ops_base = NULL;          /* out owns it now */
     if (n == 0 || t->raw->events[0].kind != TRACE_THREAD_START) {
         memset(&out->ops[k], 0, sizeof(out->ops[k]));
         out->ops[k].time_ns = n ? t->ops[0].time_ns : 0;
@@ -170,8 +176,10 @@ static int fin_layout_thread(const struct fin_ctx *f, uint32_t ti,
     }
     for (size_t j = 0; j < n; j++) {
         uint8_t kind = t->ops[j].kind;
-        if (kind == TRACE_THREAD_EXIT)
+        if (kind == TRACE_THREAD_EXIT) {
             exit_at = j;
+            exit_op = t->ops[j];
+        }
         if (t->dropped[j] || kind == TRACE_THREAD_EXIT ||
             (kind == TRACE_THREAD_START && k > 0))
             continue;
@@ -179,7 +187,7 @@ static int fin_layout_thread(const struct fin_ctx *f, uint32_t ti,
         out->ops[k++] = t->ops[j];
     }
     if (exit_at != SIZE_MAX) {
-        out->ops[k] = t->ops[exit_at];
+        out->ops[k] = exit_op;
         if (k > 0 && out->ops[k - 1].time_ns > out->ops[k].time_ns)
             out->ops[k].time_ns = out->ops[k - 1].time_ns;
         remap[exit_at] = (uint32_t)k++;
@@ -188,7 +196,7 @@ static int fin_layout_thread(const struct fin_ctx *f, uint32_t ti,
     return 0;
 }
 
-static int fin_layout(const struct fin_ctx *f, struct trace *out)
+static int fin_layout(struct fin_ctx *f, struct trace *out)
 {
     uint32_t **remap = calloc(f->thread_count + 1, sizeof(*remap));
     int rc = remap ? 0 : -1;

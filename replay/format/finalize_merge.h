@@ -12,6 +12,9 @@
 struct fin_thread {
     const struct trace_raw_thread *raw;
     struct trace_op *ops;     /* parallel to raw->events */
+    struct trace_op *ops_base;/* the allocation: ops - 1, with one spare
+                                 op in front so the output can be laid
+                                 out in place (fin_layout_thread) */
     uint8_t *dropped;         /* 1: op leaves the output (dropped free) */
     uint32_t *free_slots;     /* this thread's reusable slot ids */
     size_t free_count, free_cap;

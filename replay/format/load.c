@@ -16,23 +16,6 @@
 
 #include "trace_format.h"
 
-/* The x86-64 huge page; madvise ignores what it cannot use. */
-#define LOAD_HUGE_PAGE ((uintptr_t)2 << 20)
-
-void trace_prefer_huge_pages(void *p, size_t bytes)
-{
-#ifdef MADV_HUGEPAGE
-    uintptr_t start = ((uintptr_t)p + LOAD_HUGE_PAGE - 1) &
-                      ~(LOAD_HUGE_PAGE - 1);
-    uintptr_t end = ((uintptr_t)p + bytes) & ~(LOAD_HUGE_PAGE - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)bytes;
-#endif
-}
-
 int trace_map_file(const char *path, const uint8_t **data, size_t *size,
                    char *err, size_t err_len)
 {

@@ -194,11 +194,6 @@ int trace_load_buffer(const char *name, const uint8_t *data, size_t size,
 int trace_map_file(const char *path, const uint8_t **data, size_t *size,
                    char *err, size_t err_len);
 void trace_unmap_file(const uint8_t *data, size_t size);
-/* Asks for 2 MiB pages under the big arrays of decoding and finalising
- * (a million events fill some 150 MB of them): one page fault per 2 MiB
- * instead of 512, where transparent huge pages are on "madvise".  Only
- * a hint; memory stays malloc's. */
-void trace_prefer_huge_pages(void *p, size_t bytes);
 
 /* Writes the finalised form of t (header, children and end taken from
  * raw) to path, zstd-compressed at level, times rounded down to
