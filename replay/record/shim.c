@@ -36,7 +36,8 @@ static inline void shim_leave(void)
     shim_depth--;
 }
 
-static inline void shim_alloc(unsigned kind, void *p, uint64_t arg,
+static inline __attribute__((always_inline))
+void shim_alloc(unsigned kind, void *p, uint64_t arg,
                               uint64_t size)
 {
     struct trace_event e = { .time = record_stamp(), .ptr = (uintptr_t)p,
