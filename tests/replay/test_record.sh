@@ -87,11 +87,11 @@ case_blocks_cross_threads() {
         fail "expected 33 threads"
 }
 
-# A lone thread stamps without fences (on the TSC clock) until a second
-# thread records: blocks it freed, or left for the workers to free, must
-# still have exact histories once the workers run.
-case_lone_thread_then_workers_stays_exact() {
-    "$mallard" record -o "$work/t" -- "$workload" 8 3000 solo-first \
+# Records the workload with ARGS, then checks that every block history
+# is exact: the trace is sound, no free lacks its allocation.  Leaves
+# `trace info` in $work/info.
+record_exactly() {
+    "$mallard" record -o "$work/t" -- "$workload" "$@" \
         > "$work/out" 2> "$work/warn" || fail "record"
     grep -qx ok "$work/out" || fail "program output lost"
     "$mallard" trace check "$work/t" > /dev/null 2>> "$work/warn" ||
@@ -103,21 +103,19 @@ case_lone_thread_then_workers_stays_exact() {
         fail "frees lost their allocation: $(grep dropped "$work/info")"
 }
 
+# A lone thread stamps without fences (on the TSC clock) until a second
+# thread records: blocks it freed, or left for the workers to free, must
+# still have exact histories once the workers run.
+case_lone_thread_then_workers_stays_exact() {
+    record_exactly 8 3000 solo-first
+}
+
 # Helpers that come and go: the main thread stamps alone again (bare,
 # and carrying stamps through dense runs) each time the workers exit,
 # and frees their leftovers or gets addresses they freed.  Every block
 # history must stay exact across each transition.
 case_waves_of_workers_stay_exact() {
-    "$mallard" record -o "$work/t" -- "$workload" 3 2000 waves \
-        > "$work/out" 2> "$work/warn" || fail "record"
-    grep -qx ok "$work/out" || fail "program output lost"
-    "$mallard" trace check "$work/t" > /dev/null 2>> "$work/warn" ||
-        fail "check"
-    ! grep -q "without a recorded free" "$work/warn" ||
-        fail "inconsistent block histories: $(cat "$work/warn")"
-    "$mallard" trace info "$work/t" > "$work/info" || fail "info"
-    grep -q "^dropped frees: *0$" "$work/info" ||
-        fail "frees lost their allocation: $(grep dropped "$work/info")"
+    record_exactly 3 2000 waves
     grep -q "^threads: *22$" "$work/info" ||
         fail "expected 22 threads: $(grep threads "$work/info")"
 }
