@@ -32,7 +32,10 @@
 #include "pool.h"
 #include "sizeclass.h"
 
-#define TCACHE_BIN_BYTES (32u << 10) /* bounds memory a thread holds */
+/* Bounds memory a thread holds.  16 KiB: larson --threads 2 peaked at
+ * 4.5 MiB with 32 KiB bins, 4.3 with these (3.8 with no cache at all),
+ * python3 and sqlite3 in the same time. */
+#define TCACHE_BIN_BYTES (16u << 10)
 #define TCACHE_BIN_MAX 128u          /* bounds the cost of a spill */
 #define TCACHE_FIRST_BATCH 2u
 
