@@ -27,6 +27,7 @@ struct builder {
     uint8_t buf[BUILD_CAP];
     size_t len;
     uint64_t seq[8];
+    int no_start[8];   /* 1: the thread's stream lacks THREAD_START */
 };
 
 static void b_chunk(struct builder *b, unsigned type, const uint8_t *payload,
@@ -70,7 +71,7 @@ static void b_events(struct builder *b, uint64_t serial,
     p = trace_put_varint(p, 100 + serial);
     p = trace_put_varint(p, b->seq[serial]);
     p = trace_put_varint(p, ev[0].time);
-    if (b->seq[serial]++ == 0) {
+    if (b->seq[serial]++ == 0 && !b->no_start[serial]) {
         struct trace_event start = { .time = ev[0].time,
                                      .kind = TRACE_THREAD_START };
         p = trace_encode_event(p, &s, &start);
@@ -256,6 +257,40 @@ static void test_thread_exit_stays_last(void)
     EXPECT(t.threads[0].ops[2].kind == TRACE_FREE);
     EXPECT(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
     EXPECT(t.threads[0].ops[3].time_ns >= t.threads[0].ops[2].time_ns);
+    trace_free(&t);
+}
+
+/* A stream without THREAD_START (the recorder loaded after the thread
+ * began) gets one in front: every later op shifts by one, in the
+ * layout and in the edges other threads hold on them. */
+static void test_missing_thread_start_is_supplied(void)
+{
+    static struct builder b;
+    struct trace t;
+    char err[ERR_CAP];
+    struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x1000, 0, 64),
+                               EV(TRACE_MALLOC, 1011, 0x2000, 0, 32),
+                               EV(TRACE_THREAD_EXIT, 1030, 0, 0, 0) };
+    struct trace_event c[] = { EV(TRACE_FREE, 1020, 0, 0x2000, 0) };
+    memset(&b, 0, sizeof(b));
+    b_start(&b);
+    b.no_start[0] = 1;
+    b_events(&b, 0, a, 3);
+    b_events(&b, 1, c, 1);
+    b_end(&b, 0);
+    EXPECT(b_load(&b, &t, err) == 0);
+    EXPECT(t.threads[0].op_count == 4);
+    EXPECT(t.threads[0].ops[0].kind == TRACE_THREAD_START);
+    EXPECT(t.threads[0].ops[0].time_ns == t.threads[0].ops[1].time_ns);
+    EXPECT(t.threads[0].ops[1].kind == TRACE_MALLOC &&
+           t.threads[0].ops[1].size == 64);
+    EXPECT(t.threads[0].ops[2].kind == TRACE_MALLOC &&
+           t.threads[0].ops[2].size == 32);
+    EXPECT(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
+    const struct trace_op *freed = &t.threads[1].ops[1];
+    EXPECT(freed->kind == TRACE_FREE && freed->dep_thread == 0 &&
+           freed->dep_op == 2);
+    EXPECT(freed->old_slot == t.threads[0].ops[2].slot);
     trace_free(&t);
 }
 
@@ -632,6 +667,7 @@ int main(void)
     test_free_of_unrecorded_block_is_dropped_and_counted();
     test_failed_realloc_keeps_the_old_block();
     test_thread_exit_stays_last();
+    test_missing_thread_start_is_supplied();
     test_flipped_bit_is_reported_at_its_chunk();
     test_cut_file_is_reported_where_it_ends();
     test_wrong_version_is_refused();
