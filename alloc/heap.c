@@ -83,7 +83,9 @@ unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
         struct pool *pool = class->with_room;
         if (pool == NULL && (pool = pool_create(heap, size_class)) == NULL)
             break;
+        char *bump = pool->bump;
         taken += pool_take(pool, out + taken, max - taken);
+        heap->pool_bytes_carved += (uint64_t)(pool->bump - bump);
         if (!pool_has_room(pool))
             list_remove(class, pool);
     }
@@ -107,6 +109,7 @@ void heap_put_block(struct heap *heap, struct pool *pool, void *block)
         list_remove(class, pool);
         class->pool_count--;
         heap->pool_bytes_held -= CHUNK_SIZE;
+        heap->pool_bytes_carved -= (uint64_t)(pool->bump - pool->blocks);
         chunkmap_set(pool, CHUNK_SIZE, NULL);
         chunk_free(pool, CHUNK_SIZE, (enum chunk_source)pool->source);
     }

@@ -34,6 +34,7 @@ struct heap {
     uint64_t lock_contended;
     uint64_t pool_bytes_out;   /* pool blocks out of this heap */
     uint64_t pool_bytes_held;  /* chunks of its pools */
+    uint64_t pool_bytes_carved;/* their blocks carved by bump so far */
     struct heap_class classes[SC_COUNT];
     struct arena arena;
 } __attribute__((aligned(64)));  /* no false sharing between heaps */

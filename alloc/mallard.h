@@ -40,6 +40,8 @@ struct mallard_heap_stats {
     uint64_t pool_bytes_out;    /* pool blocks out of this heap */
     uint64_t arena_bytes_in_use;
     uint64_t pool_bytes_held;   /* chunks its pools occupy */
+    uint64_t pool_bytes_carved; /* of which blocks ever handed out (the
+                                   pages a pool has touched) */
     uint64_t arena_bytes_held;  /* chunks its arena regions occupy:
                                    held - in use is what free blocks
                                    inside them pin */

@@ -27,6 +27,7 @@ static void read_heap(unsigned index, struct mallard_heap_stats *out)
     out->pool_bytes_out = heap->pool_bytes_out;
     out->arena_bytes_in_use = heap->arena.bytes_in_use;
     out->pool_bytes_held = heap->pool_bytes_held;
+    out->pool_bytes_carved = heap->pool_bytes_carved;
     out->arena_bytes_held = heap->arena.bytes_held;
     lock_release(&heap->lock);
 }
@@ -115,6 +116,8 @@ EXPORT void mallard_print_stats(void)
         print_number(heap.lock_contended);
         os_write_stderr(" pool_bytes_held ");
         print_number(heap.pool_bytes_held);
+        os_write_stderr(" pool_bytes_carved ");
+        print_number(heap.pool_bytes_carved);
         os_write_stderr(" arena_bytes_held ");
         print_number(heap.arena_bytes_held);
         os_write_stderr("\n");
