@@ -32,10 +32,14 @@
 #include "pool.h"
 #include "sizeclass.h"
 
-/* Bounds memory a thread holds.  16 KiB: larson --threads 2 peaked at
- * 4.5 MiB with 32 KiB bins, 4.3 with these (3.8 with no cache at all),
- * python3 and sqlite3 in the same time. */
-#define TCACHE_BIN_BYTES (16u << 10)
+/* Bounds memory a thread holds: with many threads on many CPUs the
+ * bins add up.  On 16 cores, larson --threads 16 peaked at 27.0 MiB
+ * with 16 KiB bins, 22.1 with 8 and 19.1 with 4 (glibc 17.8), and
+ * --threads 4 at 9.4, 8.0, 6.5 (glibc 5.6), at about the same speed; on
+ * 2 cores python3, sqlite3 and larson ran in the same time with all
+ * three.  A bin still holds at least 2 blocks, so a 4 KiB class still
+ * takes one lock per two calls at worst. */
+#define TCACHE_BIN_BYTES (4u << 10)
 #define TCACHE_BIN_MAX 128u          /* bounds the cost of a spill */
 #define TCACHE_FIRST_BATCH 2u
 
