@@ -3,7 +3,8 @@
  * rarely touches a heap lock; with MALLARD_THREAD_CACHE=0 every call
  * takes one (the course requirement: a lock on every allocation and
  * free).  The test reads the same setting to know what to expect.  Also:
- * a thread's cached blocks go back to the heaps when it exits.
+ * a thread's cached blocks go back to the heaps when it exits, and
+ * classes over 2 KiB are never cached (tcache.c says why).
  */
 #include "check.h"
 #include "mallard.h"
@@ -34,6 +35,16 @@ static void test_lock_use_follows_the_setting(bool cache_on)
         CHECK(taken >= 2 * ROUNDS);
 }
 
+static void test_big_classes_are_not_cached(void)
+{
+    uint64_t before = acquisitions();
+    for (int i = 0; i < ROUNDS; i++) {
+        void *block = mallard_malloc(8192);
+        mallard_free(block);
+    }
+    CHECK(acquisitions() - before >= 2 * ROUNDS);
+}
+
 static void *allocate_and_leave(void *unused)
 {
     (void)unused;
@@ -62,6 +73,7 @@ int main(void)
     bool cache_on = !(setting && setting[0] == '0');
     mallard_free(mallard_malloc(1));   /* initialise */
     test_lock_use_follows_the_setting(cache_on);
+    test_big_classes_are_not_cached();
     test_exiting_thread_returns_its_cache();
     CHECK_DONE();
 }
