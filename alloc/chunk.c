@@ -243,8 +243,8 @@ void *chunk_alloc(size_t size, enum chunk_source *source)
  * A reused span holds whatever its last user touched.  A pool touches
  * its blocks only as its bump pointer reaches them, and most pools of
  * a program's rarer classes stay nearly empty; on an old region's pages
- * they would keep all 256 KiB resident.  prodcons --threads 2 (36
- * classes on each of 2 heaps, a few blocks live in each) peaked at
+ * they would keep all 256 KiB resident.  prodcons --threads 2 (a pool
+ * per class on each of 2 heaps, a few blocks live in each) peaked at
  * 1.54x glibc's RSS that way, 1.09x with this, in the same time.
  * The first keep bytes are left as they are (about to be written).
  */
