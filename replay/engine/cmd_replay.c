@@ -16,16 +16,10 @@ int cmd_replay(int argc, char **argv)
 {
     replay_child_main();   /* returns only in the parent */
     struct replay_options opt;
+    int rc = replay_options_start(argc, argv, "mallard replay", &opt);
+    if (rc >= 0)
+        return rc;
     char err[REPLAY_MSG_LEN];
-    int rc = replay_options_parse(argc, argv, &opt, err, sizeof(err));
-    if (rc == 1) {
-        replay_options_usage(stdout);
-        return 0;
-    }
-    if (rc != 0 || replay_allocator_resolve(&opt, err, sizeof(err)) != 0) {
-        fprintf(stderr, "mallard replay: %s\n", err);
-        return 2;
-    }
     struct trace trace;
     memset(&trace, 0, sizeof(trace));
     if (trace_load(opt.trace_path, &trace, err, sizeof(err)) != 0) {

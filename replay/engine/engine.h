@@ -244,6 +244,13 @@ int replay_allocator_check(const struct replay_options *opt,
 int replay_options_parse(int argc, char **argv, struct replay_options *opt,
                          char *err, size_t err_len);
 void replay_options_usage(FILE *out);
+/*
+ * A replay front end's first steps: parse argv into *opt (printing the
+ * usage for --help) and resolve the allocator, errors to stderr after
+ * "who: ".  Returns -1 to go on, else the exit status to return.
+ */
+int replay_options_start(int argc, char **argv, const char *who,
+                         struct replay_options *opt);
 
 /* "malloc", "free", ... for any kind; "unknown" otherwise. */
 const char *replay_kind_name(unsigned kind);

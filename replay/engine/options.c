@@ -203,3 +203,19 @@ int replay_options_parse(int argc, char **argv, struct replay_options *o,
     }
     return 0;
 }
+
+int replay_options_start(int argc, char **argv, const char *who,
+                         struct replay_options *opt)
+{
+    char err[REPLAY_MSG_LEN];
+    int rc = replay_options_parse(argc, argv, opt, err, sizeof(err));
+    if (rc == 1) {
+        replay_options_usage(stdout);
+        return 0;
+    }
+    if (rc != 0 || replay_allocator_resolve(opt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", who, err);
+        return 2;
+    }
+    return -1;
+}

@@ -33,16 +33,9 @@ int main(int argc, char **argv)
 {
     replay_child_main();   /* returns only in the parent */
     struct replay_options opt;
-    char err[REPLAY_MSG_LEN];
-    int rc = replay_options_parse(argc, argv, &opt, err, sizeof(err));
-    if (rc == 1) {
-        replay_options_usage(stdout);
-        return 0;
-    }
-    if (rc != 0 || replay_allocator_resolve(&opt, err, sizeof(err)) != 0) {
-        fprintf(stderr, "replay-synth: %s\n", err);
-        return 2;
-    }
+    int rc = replay_options_start(argc, argv, "replay-synth", &opt);
+    if (rc >= 0)
+        return rc;
     struct builder b;
     if (synth_build(opt.trace_path, &b) != 0)
         return 2;
