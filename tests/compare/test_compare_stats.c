@@ -11,17 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "compare.h"
-
-static int failures;
-
-#define CHECK(cond) do { \
-    if (!(cond)) { \
-        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                #cond); \
-        failures++; \
-    } \
-} while (0)
 
 static int near(double a, double b)
 {
@@ -198,7 +189,5 @@ int main(void)
     test_stats_ratios_best_and_failed_cases();
     test_results_csv_round_trip();
     test_reads_replay_json();
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    CHECK_DONE();
 }

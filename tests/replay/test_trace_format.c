@@ -9,19 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "op_codec.h"
 
 #define BUILD_CAP (1 << 16)
 #define ERR_CAP 512
-
-static int failures;
-
-#define EXPECT(cond) do { \
-    if (!(cond)) { \
-        fprintf(stderr, "%s:%d: %s: expected %s\n", __FILE__, __LINE__, \
-                __func__, #cond); \
-        failures++; \
-    } } while (0)
 
 struct builder {
     uint8_t buf[BUILD_CAP];
@@ -106,11 +98,11 @@ static void test_varint_round_trip_at_limits(void)
         const uint8_t *p = buf;
         uint64_t got = 0;
         uint8_t *end = trace_put_varint(buf, values[i]);
-        EXPECT(trace_get_varint(&p, end, &got) == 0);
-        EXPECT(got == values[i] && p == end);
+        CHECK(trace_get_varint(&p, end, &got) == 0);
+        CHECK(got == values[i] && p == end);
         p = buf;
-        EXPECT(end - buf == 1 || trace_get_varint(&p, end - 1, &got) < 0);
-        EXPECT(trace_unzigzag(trace_zigzag(values[i])) == values[i]);
+        CHECK(end - buf == 1 || trace_get_varint(&p, end - 1, &got) < 0);
+        CHECK(trace_unzigzag(trace_zigzag(values[i])) == values[i]);
     }
 }
 
@@ -125,17 +117,17 @@ static void test_free_on_other_thread_waits_for_allocation(void)
     b_events(&b, 0, a, 1);
     b_events(&b, 1, c, 1);
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.thread_count == 2 && t.slot_count == 1);
-    EXPECT(t.threads[0].op_count == 2 && t.threads[1].op_count == 2);
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.thread_count == 2 && t.slot_count == 1);
+    CHECK(t.threads[0].op_count == 2 && t.threads[1].op_count == 2);
     const struct trace_op *alloc = &t.threads[0].ops[1];
     const struct trace_op *freed = &t.threads[1].ops[1];
-    EXPECT(alloc->kind == TRACE_MALLOC && alloc->slot == 0);
-    EXPECT(freed->kind == TRACE_FREE && freed->old_slot == 0);
-    EXPECT(freed->dep_thread == 0 && freed->dep_op == 1);
-    EXPECT(alloc->dep_thread == TRACE_NO_DEP);
-    EXPECT(t.peak_live_bytes == 64 && !t.truncated);
-    EXPECT(t.duration_ns == 4000 && alloc->time_ns == 10);
+    CHECK(alloc->kind == TRACE_MALLOC && alloc->slot == 0);
+    CHECK(freed->kind == TRACE_FREE && freed->old_slot == 0);
+    CHECK(freed->dep_thread == 0 && freed->dep_op == 1);
+    CHECK(alloc->dep_thread == TRACE_NO_DEP);
+    CHECK(t.peak_live_bytes == 64 && !t.truncated);
+    CHECK(t.duration_ns == 4000 && alloc->time_ns == 10);
     trace_free(&t);
 }
 
@@ -156,13 +148,13 @@ static void test_reused_address_on_equal_stamp_is_not_a_lost_free(void)
     b_end(&b, 0);
     struct trace_raw raw;
     struct trace_finalize_report rep;
-    EXPECT(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
-    EXPECT(trace_finalize(&raw, &t, &rep, err, ERR_CAP) == 0);
-    EXPECT(rep.missing_frees == 0 && rep.dropped_frees == 0);
+    CHECK(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
+    CHECK(trace_finalize(&raw, &t, &rep, err, ERR_CAP) == 0);
+    CHECK(rep.missing_frees == 0 && rep.dropped_frees == 0);
     /* threads keep their own free slots: no cross-thread slot reuse */
-    EXPECT(t.slot_count == 2);
-    EXPECT(t.threads[0].ops[2].dep_thread == TRACE_NO_DEP);
-    EXPECT(t.threads[0].ops[1].size == 20 && t.peak_live_bytes == 20);
+    CHECK(t.slot_count == 2);
+    CHECK(t.threads[0].ops[2].dep_thread == TRACE_NO_DEP);
+    CHECK(t.threads[0].ops[1].size == 20 && t.peak_live_bytes == 20);
     trace_free(&t);
     trace_raw_free(&raw);
 }
@@ -181,14 +173,14 @@ static void test_realloc_elsewhere_chains_edges(void)
     b_events(&b, 0, a, 2);
     b_events(&b, 1, c, 1);
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
+    CHECK(b_load(&b, &t, err) == 0);
     const struct trace_op *re = &t.threads[1].ops[1];
-    EXPECT(re->kind == TRACE_REALLOC && re->old_slot == 0);
-    EXPECT(re->dep_thread == 0 && re->dep_op == 1);
+    CHECK(re->kind == TRACE_REALLOC && re->old_slot == 0);
+    CHECK(re->dep_thread == 0 && re->dep_op == 1);
     const struct trace_op *fr = &t.threads[0].ops[2];
-    EXPECT(fr->old_slot == re->slot && re->slot != TRACE_NO_SLOT);
-    EXPECT(fr->dep_thread == 1 && fr->dep_op == 1);
-    EXPECT(t.peak_live_bytes == 80);
+    CHECK(fr->old_slot == re->slot && re->slot != TRACE_NO_SLOT);
+    CHECK(fr->dep_thread == 1 && fr->dep_op == 1);
+    CHECK(t.peak_live_bytes == 80);
     trace_free(&t);
 }
 
@@ -205,17 +197,17 @@ static void test_free_of_unrecorded_block_is_dropped_and_counted(void)
                                  .old_ptr = 0x8888, .size = 5 } };
     b_start(&b);
     b_events(&b, 0, a, 4);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.dropped_frees == 2);
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.dropped_frees == 2);
     /* start, free(NULL), usable_size(NULL), realloc acting as malloc:
      * the free of the unknown block is gone */
-    EXPECT(t.threads[0].op_count == 4);
-    EXPECT(t.threads[0].ops[1].kind == TRACE_FREE);
-    EXPECT(t.threads[0].ops[1].old_slot == TRACE_NO_SLOT);
-    EXPECT(t.threads[0].ops[2].old_slot == TRACE_NO_SLOT);
-    EXPECT(t.threads[0].ops[3].old_slot == TRACE_NO_SLOT);
-    EXPECT(t.threads[0].ops[3].slot == 0);
-    EXPECT(t.truncated);   /* no END chunk */
+    CHECK(t.threads[0].op_count == 4);
+    CHECK(t.threads[0].ops[1].kind == TRACE_FREE);
+    CHECK(t.threads[0].ops[1].old_slot == TRACE_NO_SLOT);
+    CHECK(t.threads[0].ops[2].old_slot == TRACE_NO_SLOT);
+    CHECK(t.threads[0].ops[3].old_slot == TRACE_NO_SLOT);
+    CHECK(t.threads[0].ops[3].slot == 0);
+    CHECK(t.truncated);   /* no END chunk */
     trace_free(&t);
 }
 
@@ -232,10 +224,10 @@ static void test_failed_realloc_keeps_the_old_block(void)
     b_start(&b);
     b_events(&b, 0, a, 3);
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.dropped_frees == 0 && t.threads[0].op_count == 4);
-    EXPECT(t.threads[0].ops[2].slot == TRACE_NO_SLOT);
-    EXPECT(t.threads[0].ops[3].old_slot == 0);
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.dropped_frees == 0 && t.threads[0].op_count == 4);
+    CHECK(t.threads[0].ops[2].slot == TRACE_NO_SLOT);
+    CHECK(t.threads[0].ops[3].old_slot == 0);
     trace_free(&t);
 }
 
@@ -252,11 +244,11 @@ static void test_thread_exit_stays_last(void)
     b_start(&b);
     b_events(&b, 0, a, 3);
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.threads[0].op_count == 4);
-    EXPECT(t.threads[0].ops[2].kind == TRACE_FREE);
-    EXPECT(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
-    EXPECT(t.threads[0].ops[3].time_ns >= t.threads[0].ops[2].time_ns);
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.threads[0].op_count == 4);
+    CHECK(t.threads[0].ops[2].kind == TRACE_FREE);
+    CHECK(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
+    CHECK(t.threads[0].ops[3].time_ns >= t.threads[0].ops[2].time_ns);
     trace_free(&t);
 }
 
@@ -278,19 +270,19 @@ static void test_missing_thread_start_is_supplied(void)
     b_events(&b, 0, a, 3);
     b_events(&b, 1, c, 1);
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.threads[0].op_count == 4);
-    EXPECT(t.threads[0].ops[0].kind == TRACE_THREAD_START);
-    EXPECT(t.threads[0].ops[0].time_ns == t.threads[0].ops[1].time_ns);
-    EXPECT(t.threads[0].ops[1].kind == TRACE_MALLOC &&
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.threads[0].op_count == 4);
+    CHECK(t.threads[0].ops[0].kind == TRACE_THREAD_START);
+    CHECK(t.threads[0].ops[0].time_ns == t.threads[0].ops[1].time_ns);
+    CHECK(t.threads[0].ops[1].kind == TRACE_MALLOC &&
            t.threads[0].ops[1].size == 64);
-    EXPECT(t.threads[0].ops[2].kind == TRACE_MALLOC &&
+    CHECK(t.threads[0].ops[2].kind == TRACE_MALLOC &&
            t.threads[0].ops[2].size == 32);
-    EXPECT(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
+    CHECK(t.threads[0].ops[3].kind == TRACE_THREAD_EXIT);
     const struct trace_op *freed = &t.threads[1].ops[1];
-    EXPECT(freed->kind == TRACE_FREE && freed->dep_thread == 0 &&
+    CHECK(freed->kind == TRACE_FREE && freed->dep_thread == 0 &&
            freed->dep_op == 2);
-    EXPECT(freed->old_slot == t.threads[0].ops[2].slot);
+    CHECK(freed->old_slot == t.threads[0].ops[2].slot);
     trace_free(&t);
 }
 
@@ -319,10 +311,10 @@ static void test_flipped_bit_is_reported_at_its_chunk(void)
     char err[ERR_CAP], want[64];
     size_t at = events_offset(b);
     b->buf[at + TRACE_CHUNK_HEADER_SIZE + 2] ^= 0x10;
-    EXPECT(b_load(b, &t, err) < 0);
+    CHECK(b_load(b, &t, err) < 0);
     snprintf(want, sizeof(want), "mem: offset %zu: expected chunk checksum",
              at);
-    EXPECT(strncmp(err, want, strlen(want)) == 0);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
 }
 
 static void test_cut_file_is_reported_where_it_ends(void)
@@ -332,13 +324,13 @@ static void test_cut_file_is_reported_where_it_ends(void)
     char err[ERR_CAP], want[64];
     size_t at = events_offset(b);
     b->len = at + TRACE_CHUNK_HEADER_SIZE + 1;
-    EXPECT(b_load(b, &t, err) < 0);
+    CHECK(b_load(b, &t, err) < 0);
     snprintf(want, sizeof(want), "mem: offset %zu: expected ", at);
-    EXPECT(strncmp(err, want, strlen(want)) == 0 && strstr(err, "trunc"));
+    CHECK(strncmp(err, want, strlen(want)) == 0 && strstr(err, "trunc"));
     b->len = 3;
-    EXPECT(b_load(b, &t, err) < 0 && strstr(err, "offset 0: expected"));
+    CHECK(b_load(b, &t, err) < 0 && strstr(err, "offset 0: expected"));
     b->len = 0;
-    EXPECT(b_load(b, &t, err) < 0 && strstr(err, "offset 0: expected"));
+    CHECK(b_load(b, &t, err) < 0 && strstr(err, "offset 0: expected"));
 }
 
 static void test_wrong_version_is_refused(void)
@@ -347,8 +339,8 @@ static void test_wrong_version_is_refused(void)
     struct trace t;
     char err[ERR_CAP];
     b->buf[TRACE_MAGIC_SIZE] = TRACE_VERSION + 1;
-    EXPECT(b_load(b, &t, err) < 0);
-    EXPECT(strstr(err, "offset 8: expected format version") != NULL);
+    CHECK(b_load(b, &t, err) < 0);
+    CHECK(strstr(err, "offset 8: expected format version") != NULL);
 }
 
 static void test_unknown_chunk_type_is_skipped(void)
@@ -358,8 +350,8 @@ static void test_unknown_chunk_type_is_skipped(void)
     char err[ERR_CAP];
     const uint8_t future[] = { 1, 2, 3, 4, 5 };
     b_chunk(b, 77, future, sizeof(future));
-    EXPECT(b_load(b, &t, err) == 0);
-    EXPECT(t.threads[0].op_count == 3);
+    CHECK(b_load(b, &t, err) == 0);
+    CHECK(t.threads[0].op_count == 3);
     trace_free(&t);
 }
 
@@ -372,11 +364,11 @@ static void test_bad_event_tag_is_refused_with_offset(void)
     b_start(&b);
     size_t at = b.len;
     b_chunk(&b, TRACE_CHUNK_EVENTS, payload, sizeof(payload));
-    EXPECT(b_load(&b, &t, err) < 0);
+    CHECK(b_load(&b, &t, err) < 0);
     char want[64];
     snprintf(want, sizeof(want), "offset %zu: expected an event tag",
              at + TRACE_CHUNK_HEADER_SIZE + 4);
-    EXPECT(strstr(err, want) != NULL);
+    CHECK(strstr(err, want) != NULL);
 }
 
 static int same_op(const struct trace_op *a, const struct trace_op *b)
@@ -408,23 +400,23 @@ static void test_final_form_round_trips_ops(void)
     b_events(&b, 1, c, 3);
     b_end(&b, 0);
     int fd = mkstemp(path);
-    EXPECT(fd >= 0);
+    CHECK(fd >= 0);
     close(fd);
-    EXPECT(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
-    EXPECT(trace_finalize(&raw, &t, NULL, err, ERR_CAP) == 0);
-    EXPECT(trace_write_final(path, &raw, &t, 3, 1, err, ERR_CAP) == 0);
-    EXPECT(trace_load(path, &back, err, ERR_CAP) == 0);
-    EXPECT(back.thread_count == t.thread_count && back.dropped_frees == 1);
-    EXPECT(back.slot_count == t.slot_count && !back.truncated);
-    EXPECT(back.peak_live_bytes == t.peak_live_bytes);
-    EXPECT(strcmp(back.command_line, "test") == 0 && back.pid == 42);
+    CHECK(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
+    CHECK(trace_finalize(&raw, &t, NULL, err, ERR_CAP) == 0);
+    CHECK(trace_write_final(path, &raw, &t, 3, 1, err, ERR_CAP) == 0);
+    CHECK(trace_load(path, &back, err, ERR_CAP) == 0);
+    CHECK(back.thread_count == t.thread_count && back.dropped_frees == 1);
+    CHECK(back.slot_count == t.slot_count && !back.truncated);
+    CHECK(back.peak_live_bytes == t.peak_live_bytes);
+    CHECK(strcmp(back.command_line, "test") == 0 && back.pid == 42);
     for (uint32_t i = 0; i < t.thread_count && i < back.thread_count; i++) {
-        EXPECT(back.threads[i].op_count == t.threads[i].op_count);
+        CHECK(back.threads[i].op_count == t.threads[i].op_count);
         for (uint64_t j = 0; j < t.threads[i].op_count &&
                              j < back.threads[i].op_count; j++)
-            EXPECT(same_op(&t.threads[i].ops[j], &back.threads[i].ops[j]));
+            CHECK(same_op(&t.threads[i].ops[j], &back.threads[i].ops[j]));
     }
-    EXPECT(t.threads[1].ops[2].dep_thread == 0);
+    CHECK(t.threads[1].ops[2].dep_thread == 0);
     trace_free(&t);
     trace_free(&back);
     trace_raw_free(&raw);
@@ -469,13 +461,13 @@ static size_t ranked_events(struct trace_event *ev)
 
 static void expect_same_trace(const struct trace *a, const struct trace *b)
 {
-    EXPECT(a->thread_count == b->thread_count);
-    EXPECT(a->slot_count == b->slot_count);
+    CHECK(a->thread_count == b->thread_count);
+    CHECK(a->slot_count == b->slot_count);
     for (uint32_t i = 0; i < a->thread_count && i < b->thread_count; i++) {
-        EXPECT(a->threads[i].op_count == b->threads[i].op_count);
+        CHECK(a->threads[i].op_count == b->threads[i].op_count);
         for (uint64_t j = 0; j < a->threads[i].op_count &&
                              j < b->threads[i].op_count; j++)
-            EXPECT(same_op(&a->threads[i].ops[j], &b->threads[i].ops[j]));
+            CHECK(same_op(&a->threads[i].ops[j], &b->threads[i].ops[j]));
     }
 }
 
@@ -495,13 +487,13 @@ static void test_ranked_slots_round_trip_past_their_limits(void)
                                                       : RANKED_BLOCKS);
     b_end(&b, 0);
     int fd = mkstemp(path);
-    EXPECT(fd >= 0);
+    CHECK(fd >= 0);
     close(fd);
-    EXPECT(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
-    EXPECT(trace_finalize(&raw, &t, NULL, err, ERR_CAP) == 0);
-    EXPECT(t.slot_count >= RANKED_BLOCKS);
-    EXPECT(trace_write_final(path, &raw, &t, 3, 1, err, ERR_CAP) == 0);
-    EXPECT(trace_load(path, &back, err, ERR_CAP) == 0);
+    CHECK(trace_raw_read("mem", b.buf, b.len, &raw, err, ERR_CAP) == 0);
+    CHECK(trace_finalize(&raw, &t, NULL, err, ERR_CAP) == 0);
+    CHECK(t.slot_count >= RANKED_BLOCKS);
+    CHECK(trace_write_final(path, &raw, &t, 3, 1, err, ERR_CAP) == 0);
+    CHECK(trace_load(path, &back, err, ERR_CAP) == 0);
     expect_same_trace(&t, &back);
     trace_free(&t);
     trace_free(&back);
@@ -564,13 +556,13 @@ static void test_plain_ops_chunks_still_load(void)
     for (size_t i = 0; i < n; i += RANKED_BLOCKS)
         b_events(&b, 0, ev + i, n - i < RANKED_BLOCKS ? n - i
                                                       : RANKED_BLOCKS);
-    EXPECT(b_load(&b, &t, err) == 0);
+    CHECK(b_load(&b, &t, err) == 0);
     b_final_old(&b, &t, TRACE_CHUNK_OPS);
-    EXPECT(b_load(&b, &back, err) == 0);
+    CHECK(b_load(&b, &back, err) == 0);
     expect_same_trace(&t, &back);
     trace_free(&back);
     b_final_old(&b, &t, TRACE_CHUNK_OPS_RANKED);
-    EXPECT(b_load(&b, &back, err) == 0);
+    CHECK(b_load(&b, &back, err) == 0);
     expect_same_trace(&t, &back);
     trace_free(&t);
     trace_free(&back);
@@ -584,12 +576,12 @@ static void test_crc32c_matches_published_values(void)
     memset(ones, 0xff, sizeof(ones));
     for (int i = 0; i < 32; i++)
         up[i] = (uint8_t)i;
-    EXPECT(trace_crc32c(0, "123456789", 9) == 0xe3069283u);
-    EXPECT(trace_crc32c(0, zeros, sizeof(zeros)) == 0x8a9136aau);
-    EXPECT(trace_crc32c(0, ones, sizeof(ones)) == 0x62a8ab43u);
-    EXPECT(trace_crc32c(0, up, sizeof(up)) == 0x46dd794eu);
+    CHECK(trace_crc32c(0, "123456789", 9) == 0xe3069283u);
+    CHECK(trace_crc32c(0, zeros, sizeof(zeros)) == 0x8a9136aau);
+    CHECK(trace_crc32c(0, ones, sizeof(ones)) == 0x62a8ab43u);
+    CHECK(trace_crc32c(0, up, sizeof(up)) == 0x46dd794eu);
     /* Chained over an odd split: the same as in one call. */
-    EXPECT(trace_crc32c(trace_crc32c(0, up, 13), up + 13, 19) ==
+    CHECK(trace_crc32c(trace_crc32c(0, up, 13), up + 13, 19) ==
            0x46dd794eu);
 }
 
@@ -606,11 +598,11 @@ static void test_tsc_stamps_become_nanoseconds(void)
     b_start_clock(&b, TRACE_CLOCK_TSC, 2500000000u);
     b_events(&b, 0, a, 2);
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.threads[0].op_count == 3);
-    EXPECT(t.threads[0].ops[1].time_ns == 1000);
-    EXPECT(t.threads[0].ops[2].time_ns == 2000);
-    EXPECT(t.duration_ns == 1600);    /* END stamp 5000: 4000 ticks */
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.threads[0].op_count == 3);
+    CHECK(t.threads[0].ops[1].time_ns == 1000);
+    CHECK(t.threads[0].ops[2].time_ns == 2000);
+    CHECK(t.duration_ns == 1600);    /* END stamp 5000: 4000 ticks */
     trace_free(&t);
 }
 
@@ -628,14 +620,14 @@ static void test_clock_chunk_refines_the_frequency(void)
     b_chunk(&b, TRACE_CHUNK_CLOCK, payload,
             trace_encode_clock(payload, sizeof(payload), 2000000000u));
     b_end(&b, 0);
-    EXPECT(b_load(&b, &t, err) == 0);
-    EXPECT(t.threads[0].ops[1].time_ns == 1000);   /* 2000 ticks */
-    EXPECT(t.duration_ns == 2000);                  /* END at 5000 */
+    CHECK(b_load(&b, &t, err) == 0);
+    CHECK(t.threads[0].ops[1].time_ns == 1000);   /* 2000 ticks */
+    CHECK(t.duration_ns == 2000);                  /* END at 5000 */
     trace_free(&t);
     b_start_clock(&b, TRACE_CLOCK_TSC, 1000000000u);
     b_chunk(&b, TRACE_CHUNK_CLOCK, payload,
             trace_encode_clock(payload, sizeof(payload), 0));
-    EXPECT(b_load(&b, &t, err) < 0 && strstr(err, "frequency"));
+    CHECK(b_load(&b, &t, err) < 0 && strstr(err, "frequency"));
 }
 
 static void test_unknown_clock_is_refused(void)
@@ -646,10 +638,10 @@ static void test_unknown_clock_is_refused(void)
     struct trace_event a[] = { EV(TRACE_MALLOC, 1010, 0x1000, 0, 64) };
     b_start_clock(&b, 3, TRACE_NS_PER_SEC);
     b_events(&b, 0, a, 1);
-    EXPECT(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
+    CHECK(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
     b_start_clock(&b, TRACE_CLOCK_TSC, 0);
     b_events(&b, 0, a, 1);
-    EXPECT(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
+    CHECK(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
 }
 
 int main(void)
@@ -674,7 +666,5 @@ int main(void)
     test_unknown_chunk_type_is_skipped();
     test_bad_event_tag_is_refused_with_offset();
     test_final_form_round_trips_ops();
-    if (failures)
-        fprintf(stderr, "%d expectation(s) failed\n", failures);
-    return failures ? 1 : 0;
+    CHECK_DONE();
 }

@@ -11,20 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "trace_format.h"
 #include "trace_slice.h"
 
 #define ERR_CAP 256
 #define MAX_OPS 8
-
-static int failures;
-
-#define EXPECT(cond) do { \
-    if (!(cond)) { \
-        fprintf(stderr, "%s:%d: %s: expected %s\n", __FILE__, __LINE__, \
-                __func__, #cond); \
-        failures++; \
-    } } while (0)
 
 #define NO TRACE_NO_SLOT
 
@@ -81,32 +73,32 @@ static void test_live_blocks_are_remade_by_their_allocator(void)
     struct trace_slice_report r;
     char err[ERR_CAP];
     two_threads(&m);
-    EXPECT(trace_slice(&m.t, 25, TRACE_SLICE_TO_END, &out, &r, err,
+    CHECK(trace_slice(&m.t, 25, TRACE_SLICE_TO_END, &out, &r, err,
                        sizeof(err)) == 0);
-    EXPECT(r.carried_blocks == 2 && r.carried_bytes == 300);
-    EXPECT(r.window_ops == 6);
-    EXPECT(out.thread_count == 2 && out.slot_count == 3);
-    EXPECT(out.peak_live_bytes == 300);
+    CHECK(r.carried_blocks == 2 && r.carried_bytes == 300);
+    CHECK(r.window_ops == 6);
+    CHECK(out.thread_count == 2 && out.slot_count == 3);
+    CHECK(out.peak_live_bytes == 300);
     const struct trace_thread *t0 = &out.threads[0], *t1 = &out.threads[1];
-    EXPECT(t0->op_count == 5 && t1->op_count == 5);
+    CHECK(t0->op_count == 5 && t1->op_count == 5);
     if (t0->op_count != 5 || t1->op_count != 5)
         return;
     /* T0 made s0 and s1 before the cut: it makes them again first */
-    EXPECT(t0->ops[0].kind == TRACE_THREAD_START);
-    EXPECT(t0->ops[1].kind == TRACE_MALLOC && t0->ops[1].size == 100);
-    EXPECT(t0->ops[2].kind == TRACE_MALLOC && t0->ops[2].size == 200);
-    EXPECT(t0->ops[3].kind == TRACE_MALLOC && t0->ops[3].time_ns == 15);
+    CHECK(t0->ops[0].kind == TRACE_THREAD_START);
+    CHECK(t0->ops[1].kind == TRACE_MALLOC && t0->ops[1].size == 100);
+    CHECK(t0->ops[2].kind == TRACE_MALLOC && t0->ops[2].size == 200);
+    CHECK(t0->ops[3].kind == TRACE_MALLOC && t0->ops[3].time_ns == 15);
     /* T1's first touch of s0 waits for that, so s0 still crosses */
-    EXPECT(t1->ops[0].kind == TRACE_THREAD_START &&
+    CHECK(t1->ops[0].kind == TRACE_THREAD_START &&
            t1->ops[0].dep_thread == TRACE_NO_DEP);
-    EXPECT(t1->ops[1].kind == TRACE_USABLE_SIZE &&
+    CHECK(t1->ops[1].kind == TRACE_USABLE_SIZE &&
            t1->ops[1].old_slot == t0->ops[1].slot &&
            t1->ops[1].dep_thread == 0 && t1->ops[1].dep_op == 1);
-    EXPECT(t1->ops[2].kind == TRACE_FREE &&
+    CHECK(t1->ops[2].kind == TRACE_FREE &&
            t1->ops[2].old_slot == t0->ops[1].slot &&
            t1->ops[2].dep_thread == TRACE_NO_DEP);
     /* the free of s2 still waits for its allocation, renumbered */
-    EXPECT(t1->ops[3].old_slot == t0->ops[3].slot &&
+    CHECK(t1->ops[3].old_slot == t0->ops[3].slot &&
            t1->ops[3].dep_thread == 0 && t1->ops[3].dep_op == 3);
     trace_free(&out);
 }
@@ -124,14 +116,14 @@ static void test_block_of_a_gone_thread_is_made_by_its_toucher(void)
     add(&m, 0, TRACE_THREAD_EXIT, 20, 0, NO, NO, TRACE_NO_DEP, 0);
     add(&m, 1, TRACE_THREAD_START, 0, 0, NO, NO, TRACE_NO_DEP, 0);
     add(&m, 1, TRACE_FREE, 40, 0, NO, 0, 0, 1);
-    EXPECT(trace_slice(&m.t, 30, TRACE_SLICE_TO_END, &out, NULL, err,
+    CHECK(trace_slice(&m.t, 30, TRACE_SLICE_TO_END, &out, NULL, err,
                        sizeof(err)) == 0);
-    EXPECT(out.thread_count == 1 && out.threads[0].op_count == 3);
+    CHECK(out.thread_count == 1 && out.threads[0].op_count == 3);
     if (out.thread_count != 1 || out.threads[0].op_count != 3)
         return;
-    EXPECT(out.threads[0].ops[1].kind == TRACE_MALLOC &&
+    CHECK(out.threads[0].ops[1].kind == TRACE_MALLOC &&
            out.threads[0].ops[1].size == 64);
-    EXPECT(out.threads[0].ops[2].kind == TRACE_FREE &&
+    CHECK(out.threads[0].ops[2].kind == TRACE_FREE &&
            out.threads[0].ops[2].dep_thread == TRACE_NO_DEP);
     trace_free(&out);
 }
@@ -142,15 +134,15 @@ static void test_whole_window_is_the_whole_trace(void)
     struct trace out;
     char err[ERR_CAP];
     two_threads(&m);
-    EXPECT(trace_slice(&m.t, 0, TRACE_SLICE_TO_END, &out, NULL, err,
+    CHECK(trace_slice(&m.t, 0, TRACE_SLICE_TO_END, &out, NULL, err,
                        sizeof(err)) == 0);
-    EXPECT(out.thread_count == 2);
+    CHECK(out.thread_count == 2);
     for (uint32_t th = 0; th < 2 && th < out.thread_count; th++) {
-        EXPECT(out.threads[th].op_count == m.threads[th].op_count);
+        CHECK(out.threads[th].op_count == m.threads[th].op_count);
         for (uint64_t i = 0; i < out.threads[th].op_count; i++) {
             const struct trace_op *a = &out.threads[th].ops[i];
             const struct trace_op *b = &m.threads[th].ops[i];
-            EXPECT(a->kind == b->kind && a->time_ns == b->time_ns &&
+            CHECK(a->kind == b->kind && a->time_ns == b->time_ns &&
                    a->dep_thread == b->dep_thread &&
                    a->dep_op == b->dep_op);
         }
@@ -174,12 +166,12 @@ static void test_cut_moves_past_an_edge_that_crosses_it(void)
     add(&m, 1, TRACE_FREE, 40, 0, NO, 0, 0, 1);
     int rc = trace_slice(&m.t, 45, TRACE_SLICE_TO_END, &out, &r, err,
                          sizeof(err));
-    EXPECT(rc == 0);
+    CHECK(rc == 0);
     if (rc < 0)
         return;
-    EXPECT(r.carried_blocks == 0 && r.window_ops == 1);
-    EXPECT(out.thread_count == 1 && out.threads[0].op_count == 2);
-    EXPECT(out.threads[0].ops[1].size == 20);
+    CHECK(r.carried_blocks == 0 && r.window_ops == 1);
+    CHECK(out.thread_count == 1 && out.threads[0].op_count == 2);
+    CHECK(out.threads[0].ops[1].size == 20);
     trace_free(&out);
 }
 
@@ -193,13 +185,13 @@ static void test_realloced_block_is_remade_at_its_present_size(void)
     add(&m, 0, TRACE_MALLOC, 1, 10, 0, NO, TRACE_NO_DEP, 0);
     add(&m, 0, TRACE_REALLOC, 2, 500, 1, 0, TRACE_NO_DEP, 0);
     add(&m, 0, TRACE_FREE, 30, 0, NO, 1, TRACE_NO_DEP, 0);
-    EXPECT(trace_slice(&m.t, 20, TRACE_SLICE_TO_END, &out, NULL, err,
+    CHECK(trace_slice(&m.t, 20, TRACE_SLICE_TO_END, &out, NULL, err,
                        sizeof(err)) == 0);
-    EXPECT(out.threads[0].op_count == 3);
-    EXPECT(out.threads[0].ops[1].kind == TRACE_MALLOC &&
+    CHECK(out.threads[0].op_count == 3);
+    CHECK(out.threads[0].ops[1].kind == TRACE_MALLOC &&
            out.threads[0].ops[1].size == 500 &&
            out.threads[0].ops[1].old_slot == TRACE_NO_SLOT);
-    EXPECT(out.threads[0].ops[2].old_slot == out.threads[0].ops[1].slot);
+    CHECK(out.threads[0].ops[2].old_slot == out.threads[0].ops[1].slot);
     trace_free(&out);
 }
 
@@ -209,9 +201,9 @@ static void test_empty_window_is_refused(void)
     struct trace out;
     char err[ERR_CAP] = "";
     two_threads(&m);
-    EXPECT(trace_slice(&m.t, 1000, TRACE_SLICE_TO_END, &out, NULL, err,
+    CHECK(trace_slice(&m.t, 1000, TRACE_SLICE_TO_END, &out, NULL, err,
                        sizeof(err)) < 0);
-    EXPECT(strstr(err, "no ops") != NULL);
+    CHECK(strstr(err, "no ops") != NULL);
 }
 
 static void test_op_budget_sets_the_end(void)
@@ -219,8 +211,8 @@ static void test_op_budget_sets_the_end(void)
     struct mem_trace m;
     two_threads(&m);
     /* window times from 25: 30 35 40 45 60 70; two ops end before 40 */
-    EXPECT(trace_slice_end_for_ops(&m.t, 25, 2) == 40);
-    EXPECT(trace_slice_end_for_ops(&m.t, 25, 6) == TRACE_SLICE_TO_END);
+    CHECK(trace_slice_end_for_ops(&m.t, 25, 2) == 40);
+    CHECK(trace_slice_end_for_ops(&m.t, 25, 6) == TRACE_SLICE_TO_END);
 }
 
 int main(void)
@@ -232,7 +224,5 @@ int main(void)
     test_realloced_block_is_remade_at_its_present_size();
     test_empty_window_is_refused();
     test_op_budget_sets_the_end();
-    if (failures)
-        fprintf(stderr, "%d expectation(s) failed\n", failures);
-    return failures ? 1 : 0;
+    CHECK_DONE();
 }
