@@ -48,17 +48,21 @@ static size_t cache_limit(void)
     return twice > HUGE_CACHE_MIN ? twice : HUGE_CACHE_MIN;
 }
 
+static void cache_evict(struct cached_mapping *slot)
+{
+    os_unmap(slot->start, slot->size);
+    cache_bytes -= slot->size;
+    slot->start = NULL;
+}
+
 /* Unmaps entries unused for CHUNK_DECAY_NS (all of them if force). */
 static void cache_expire(uint64_t now, bool force)
 {
     for (int i = 0; i < HUGE_CACHE_SLOTS; i++) {
         struct cached_mapping *slot = &cache[i];
         if (slot->start &&
-            (force || now - slot->freed_ns > CHUNK_DECAY_NS)) {
-            os_unmap(slot->start, slot->size);
-            cache_bytes -= slot->size;
-            slot->start = NULL;
-        }
+            (force || now - slot->freed_ns > CHUNK_DECAY_NS))
+            cache_evict(slot);
     }
 }
 
@@ -67,14 +71,9 @@ static void cache_expire(uint64_t now, bool force)
 static void cache_drop_below(size_t bytes)
 {
     lock_acquire(&cache_lock);
-    for (int i = 0; i < HUGE_CACHE_SLOTS; i++) {
-        struct cached_mapping *slot = &cache[i];
-        if (slot->start && slot->size < bytes) {
-            os_unmap(slot->start, slot->size);
-            cache_bytes -= slot->size;
-            slot->start = NULL;
-        }
-    }
+    for (int i = 0; i < HUGE_CACHE_SLOTS; i++)
+        if (cache[i].start && cache[i].size < bytes)
+            cache_evict(&cache[i]);
     lock_release(&cache_lock);
 }
 
