@@ -89,6 +89,30 @@ static void print_line(const char *name, uint64_t value)
     os_write_stderr("\n");
 }
 
+/* Writes " name value" to stderr (a field of a heap's line). */
+static void print_field(const char *name, uint64_t value)
+{
+    os_write_stderr(" ");
+    os_write_stderr(name);
+    os_write_stderr(" ");
+    print_number(value);
+}
+
+static void print_heap(unsigned index)
+{
+    struct mallard_heap_stats heap;
+    read_heap(index, &heap);
+    os_write_stderr("  heap ");
+    print_number(index);
+    os_write_stderr(":");
+    print_field("lock_acquisitions", heap.lock_acquisitions);
+    print_field("lock_contended", heap.lock_contended);
+    print_field("pool_bytes_held", heap.pool_bytes_held);
+    print_field("pool_bytes_carved", heap.pool_bytes_carved);
+    print_field("arena_bytes_held", heap.arena_bytes_held);
+    os_write_stderr("\n");
+}
+
 EXPORT void mallard_print_stats(void)
 {
     struct mallard_stats stats;
@@ -105,23 +129,8 @@ EXPORT void mallard_print_stats(void)
     print_line("heap_count", stats.heap_count);
     print_line("lock_acquisitions", stats.lock_acquisitions);
     print_line("lock_contended", stats.lock_contended);
-    for (unsigned i = 0; i < heap_count; i++) {
-        struct mallard_heap_stats heap;
-        read_heap(i, &heap);
-        os_write_stderr("  heap ");
-        print_number(i);
-        os_write_stderr(": lock_acquisitions ");
-        print_number(heap.lock_acquisitions);
-        os_write_stderr(" lock_contended ");
-        print_number(heap.lock_contended);
-        os_write_stderr(" pool_bytes_held ");
-        print_number(heap.pool_bytes_held);
-        os_write_stderr(" pool_bytes_carved ");
-        print_number(heap.pool_bytes_carved);
-        os_write_stderr(" arena_bytes_held ");
-        print_number(heap.arena_bytes_held);
-        os_write_stderr("\n");
-    }
+    for (unsigned i = 0; i < heap_count; i++)
+        print_heap(i);
 }
 
 __attribute__((destructor)) static void print_at_exit(void)
