@@ -37,6 +37,14 @@ void cli_trace_free(struct cli_trace *ct);
 /* Prints the dropped/missing-free warnings, if any, to stderr. */
 void cli_trace_warn(const struct cli_trace *ct);
 int cli_is_help(const char *arg);
+/*
+ * The start of a `mallard trace CMD FILE` command: prints usage for
+ * --help (exit 0) or a wrong argument count (exit 2), else loads FILE
+ * into *ct and prints its warnings.  Returns -1 to go on, else the
+ * exit status.
+ */
+int cli_trace_open(int argc, char **argv, const char *usage,
+                   struct cli_trace *ct);
 
 int trace_cmd_info(int argc, char **argv);
 int trace_cmd_stats(int argc, char **argv);

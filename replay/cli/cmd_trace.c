@@ -87,6 +87,19 @@ void cli_trace_free(struct cli_trace *ct)
     trace_free(&ct->trace);
 }
 
+int cli_trace_open(int argc, char **argv, const char *usage,
+                   struct cli_trace *ct)
+{
+    if (argc != 2 || cli_is_help(argv[1])) {
+        fputs(usage, argc == 2 ? stdout : stderr);
+        return argc == 2 ? 0 : 2;
+    }
+    if (cli_trace_load(argv[1], ct) < 0)
+        return 1;
+    cli_trace_warn(ct);
+    return -1;
+}
+
 void cli_trace_warn(const struct cli_trace *ct)
 {
     if (ct->report.dropped_frees)

@@ -97,21 +97,19 @@ static int check_trace(struct check_ctx *c)
     return rc == 0 ? 0 : -1;
 }
 
+static const char check_usage[] =
+    "usage: mallard trace check FILE\nValidates every chunk, "
+    "the thread streams, slots and edges.\nExit status 0 only"
+    " if the trace is sound.\n";
+
 int trace_cmd_check(int argc, char **argv)
 {
-    if (argc != 2 || cli_is_help(argv[1])) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: mallard trace check FILE\nValidates every chunk, "
-                "the thread streams, slots and edges.\nExit status 0 only"
-                " if the trace is sound.\n");
-        return argc == 2 ? 0 : 2;
-    }
     struct cli_trace ct;
-    if (cli_trace_load(argv[1], &ct) < 0)
-        return 1;
-    cli_trace_warn(&ct);
+    int rc = cli_trace_open(argc, argv, check_usage, &ct);
+    if (rc >= 0)
+        return rc;
     struct check_ctx c = { .t = &ct.trace };
-    int rc = check_trace(&c);
+    rc = check_trace(&c);
     uint64_t ops = 0;
     for (uint32_t i = 0; i < ct.trace.thread_count; i++)
         ops += ct.trace.threads[i].op_count;

@@ -30,20 +30,18 @@ static void dump_op(uint32_t thread, uint64_t tid, uint64_t index,
         printf("%u:%u\n", op->dep_thread, op->dep_op);
 }
 
+static const char dump_usage[] =
+    "usage: mallard trace dump FILE\n"
+    "One op per line: thread tid index time_ns op size arg "
+    "slot old_slot dep\n(dep is THREAD:OP, the op it waits "
+    "for; '-' for none).\n";
+
 int trace_cmd_dump(int argc, char **argv)
 {
-    if (argc != 2 || cli_is_help(argv[1])) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: mallard trace dump FILE\n"
-                "One op per line: thread tid index time_ns op size arg "
-                "slot old_slot dep\n(dep is THREAD:OP, the op it waits "
-                "for; '-' for none).\n");
-        return argc == 2 ? 0 : 2;
-    }
     struct cli_trace ct;
-    if (cli_trace_load(argv[1], &ct) < 0)
-        return 1;
-    cli_trace_warn(&ct);
+    int rc = cli_trace_open(argc, argv, dump_usage, &ct);
+    if (rc >= 0)
+        return rc;
     printf("# thread\ttid\tindex\ttime_ns\top\tsize\targ\tslot\t"
            "old_slot\tdep\n");
     for (uint32_t i = 0; i < ct.trace.thread_count; i++) {

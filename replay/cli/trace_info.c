@@ -93,19 +93,17 @@ static void info_body(const struct cli_trace *ct)
                ct->raw.children[i].path);
 }
 
+static const char info_usage[] =
+    "usage: mallard trace info FILE\n"
+    "Prints the header, counts per operation, threads, "
+    "duration,\npeak live bytes and cross-thread frees.\n";
+
 int trace_cmd_info(int argc, char **argv)
 {
-    if (argc != 2 || cli_is_help(argv[1])) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: mallard trace info FILE\n"
-                "Prints the header, counts per operation, threads, "
-                "duration,\npeak live bytes and cross-thread frees.\n");
-        return argc == 2 ? 0 : 2;
-    }
     struct cli_trace ct;
-    if (cli_trace_load(argv[1], &ct) < 0)
-        return 1;
-    cli_trace_warn(&ct);
+    int rc = cli_trace_open(argc, argv, info_usage, &ct);
+    if (rc >= 0)
+        return rc;
     info_header(&ct);
     info_body(&ct);
     cli_trace_free(&ct);
