@@ -62,7 +62,7 @@ bool alloc_init_slow(void)
         ready = heap_init_all() && tcache_init_global() &&
                 pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
         if (config.mmap_threshold_fixed)
-            chunk_set_retain_limit(2 * config.mmap_threshold);
+            huge_fix_threshold(config.mmap_threshold);
         atomic_store_explicit(&alloc_ready, ready, memory_order_release);
     }
     lock_release(&init_lock);

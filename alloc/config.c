@@ -5,8 +5,6 @@
  */
 #include "config.h"
 
-#include "huge.h"
-
 #include <stdlib.h>
 
 struct config config = {
@@ -14,7 +12,7 @@ struct config config = {
     .print_stats = false,
     .use_sbrk = true,
     .mmap_threshold_fixed = false,
-    .mmap_threshold = HUGE_THRESHOLD_START,
+    .mmap_threshold = 0, /* read only when mmap_threshold_fixed */
 };
 
 /* A decimal number with an optional k/m/g suffix; 0 when malformed. */
@@ -47,13 +45,9 @@ void config_read(void)
     config.print_stats = read_flag("MALLARD_STATS", false);
     config.use_sbrk = read_flag("MALLARD_SBRK", true);
     const char *threshold = getenv("MALLARD_MMAP_THRESHOLD");
+    /* Clamped where it is applied (huge_fix_threshold). */
     if (threshold != NULL && parse_size(threshold) > 0) {
-        size_t bytes = parse_size(threshold);
-        if (bytes < HUGE_THRESHOLD_MIN)
-            bytes = HUGE_THRESHOLD_MIN;
-        if (bytes > HUGE_THRESHOLD_MAX)
-            bytes = HUGE_THRESHOLD_MAX;
-        config.mmap_threshold = bytes;
+        config.mmap_threshold = parse_size(threshold);
         config.mmap_threshold_fixed = true;
     }
 }

@@ -14,7 +14,6 @@
 #include "huge.h"
 
 #include "chunk.h"
-#include "config.h"
 #include "lock.h"
 #include "os.h"
 
@@ -25,7 +24,11 @@
 #define HUGE_CACHE_SLOTS 8  /* a few buffers in flight at once */
 
 static _Atomic size_t adaptive_threshold = HUGE_THRESHOLD_START;
+/* Set by MALLARD_MMAP_THRESHOLD or mallopt(M_MMAP_THRESHOLD): the
+ * threshold stays where it was put. */
+static _Atomic bool threshold_fixed;
 static _Atomic size_t bytes_in_use;
+static _Atomic size_t blocks_in_use;
 
 struct cached_mapping {
     char *start;        /* NULL: slot empty */
@@ -159,9 +162,19 @@ void huge_fork_child(void)
 
 size_t huge_threshold(void)
 {
-    if (config.mmap_threshold_fixed)
-        return config.mmap_threshold;
     return atomic_load_explicit(&adaptive_threshold, memory_order_relaxed);
+}
+
+void huge_fix_threshold(size_t bytes)
+{
+    if (bytes < HUGE_THRESHOLD_MIN)
+        bytes = HUGE_THRESHOLD_MIN;
+    if (bytes > HUGE_THRESHOLD_MAX)
+        bytes = HUGE_THRESHOLD_MAX;
+    atomic_store_explicit(&threshold_fixed, true, memory_order_relaxed);
+    atomic_store_explicit(&adaptive_threshold, bytes, memory_order_relaxed);
+    chunk_set_retain_limit(2 * bytes);
+    cache_drop_below(bytes);
 }
 
 /*
@@ -190,6 +203,7 @@ static void *huge_publish(struct huge_header *header, size_t map_size,
         os_unmap(header, map_size);
         return NULL;
     }
+    atomic_fetch_add_explicit(&blocks_in_use, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&bytes_in_use, map_size,
                               memory_order_relaxed);
     return (char *)header + offset;
@@ -269,7 +283,8 @@ void huge_check(const struct huge_header *header, const void *ptr)
  */
 static bool adapt_threshold(size_t freed_size)
 {
-    if (config.mmap_threshold_fixed || freed_size > HUGE_THRESHOLD_MAX)
+    if (atomic_load_explicit(&threshold_fixed, memory_order_relaxed) ||
+        freed_size > HUGE_THRESHOLD_MAX)
         return false;
     size_t current = atomic_load_explicit(&adaptive_threshold,
                                           memory_order_relaxed);
@@ -295,6 +310,7 @@ void huge_free(struct huge_header *header, void *ptr)
     size_t map_size = header->map_size;
     size_t usable = map_size - header->user_offset;
     chunkmap_set(header, map_size, NULL);
+    atomic_fetch_sub_explicit(&blocks_in_use, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&bytes_in_use, map_size,
                               memory_order_relaxed);
     /* Below the threshold (it rose past this size now or since the block
@@ -382,4 +398,9 @@ void *huge_realloc(struct huge_header *header, void *ptr, size_t size)
 size_t huge_bytes_in_use(void)
 {
     return atomic_load_explicit(&bytes_in_use, memory_order_relaxed);
+}
+
+size_t huge_blocks_in_use(void)
+{
+    return atomic_load_explicit(&blocks_in_use, memory_order_relaxed);
 }

@@ -41,6 +41,9 @@ struct huge_header {
 
 /* The current threshold: requests of this size or more are mapped. */
 size_t huge_threshold(void);
+/* Fixes the threshold at bytes (clamped to MIN..MAX): adaptation stops,
+ * and freed memory up to twice the threshold is kept for reuse. */
+void huge_fix_threshold(size_t bytes);
 
 void *huge_alloc(size_t size, size_t align);
 /* Zeroed: memset only when the mapping came from the cache. */
@@ -57,6 +60,7 @@ void huge_check(const struct huge_header *header, const void *ptr);
 
 /* Counters for mallard_stats(). */
 size_t huge_bytes_in_use(void);
+size_t huge_blocks_in_use(void);
 /* Freed mappings kept for reuse, and giving them all back. */
 size_t huge_cached_bytes(void);
 void huge_release_cached(void);

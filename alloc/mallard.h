@@ -5,8 +5,11 @@
  * Link with -lmallard (pkg-config mallard) or preload libmallard.so; in
  * both cases malloc, free, calloc, realloc, reallocarray, posix_memalign,
  * aligned_alloc, memalign, valloc, pvalloc and malloc_usable_size are
- * Mallard's.  Settings come from the environment (MALLARD_THREAD_CACHE,
- * MALLARD_STATS, MALLARD_MMAP_THRESHOLD, MALLARD_SBRK; see README).
+ * Mallard's, and so are glibc's malloc_trim, mallopt, mallinfo,
+ * mallinfo2, malloc_stats and malloc_info (alloc/glibc.c says how they
+ * map onto Mallard).  Settings come from the environment
+ * (MALLARD_THREAD_CACHE, MALLARD_STATS, MALLARD_MMAP_THRESHOLD,
+ * MALLARD_SBRK; see README).
  */
 #ifndef MALLARD_H
 #define MALLARD_H
@@ -71,6 +74,10 @@ void *mallard_valloc(size_t size);
 void *mallard_pvalloc(size_t size);
 size_t mallard_malloc_usable_size(void *ptr);
 int mallard_malloc_trim(size_t pad);
+int mallard_mallopt(int param, int value);
+struct mallinfo2; /* <malloc.h> */
+struct mallinfo2 mallard_mallinfo2(void);
+void mallard_malloc_stats(void);
 
 #ifdef __cplusplus
 }
