@@ -207,8 +207,10 @@ void *alloc_realloc(void *ptr, size_t size)
 }
 
 /*
- * Pool blocks start page aligned, so a block of a class whose size is a
- * multiple of align is aligned to align (for align up to a page).
+ * A pool's blocks start at a multiple of the largest power of two that
+ * divides their size, up to a page (pool.h), so a block of a class whose
+ * size is a multiple of align is aligned to align (for align up to a
+ * page).
  * Returns SC_COUNT when no class fits.
  */
 static unsigned aligned_class(size_t align, size_t size)

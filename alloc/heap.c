@@ -59,8 +59,8 @@ static void list_remove(struct heap_class *class, struct pool *pool)
 static struct pool *pool_create(struct heap *heap, unsigned size_class)
 {
     enum chunk_source source;
-    struct pool *pool = chunk_alloc_untouched(CHUNK_SIZE, POOL_HEADER_SIZE,
-                                              &source);
+    struct pool *pool = chunk_alloc_untouched(CHUNK_SIZE,
+        pool_blocks_offset(size_class), &source);
     if (pool == NULL)
         return NULL;
     pool_init(pool, size_class, heap, source);

@@ -11,7 +11,8 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
                enum chunk_source source)
 {
     uint32_t block_size = sc_block_size[size_class];
-    size_t room = CHUNK_SIZE - POOL_HEADER_SIZE;
+    size_t offset = pool_blocks_offset(size_class);
+    size_t room = CHUNK_SIZE - offset;
     pool->span.kind = SPAN_POOL;
     pool->size_class = (uint8_t)size_class;
     pool->source = (uint8_t)source;
@@ -19,13 +20,14 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
     pool->block_size = block_size;
     pool->reciprocal = sc_reciprocal[size_class];
     pool->used = 0;
-    pool->blocks = (char *)pool + POOL_HEADER_SIZE;
+    pool->blocks = (char *)pool + offset;
     pool->bump = pool->blocks;
     pool->end = pool->blocks + room / block_size * block_size;
     pool->free = NULL;
     pool->owner = owner;
     pool->prev = pool->next = NULL;
-    for (size_t i = 0; i < POOL_BITMAP_WORDS; i++)
+    size_t words = (CHUNK_SIZE / block_size + 63) / 64;
+    for (size_t i = 0; i < words; i++)
         pool->out_bits[i] = 0;
 }
 

@@ -2,12 +2,17 @@
  * pool.h - a pool: one chunk (256 KiB) of fixed-size blocks of a single
  * size class, owned by one heap.
  *
- * Layout: a header page (this struct, with a bitmap of one bit per
- * possible 16-byte block), then blocks from `blocks` to `end`.  Blocks
- * start page aligned, so power-of-two classes up to a page are aligned
- * to their size (memalign relies on this).  Blocks are carved lazily:
- * `bump` marks the first block never handed out, so a fresh pool costs
- * one resident page until it is used.
+ * Layout: a header (this struct, with a bitmap of one bit per block the
+ * class fits in a chunk), then blocks from `blocks` to `end`.  The blocks
+ * start at pool_blocks_offset(): past the header, at a multiple of the
+ * largest power of two dividing the block size (up to a page) and of a
+ * cache line.  So a block of a class whose size is a multiple of a power
+ * of two up to a page is aligned to it (memalign relies on this), and
+ * the header shares its page with the first blocks: a whole header page
+ * cost 4 KiB per pool in use, some 200 KiB a heap once a program had
+ * touched most classes.  Blocks are carved lazily: `bump` marks the
+ * first block never handed out, so a fresh pool costs one resident page
+ * until it is used.
  *
  * Invariants (all under the owning heap's lock, except the immutable
  * fields size_class, block_size, reciprocal, blocks, end that the free
@@ -28,9 +33,8 @@
 #include "os.h"
 #include "sizeclass.h"
 
-#define POOL_HEADER_SIZE OS_PAGE_SIZE /* keeps blocks page aligned */
 #define POOL_MIN_BLOCK 16
-#define POOL_BITMAP_WORDS (CHUNK_SIZE / POOL_MIN_BLOCK / 64)
+#define POOL_HEADER_ALIGN 64 /* the first block starts a cache line */
 
 struct block {
     struct block *next; /* only while the block is free */
@@ -50,11 +54,22 @@ struct pool {
     struct block *free;      /* returned blocks, last in first out */
     void *owner;             /* struct heap * */
     struct pool *prev, *next;/* the owner's list of pools with room */
-    uint64_t out_bits[POOL_BITMAP_WORDS];
+    uint64_t out_bits[];      /* CHUNK_SIZE / block_size bits */
 };
 
-_Static_assert(sizeof(struct pool) <= POOL_HEADER_SIZE,
-               "pool header must fit its page");
+/* Where a pool of the class's blocks start, from the chunk's start. */
+static inline size_t pool_blocks_offset(unsigned size_class)
+{
+    size_t block_size = sc_block_size[size_class];
+    size_t bits = CHUNK_SIZE / block_size;
+    size_t header = sizeof(struct pool) + (bits + 63) / 64 * 8;
+    size_t align = block_size & -block_size; /* lowest set bit */
+    if (align > OS_PAGE_SIZE)
+        align = OS_PAGE_SIZE;
+    if (align < POOL_HEADER_ALIGN)
+        align = POOL_HEADER_ALIGN;
+    return (header + align - 1) & ~(align - 1);
+}
 
 void pool_init(struct pool *pool, unsigned size_class, void *owner,
                enum chunk_source source);

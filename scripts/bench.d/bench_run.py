@@ -48,7 +48,13 @@ class Run:
 
 def library_for(name, build):
     """The library to preload for allocator `name` (None for glibc);
-    exits with a message naming the package when it is missing."""
+    exits with a message naming the package when it is missing.  A name
+    with a slash is a path to any allocator's .so (to compare two builds
+    of Mallard, say)."""
+    if '/' in name:
+        if not os.path.isfile(name):
+            raise SystemExit(f'bench: {name}: no such file')
+        return os.path.abspath(name)
     if name not in KNOWN:
         raise SystemExit(f'bench: unknown allocator {name!r}; known: '
                          f'{", ".join(KNOWN)}')

@@ -1,7 +1,7 @@
 /*
- * test_pool.c - pools carve page-aligned fixed-size blocks lazily, hand
- * back the last freed block first, fill to capacity, and abort on a
- * double or misaligned free.
+ * test_pool.c - pools carve fixed-size blocks lazily, in order from
+ * just past their header, hand back the last freed block first, fill to
+ * capacity, and abort on a double or misaligned free.
  */
 #include "check.h"
 #include "chunk.h"
@@ -20,12 +20,13 @@ static struct pool *new_pool(unsigned size_class)
     return pool;
 }
 
-static void test_blocks_are_carved_in_order_and_page_aligned(void)
+static void test_blocks_are_carved_in_order_past_the_header(void)
 {
     struct pool *pool = new_pool(sc_of_size(100));
     void *blocks[3];
     CHECK(pool_take(pool, blocks, 3) == 3);
-    CHECK(((uintptr_t)blocks[0] & (OS_PAGE_SIZE - 1)) == 0);
+    CHECK((char *)blocks[0] ==
+          (char *)pool + pool_blocks_offset(sc_of_size(100)));
     CHECK((char *)blocks[1] == (char *)blocks[0] + 112);
     CHECK((char *)blocks[2] == (char *)blocks[1] + 112);
     CHECK(pool->used == 3);
@@ -40,7 +41,8 @@ static void test_pool_fills_to_capacity(void)
 {
     for (unsigned c = 0; c < SC_COUNT; c += 5) {
         struct pool *pool = new_pool(c);
-        size_t capacity = (CHUNK_SIZE - POOL_HEADER_SIZE) / sc_block_size[c];
+        size_t capacity =
+            (CHUNK_SIZE - pool_blocks_offset(c)) / sc_block_size[c];
         size_t taken = 0;
         void *block;
         while (pool_take(pool, &block, 1) == 1)
@@ -48,6 +50,27 @@ static void test_pool_fills_to_capacity(void)
         CHECK(taken == capacity);
         CHECK(!pool_has_room(pool));
         CHECK(pool->used == capacity);
+    }
+}
+
+/*
+ * The header and its bitmap fit before the first block; blocks keep the
+ * alignment memalign counts on; and unless the class needs page-aligned
+ * blocks, the header does not take a page of its own.
+ */
+static void test_pool_header_packing(void)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        size_t size = sc_block_size[c];
+        size_t offset = pool_blocks_offset(c);
+        size_t bitmap = (CHUNK_SIZE / size + 63) / 64 * 8;
+        CHECK(offset >= sizeof(struct pool) + bitmap);
+        CHECK(offset % 64 == 0);
+        for (size_t align = 16; align <= OS_PAGE_SIZE; align *= 2)
+            if (size % align == 0)
+                CHECK(offset % align == 0);
+        if (size % OS_PAGE_SIZE != 0)
+            CHECK(offset < OS_PAGE_SIZE);
     }
 }
 
@@ -83,8 +106,9 @@ static void test_bad_returns_abort_naming_the_pointer(void)
 
 int main(void)
 {
-    test_blocks_are_carved_in_order_and_page_aligned();
+    test_blocks_are_carved_in_order_past_the_header();
     test_pool_fills_to_capacity();
+    test_pool_header_packing();
     test_bad_returns_abort_naming_the_pointer();
     CHECK_DONE();
 }
