@@ -27,7 +27,7 @@ static void test_classes_are_aligned_and_waste_is_bounded(void)
             CHECK(sc_block_size[c] > sc_block_size[c - 1]);
             /* The worst request is one byte over the previous class. */
             size_t worst = sc_block_size[c - 1] + 1;
-            if (worst > 1024)   /* eight classes per doubling */
+            if (worst > 1024)   /* eighths, and one extra class */
                 CHECK((sc_block_size[c] - worst) * 8 <
                       sc_block_size[c]);
             else if (worst > 128)
