@@ -58,6 +58,8 @@ bool alloc_init_slow(void)
     bool ready = atomic_load_explicit(&alloc_ready, memory_order_relaxed);
     if (!ready) {
         config_read();
+        if (config.print_stats)
+            stats_keep_stderr();
         tcache_key = random_key();
         ready = heap_init_all() && tcache_init_global() &&
                 pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;

@@ -25,6 +25,9 @@
 extern _Atomic int alloc_ready;
 
 bool alloc_init_slow(void);
+/* stats.c: keeps a copy of stderr for the report at exit (MALLARD_STATS),
+ * which programs that close stderr on their way out would lose. */
+void stats_keep_stderr(void);
 
 /* True once the heaps exist; initialises them on the first call. */
 static inline bool alloc_ensure_init(void)

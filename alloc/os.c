@@ -151,9 +151,14 @@ uint64_t os_now_ns(void)
 
 void os_write_stderr(const char *text)
 {
+    os_write_fd(STDERR_FILENO, text);
+}
+
+void os_write_fd(int fd, const char *text)
+{
     size_t left = strlen(text);
     while (left > 0) {
-        ssize_t wrote = write(STDERR_FILENO, text, left);
+        ssize_t wrote = write(fd, text, left);
         if (wrote <= 0)
             return;
         text += wrote;

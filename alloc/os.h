@@ -51,6 +51,8 @@ uint64_t os_now_ns(void);
 
 /* Writes a message to stderr without touching malloc. */
 void os_write_stderr(const char *text);
+/* The same to any descriptor (failures ignored). */
+void os_write_fd(int fd, const char *text);
 /* Writes "mallard: WHAT PTR" to stderr and aborts, as glibc does. */
 _Noreturn void os_fatal_pointer(const char *what, const void *ptr);
 

@@ -14,6 +14,9 @@
 #include "huge.h"
 #include "lock.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #define EXPORT __attribute__((visibility("default")))
 
 /* Takes the lock directly, not by heap_lock(), so that reading the
@@ -67,6 +70,27 @@ EXPORT size_t mallard_heap_stats(struct mallard_heap_stats *out,
     return heap_count;
 }
 
+/*
+ * Where printing goes: stderr, except at exit, where a copy of stderr
+ * taken at start-up serves (stats_keep_stderr): programs such as ls
+ * close their standard streams in an atexit handler, before the figures
+ * are printed.
+ */
+static int print_fd = STDERR_FILENO;
+static int kept_stderr = -1;
+
+static void print_text(const char *text)
+{
+    os_write_fd(print_fd, text);
+}
+
+void stats_keep_stderr(void)
+{
+    /* Far above the descriptors a program counts on; close-on-exec so
+     * that exec'd programs do not inherit it. */
+    kept_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 100);
+}
+
 static void print_number(uint64_t value)
 {
     char digits[24];
@@ -76,25 +100,25 @@ static void print_number(uint64_t value)
         digits[--at] = (char)('0' + value % 10);
         value /= 10;
     } while (value != 0);
-    os_write_stderr(digits + at);
+    print_text(digits + at);
 }
 
 /* Writes "  name value\n" to stderr. */
 static void print_line(const char *name, uint64_t value)
 {
-    os_write_stderr("  ");
-    os_write_stderr(name);
-    os_write_stderr(" ");
+    print_text("  ");
+    print_text(name);
+    print_text(" ");
     print_number(value);
-    os_write_stderr("\n");
+    print_text("\n");
 }
 
 /* Writes " name value" to stderr (a field of a heap's line). */
 static void print_field(const char *name, uint64_t value)
 {
-    os_write_stderr(" ");
-    os_write_stderr(name);
-    os_write_stderr(" ");
+    print_text(" ");
+    print_text(name);
+    print_text(" ");
     print_number(value);
 }
 
@@ -102,15 +126,15 @@ static void print_heap(unsigned index)
 {
     struct mallard_heap_stats heap;
     read_heap(index, &heap);
-    os_write_stderr("  heap ");
+    print_text("  heap ");
     print_number(index);
-    os_write_stderr(":");
+    print_text(":");
     print_field("lock_acquisitions", heap.lock_acquisitions);
     print_field("lock_contended", heap.lock_contended);
     print_field("pool_bytes_held", heap.pool_bytes_held);
     print_field("pool_bytes_carved", heap.pool_bytes_carved);
     print_field("arena_bytes_held", heap.arena_bytes_held);
-    os_write_stderr("\n");
+    print_text("\n");
 }
 
 EXPORT void mallard_print_stats(void)
@@ -118,7 +142,7 @@ EXPORT void mallard_print_stats(void)
     struct mallard_stats stats;
     if (mallard_stats(&stats) != 0)
         return;
-    os_write_stderr("mallard stats:\n");
+    print_text("mallard stats:\n");
     print_line("bytes_in_use", stats.bytes_in_use);
     print_line("bytes_in_mapped", stats.bytes_in_mapped);
     print_line("bytes_from_sbrk", stats.bytes_from_sbrk);
@@ -135,6 +159,10 @@ EXPORT void mallard_print_stats(void)
 
 __attribute__((destructor)) static void print_at_exit(void)
 {
-    if (config.print_stats)
-        mallard_print_stats();
+    if (!config.print_stats)
+        return;
+    if (kept_stderr >= 0)
+        print_fd = kept_stderr;
+    mallard_print_stats();
+    print_fd = STDERR_FILENO;
 }
