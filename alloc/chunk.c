@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "os.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,7 +38,8 @@ static size_t retain_floor = CHUNK_RETAIN_MIN; /* see chunk_set_retain_limit */
 static size_t spans_out;                       /* bytes handed out */
 static size_t spans_out_recent_peak;           /* highest, this period */
 static uint64_t recent_peak_since_ns;          /* start of the period */
-static uint64_t last_decay_scan_ns;
+/* Written under chunk_lock, read without it by chunk_decay_tick. */
+static _Atomic uint64_t last_decay_scan_ns;
 
 static void release_aged(void);
 static char *break_end;                /* where our sbrk growth ends */
@@ -378,9 +380,10 @@ static void release_excess(void)
 static void release_aged(void)
 {
     uint64_t now = os_now_ns();
-    if (now - last_decay_scan_ns < CHUNK_DECAY_SCAN_NS)
+    if (now - atomic_load_explicit(&last_decay_scan_ns,
+                                   memory_order_relaxed) < CHUNK_DECAY_SCAN_NS)
         return;
-    last_decay_scan_ns = now;
+    atomic_store_explicit(&last_decay_scan_ns, now, memory_order_relaxed);
     size_t limit = retain_limit();
     struct free_span *node = free_spans;
     while (node != NULL) {
@@ -404,6 +407,24 @@ void chunk_free(void *span, size_t size, enum chunk_source source)
     spans_out -= size;
     track_recent_peak(now);
     release_excess();
+    release_aged();
+    lock_release(&chunk_lock);
+}
+
+/*
+ * Spans are released as they age only when the chunk layer runs; a
+ * program that emptied its pools and goes on with a small working set
+ * (served by pools and thread caches alone) would hold the freed spans
+ * for good.  The heaps call this every HEAP_DECAY_TICK lock releases:
+ * a clock read, and the lock only when a scan is due.
+ */
+void chunk_decay_tick(void)
+{
+    uint64_t now = os_now_ns();
+    if (now - atomic_load_explicit(&last_decay_scan_ns,
+                                   memory_order_relaxed) < CHUNK_DECAY_SCAN_NS)
+        return;
+    lock_acquire(&chunk_lock);
     release_aged();
     lock_release(&chunk_lock);
 }

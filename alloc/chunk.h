@@ -48,6 +48,8 @@ void *chunk_alloc_untouched(size_t size, size_t keep,
                             enum chunk_source *source);
 void chunk_free(void *span, size_t size, enum chunk_source source);
 
+/* Releases spans that have aged, if a scan is due (cheap otherwise). */
+void chunk_decay_tick(void);
 /* Sets the least number of released bytes kept for reuse. */
 void chunk_set_retain_limit(size_t bytes);
 /* Returns every retained span to the kernel (malloc_trim). */

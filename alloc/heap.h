@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "chunk.h"
 #include "lock.h"
 #include "pool.h"
 #include "sizeclass.h"
@@ -54,9 +55,16 @@ static inline void heap_lock(struct heap *heap)
     heap->lock_contended += contended;
 }
 
+/* Every this many acquisitions of a heap, its unlock lets the chunk
+ * layer give back spans that have aged (chunk_decay_tick). */
+#define HEAP_DECAY_TICK 256
+
 static inline void heap_unlock(struct heap *heap)
 {
+    bool tick = heap->lock_acquisitions % HEAP_DECAY_TICK == 0;
     lock_release(&heap->lock);
+    if (__builtin_expect(tick, 0))
+        chunk_decay_tick();
 }
 
 /* Moves up to max blocks of size_class to out[] (lock held). */
