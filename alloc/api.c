@@ -13,18 +13,12 @@
  * give EINVAL; memalign rounds an alignment up to a power of two.
  */
 #include "alloc.h"
+#include "export.h"
 #include "mallard.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#ifdef MALLARD_PREFIX
-#define API(name) mallard_##name
-#else
-#define API(name) name
-#endif
-#define EXPORT __attribute__((visibility("default")))
 
 static void *enomem_if_null(void *block)
 {

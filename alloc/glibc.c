@@ -22,19 +22,13 @@
  */
 #include "alloc.h"
 #include "chunk.h"
+#include "export.h"
 #include "huge.h"
 #include "mallard.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
-
-#ifdef MALLARD_PREFIX
-#define API(name) mallard_##name
-#else
-#define API(name) name
-#endif
-#define EXPORT __attribute__((visibility("default")))
 
 /* Beyond this, glibc refuses M_MMAP_THRESHOLD too (HEAP_MAX_SIZE / 2). */
 #define MMAP_THRESHOLD_LIMIT ((size_t)32 << 20)

@@ -10,14 +10,13 @@
 #include "alloc.h"
 #include "chunk.h"
 #include "config.h"
+#include "export.h"
 #include "heap.h"
 #include "huge.h"
 #include "lock.h"
 
 #include <fcntl.h>
 #include <unistd.h>
-
-#define EXPORT __attribute__((visibility("default")))
 
 /* Takes the lock directly, not by heap_lock(), so that reading the
  * counters does not count as an acquisition. */
