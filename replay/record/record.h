@@ -95,7 +95,10 @@ struct record_thread {
 };
 
 extern RECORD_TLS struct record_thread *record_tls_thread;
-void record_event_slow(const struct trace_event *e);
+/* By value: the hot path then never needs the event in memory (with a
+ * pointer, every call zeroed and stored it, and the encoder reloaded
+ * its fields). */
+void record_event_slow(struct trace_event event);
 
 /* The hot path, inlined into each shim function so that the encoder
  * folds for its op kind: append to this thread's open chunk and publish
@@ -115,7 +118,7 @@ void record_event(const struct trace_event *e)
             return;
         }
     }
-    record_event_slow(e);
+    record_event_slow(*e);
 }
 void record_thread_exit_mark(void);     /* the calling thread ends */
 void record_flush_all(int from_signal); /* every thread's buffer */

@@ -179,8 +179,9 @@ static void late_event(const struct trace_event *e)
 
 /* Everything record_event() leaves: no buffer yet, a chunk to start
  * or to flush, a thread past its exit mark. */
-void record_event_slow(const struct trace_event *e)
+void record_event_slow(struct trace_event event)
 {
+    const struct trace_event *e = &event;
     struct record_thread *t = record_tls_thread;
     if (RECORD_UNLIKELY(!t)) {
         if (tls_finished) {
