@@ -13,9 +13,12 @@
 /* Room for "FILE: offset N: what was expected". */
 #define CLI_ERR_MAX 1024
 /* zstd level of finalised traces: on a 400,000-op larson trace level 9
- * gives 821 KB against 843 KB at level 3 and 790 KB at 19, finalising
- * in 0.08 s against 0.06 s and 0.9 s. */
-#define CLI_ZSTD_LEVEL 9
+ * gave 821 KB against 843 KB at level 3 and 790 KB at 19, finalising
+ * in 0.08 s against 0.06 s and 0.9 s.  With today's columns (600,000
+ * ops, hyperfine, 15 runs) level 5 writes 729 KB in 57 ms, level 9
+ * 732 KB in 66 ms, level 3 736 KB in 56 ms (sqlite3: 15.1, 14.6 and
+ * 15.4 KB). */
+#define CLI_ZSTD_LEVEL 5
 /* Finalised times are kept to 10 microseconds: finer digits would be
  * most of the file (sqlite3's trace: 41 KB at 1 us, 18.5 KB at 10 us,
  * heaptrack's 24.6 KB with no times at all), and --timing recorded
