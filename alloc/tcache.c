@@ -17,12 +17,17 @@ uint64_t tcache_key;
 
 static pthread_key_t exit_key;
 
-void tcache_check_double_free(struct tcache_bin *bin, void *block)
+void tcache_free_keyed(struct tcache_bin *bin, void *block)
 {
     for (struct tcache_entry *at = bin->head; at != NULL; at = at->next)
         if (at == block)
             os_fatal_pointer("free(): double free detected in thread "
                              "cache", block);
+    struct tcache_entry *entry = block;
+    entry->next = bin->head;
+    entry->key = tcache_key;
+    bin->head = entry;
+    bin->count++;
 }
 
 /*

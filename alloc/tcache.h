@@ -70,8 +70,10 @@ extern __thread struct tcache tcache_self
     __attribute__((tls_model("initial-exec")));
 extern uint64_t tcache_key;
 
-/* The first free() of a block carrying the key: is it cached already? */
-void tcache_check_double_free(struct tcache_bin *bin, void *block);
+/* A free() of a block carrying the key: aborts if the block is cached
+ * already, else caches it.  Out of line, so the fast path below keeps
+ * to scratch registers (no saves around a call). */
+void tcache_free_keyed(struct tcache_bin *bin, void *block);
 
 /* Refills the bin (or, uncached, takes one block); NULL when out of
  * memory. */
@@ -100,8 +102,10 @@ static inline void tcache_free(struct pool *pool, void *block)
         return;
     }
     struct tcache_entry *entry = block;
-    if (__builtin_expect(entry->key == tcache_key, 0))
-        tcache_check_double_free(bin, block);
+    if (__builtin_expect(entry->key == tcache_key, 0)) {
+        tcache_free_keyed(bin, block);
+        return;
+    }
     entry->next = bin->head;
     entry->key = tcache_key;
     bin->head = entry;
