@@ -102,9 +102,11 @@ def markdown(table, cases, allocators, runs_per_case, header):
     lines = list(header) + ['']
     if base in allocators:
         lines += _summary(table, cases, allocators, base)
+    more = (' (prodcons: three times as many, see docs/benchmarks.md)'
+            if any(c.startswith('prodcons') for c in cases) else '')
     lines += _grid(f'Wall time, s: median [min-max] of {runs_per_case} '
-                   'runs, **ratio to glibc**', table, cases, allocators,
-                   _time_cell, base)
+                   f'runs{more}, **ratio to glibc**', table, cases,
+                   allocators, _time_cell, base)
     lines += _grid('Peak RSS, MiB: median (ratio to glibc)', table, cases,
                    allocators, _rss_cell, base)
     return '\n'.join(lines)
