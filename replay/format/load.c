@@ -38,7 +38,10 @@ int trace_map_file(const char *path, const uint8_t **data, size_t *size,
             close(fd);
             return -1;
         }
-        madvise(m, *size, MADV_SEQUENTIAL | MADV_WILLNEED);
+        /* Two pieces of advice, two calls: they are values, not flags
+         * (or-ed, they read as MADV_WILLNEED alone). */
+        madvise(m, *size, MADV_SEQUENTIAL);
+        madvise(m, *size, MADV_WILLNEED);
         *data = m;
     }
     close(fd);
