@@ -20,10 +20,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-static void *enomem_if_null(void *block)
+/* Out of line and cold, so the callers' fast paths keep no register
+ * alive across the errno call: a tail jump on the rare NULL. */
+__attribute__((cold, noinline)) static void *fail_enomem(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+static inline void *enomem_if_null(void *block)
 {
     if (__builtin_expect(block == NULL, 0))
-        errno = ENOMEM;
+        return fail_enomem();
     return block;
 }
 

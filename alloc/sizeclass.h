@@ -43,7 +43,7 @@ extern const uint8_t sc_lookup[SC_LOOKUP_COUNT];
 /* The class of a request of size bytes; size <= SC_MAX_SIZE. */
 static inline unsigned sc_of_size(size_t size)
 {
-    if (size <= SC_QUARTER_MAX)
+    if (__builtin_expect(size <= SC_QUARTER_MAX, 1))
         return sc_lookup[(size + 15) >> 4];
     /* size - 1 lies in [2^k, 2^(k+1)): k is its top bit; the next six
      * bits say which sixty-fourth of the doubling it is in: nine
