@@ -69,6 +69,7 @@ struct replay_options {
     int latency_every;                 /* time one call in this many */
     int passes;                        /* replays per run; median kept */
     int timeout_s;                     /* kill a run after this, 0: no */
+    int max_lead_us;                   /* pacing.c; 0: threads unpaced */
     enum replay_touch touch;
     enum replay_timing timing;
     enum replay_format format;

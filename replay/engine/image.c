@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "pacing.h"
 
 #define IMAGE_MAGIC 0x4d414c4c52504c5aull /* "MALLRPLZ": packed ops */
 
@@ -187,6 +188,11 @@ static struct replay_image *image_make(struct replay_image *head,
     if (image_check_and_rename(head, ops, times, slots, err,
                                err_len) != 0)
         return NULL;
+    if (replay_pacing_add(head, ops, times,
+                          (uint64_t)head->options.max_lead_us * 1000) != 0) {
+        snprintf(err, err_len, "out of memory pacing the threads");
+        return NULL;
+    }
     for (uint64_t i = 0; i < head->total_ops; i++)
         head->total_extras += (uint64_t)image_needs_extra(&ops[i]);
     image_layout(head);

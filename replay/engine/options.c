@@ -12,6 +12,7 @@
 #define OPTIONS_MAX_INSTANCES 256   /* each instance is threads x stacks */
 #define OPTIONS_MAX_LATENCY_EVERY 1000000
 #define OPTIONS_MAX_TIMEOUT_S 86400     /* a day */
+#define OPTIONS_MAX_LEAD_US 1000000000  /* 1000 s: beyond any trace */
 
 void replay_options_usage(FILE *out)
 {
@@ -27,6 +28,10 @@ void replay_options_usage(FILE *out)
           "  --touch MODE           none|first|pages|all: how blocks are\n"
           "                         written after allocation (pages)\n"
           "  --timing MODE          asap (default) | recorded gaps\n"
+          "  --max-lead US          keep every thread within US us of\n"
+          "                         recorded time of the others (a\n"
+          "                         producer the program held back\n"
+          "                         cannot run ahead); unbounded if unset\n"
           "  --verify               fill blocks, check them before free\n"
           "  --latency-every N      time one call in about N per thread,\n"
           "                         picked at random (" 
@@ -117,6 +122,9 @@ static int options_valued(const char *opt, const char *val,
     if (strcmp(opt, "--passes") == 0)
         return options_number(opt, val, REPLAY_MAX_PASSES, &o->passes,
                               err, err_len);
+    if (strcmp(opt, "--max-lead") == 0)
+        return options_number(opt, val, OPTIONS_MAX_LEAD_US,
+                              &o->max_lead_us, err, err_len);
     if (strcmp(opt, "--touch") == 0) {
         if (options_pick(opt, val, options_touch_names, 4, &v, err,
                          err_len) != 0)
@@ -136,6 +144,7 @@ static int options_takes_value(const char *opt)
     static const char *const valued[] = {
         "--allocator", "--rss-csv", "--runs", "--instances", "--touch",
         "--timing", "--latency-every", "--timeout", "--passes",
+        "--max-lead",
     };
     for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
         if (strcmp(opt, valued[i]) == 0)

@@ -175,6 +175,9 @@ static void report_table(FILE *out, const struct replay_image *image,
     if (o->passes > 1)
         fprintf(out, "each run: the median of %d passes in one process "
                 "(memory: pass 1)\n", o->passes);
+    if (o->max_lead_us > 0)
+        fprintf(out, "threads kept within %d us of recorded time of "
+                "each other (--max-lead)\n", o->max_lead_us);
     fputc('\n', out);
     report_table_runs(out, res, runs);
     int last_ok = -1;
@@ -269,12 +272,13 @@ static void report_json(FILE *out, const struct replay_image *image,
     fprintf(out, ",\n  \"threads\": %u, \"instances\": %d, "
             "\"ops_per_instance\": %llu, \"touch\": \"%s\", \"timing\": "
             "\"%s\", \"verify\": %s, \"latency_every\": %d, "
-            "\"passes\": %d,\n  \"runs\": [\n", image->thread_count,
+            "\"passes\": %d, \"max_lead_us\": %d,\n  \"runs\": [\n",
+            image->thread_count,
             o->instances, (unsigned long long)image->total_ops,
             (const char *[]){ "none", "first", "pages", "all" }[o->touch],
             o->timing == REPLAY_TIMING_ASAP ? "asap" : "recorded",
             o->verify ? "true" : "false", o->latency_every,
-            o->passes > 1 ? o->passes : 1);
+            o->passes > 1 ? o->passes : 1, o->max_lead_us);
     for (int i = 0; i < runs; i++) {
         report_json_run(out, i + 1, &res[i]);
         fprintf(out, i + 1 < runs ? ",\n" : "\n");

@@ -58,6 +58,12 @@ check_replay "$t" 2 --allocator none --verify
 check_replay "$t" 1 --passes 3 --runs 2
 check_replay "$t" 1 --latency-every 1
 check_replay "$t" 1 --timing recorded --touch all
+check_replay "$dir/xt16.trace" 2 --max-lead 1 --verify
+check_replay "$t" 1 --max-lead 100 --timing recorded
+if "$mallard" replay "$t" --max-lead 0 >/dev/null 2>"$dir/err"; then
+    fail "--max-lead 0 accepted"
+fi
+grep -q 'max-lead' "$dir/err" || fail "--max-lead 0: $(cat "$dir/err")"
 check_replay "$t" 2 --allocator mallard
 grep -q 'libmallard' "$dir/out.json" || fail "mallard run not in libmallard"
 

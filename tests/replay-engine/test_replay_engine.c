@@ -144,6 +144,69 @@ static void test_cross_thread_frees_never_deadlock_1_to_64(void)
     }
 }
 
+/* Edges in an image: how many, and whether each waits for an op of
+ * another thread recorded strictly earlier (the no-cycle argument of
+ * pacing.c) that is marked as a target. */
+static uint64_t test_count_edges(const struct replay_image *image)
+{
+    const struct replay_thread_desc *desc = replay_image_threads(image);
+    const struct replay_packed_op *ops = replay_image_ops(image);
+    const struct replay_op_extra *extras = replay_image_extras(image);
+    const uint64_t *times = replay_image_times(image);
+    uint64_t edges = 0;
+    for (uint32_t t = 0; t < image->thread_count; t++) {
+        uint64_t x = desc[t].first_extra;
+        for (uint64_t i = 0; i < desc[t].op_count; i++) {
+            uint64_t at = desc[t].first_op + i;
+            if (!(ops[at].flags & REPLAY_OP_EXTRA))
+                continue;
+            const struct replay_op_extra *e = &extras[x++];
+            if (e->dep_thread == TRACE_NO_DEP)
+                continue;
+            edges++;
+            uint64_t target = desc[e->dep_thread].first_op + e->dep_op;
+            CHECK(e->dep_thread != t && times[target] < times[at] &&
+                  (ops[target].flags & REPLAY_OP_IS_DEP_TARGET),
+                  "thread %u op %llu: edge to thread %u op %u", t,
+                  (unsigned long long)i, e->dep_thread, e->dep_op);
+        }
+    }
+    return edges;
+}
+
+/* --max-lead adds edges that keep threads in step, and they neither
+ * deadlock nor change what is replayed. */
+static void test_max_lead_paces_without_deadlock(void)
+{
+    static const uint32_t counts[] = { 2, 3, 8, 64 };
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        struct builder b;
+        struct replay_options opt;
+        builder_cross(&b, counts[i], 200, 8);
+        builder_options(&opt);
+        char err[REPLAY_MSG_LEN] = "";
+        int fd;
+        struct replay_image *plain = replay_image_build(&b.trace, &opt, 0,
+                                                        &fd, err,
+                                                        sizeof(err));
+        CHECK(plain != NULL, "image: %s", err);
+        uint64_t block_edges = plain ? test_count_edges(plain) : 0;
+        replay_image_unmap(plain);
+        opt.max_lead_us = 1;   /* ten ops of this builder's clock */
+        struct replay_image *paced = test_replay(&b, &opt);
+        if (paced) {
+            CHECK(test_count_edges(paced) > block_edges, "%u threads: no "
+                  "pacing edge added", counts[i]);
+            replay_image_unmap(paced);
+        }
+        test_counts_are(&b, 1);
+        CHECK(test_result.final_live_bytes == 0, "%u threads: %lld bytes "
+              "left live", counts[i],
+              (long long)test_result.final_live_bytes);
+        builder_free(&b);
+    }
+}
+
 static void test_instances_multiply_counts(void)
 {
     struct builder b;
@@ -414,6 +477,7 @@ int main(void)
     test_latency_counts_follow_sampling();
     test_verify_and_touch_all_pass_on_glibc();
     test_cross_thread_frees_never_deadlock_1_to_64();
+    test_max_lead_paces_without_deadlock();
     test_instances_multiply_counts();
     test_none_allocator_replays_everything();
     test_sampled_timing_is_not_in_step_with_the_trace();
