@@ -63,7 +63,8 @@ static int compare_run_all(const struct cmp_options *o, const char *self,
                 continue;
             struct cmp_run_spec spec = { self, o->out_dir, cases[c].trace,
                 cases[c].allocator, cases[c].instances, r,
-                (long)((size_t)(r - 1) * ncases + c), o->timeout_s };
+                (long)((size_t)(r - 1) * ncases + c), o->timeout_s,
+                o->max_lead_us };
             struct cmp_row row;
             cmp_run_one(&spec, &row);
             cmp_row_write(csv, &row);

@@ -160,6 +160,7 @@ struct cmp_options {
     int ninstances;
     int runs;
     double timeout_s;
+    int max_lead_us;              /* passed to replay; 0: not given */
     const char *baseline;         /* NULL: glibc, else the first */
     const char *out_dir;
     int shard, nshards;           /* 1-based slice I of N; 1/1 = all */
@@ -182,6 +183,7 @@ struct cmp_run_spec {
     int instances, run;
     long seq;
     double timeout_s;
+    int max_lead_us;              /* replay's --max-lead; 0: not given */
 };
 void cmp_run_one(const struct cmp_run_spec *spec, struct cmp_row *row);
 

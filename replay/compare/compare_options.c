@@ -16,6 +16,7 @@
 #define OPT_MAX_INSTANCES 256
 /* A run of a shipped trace takes under a second; five minutes is room
  * for a recorded real program without letting a hang stall a night. */
+#define OPT_MAX_LEAD_US 1000000000 /* replay's own bound */
 #define OPT_DEFAULT_TIMEOUT_S 300.0
 #define OPT_DEFAULT_DIR "mallard-compare"
 
@@ -35,6 +36,8 @@ void cmp_options_usage(FILE *out)
 "  --baseline NAME    allocator the ratios divide by (glibc)\n"
 "  -o, --output DIR   output folder (%s)\n"
 "  --timeout SEC      limit per run; a run over it is a failed row (%.0f)\n"
+"  --max-lead US      replay with --max-lead US (threads kept within US\n"
+"                     us of recorded time of each other)\n"
 "  --shard I/N        run slice I of N of the cases; join the slices'\n"
 "                     folders with `mallard merge`\n"
 "  --no-plot          skip the charts and index.html\n"
@@ -104,6 +107,8 @@ static int opt_valued(const char *arg, const char *val,
         return opt_timeout(val, opt) ? -1 : 1;
     if (strcmp(arg, "--shard") == 0)
         return opt_shard(val, opt) ? -1 : 1;
+    if (strcmp(arg, "--max-lead") == 0)
+        return opt_int(val, 1, OPT_MAX_LEAD_US, &opt->max_lead_us) ? -1 : 1;
     return 0;
 }
 

@@ -37,8 +37,9 @@ static double run_now(void)
 static void run_child(const struct cmp_run_spec *s, const char *out,
                       const char *errf, const char *rss)
 {
-    char inst[RUN_ARG_MAX];
+    char inst[RUN_ARG_MAX], lead[RUN_ARG_MAX];
     snprintf(inst, sizeof(inst), "%d", s->instances);
+    snprintf(lead, sizeof(lead), "%d", s->max_lead_us);
     setpgid(0, 0);
     int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0666);
@@ -48,7 +49,8 @@ static void run_child(const struct cmp_run_spec *s, const char *out,
     char *argv[] = {
         "mallard", "replay", (char *)s->trace, "--allocator",
         (char *)s->allocator, "--instances", inst, "--runs", "1",
-        "--json", "--rss-csv", (char *)rss, NULL,
+        "--json", "--rss-csv", (char *)rss,
+        s->max_lead_us ? "--max-lead" : NULL, lead, NULL,
     };
     execv(s->self, argv);
     dprintf(e, "cannot run %s: %s\n", s->self, strerror(errno));

@@ -217,6 +217,15 @@ bad_input_is_a_clear_error() {
     -o "$work/nognuplot" "$work/tiny.trace" > /dev/null 2> "$work/err"
   [ $? -eq 1 ] && grep -q "install the Debian package gnuplot-nox" \
     "$work/err" || fail "missing gnuplot: $(tail -2 "$work/err")"
+  "$mallard" compare --max-lead 0 -o "$work/lead0" "$work/tiny.trace" \
+    > /dev/null 2> "$work/err"
+  [ $? -eq 2 ] || fail "compare --max-lead 0 accepted"
+  # compare takes --max-lead for its replays, and they succeed.
+  "$mallard" compare --allocators glibc --runs 1 --max-lead 50 \
+    --no-plot -o "$work/lead" "$work/tiny.trace" > /dev/null 2>&1 ||
+    fail "compare --max-lead 50"
+  [ "$(col "$work/lead/results.csv" 6 | sort -u)" = ok ] ||
+    fail "compare --max-lead 50: rows $(col "$work/lead/results.csv" 6)"
 }
 
 case "$case_name" in
