@@ -80,6 +80,15 @@ unsigned pool_take(struct pool *pool, void **out, unsigned max);
 /* Returns a block; aborts on a double free or a misaligned pointer. */
 void pool_put(struct pool *pool, void *block);
 
+/* The pool a pool block belongs to: a pool is one chunk, aligned to its
+ * size, with its header at the start, so no chunk map lookup is needed
+ * once a block is known to be a pool's (a thread cache holds only pool
+ * blocks). */
+static inline struct pool *pool_of_block(const void *block)
+{
+    return (struct pool *)((uintptr_t)block & ~(uintptr_t)(CHUNK_SIZE - 1));
+}
+
 static inline bool pool_has_room(const struct pool *pool)
 {
     return pool->free != NULL || pool->bump < pool->end;

@@ -60,7 +60,7 @@ static void return_blocks(struct tcache_entry *list)
     struct heap *locked = NULL;
     while (list != NULL) {
         struct tcache_entry *next = list->next;
-        struct pool *pool = (struct pool *)chunkmap_lookup(list);
+        struct pool *pool = pool_of_block(list);
         struct heap *owner = pool->owner;
         if (owner != locked) {
             if (locked)
