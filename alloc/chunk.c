@@ -377,11 +377,17 @@ static void release_excess(void)
  * holds its excess for a tenth of a second, not a second, while one
  * that churns big blocks reuses its spans well within that.
  */
+static bool decay_scan_due(uint64_t now)
+{
+    return now - atomic_load_explicit(&last_decay_scan_ns,
+                                      memory_order_relaxed) >=
+           CHUNK_DECAY_SCAN_NS;
+}
+
 static void release_aged(void)
 {
     uint64_t now = os_now_ns();
-    if (now - atomic_load_explicit(&last_decay_scan_ns,
-                                   memory_order_relaxed) < CHUNK_DECAY_SCAN_NS)
+    if (!decay_scan_due(now))
         return;
     atomic_store_explicit(&last_decay_scan_ns, now, memory_order_relaxed);
     size_t limit = retain_limit();
@@ -420,9 +426,7 @@ void chunk_free(void *span, size_t size, enum chunk_source source)
  */
 void chunk_decay_tick(void)
 {
-    uint64_t now = os_now_ns();
-    if (now - atomic_load_explicit(&last_decay_scan_ns,
-                                   memory_order_relaxed) < CHUNK_DECAY_SCAN_NS)
+    if (!decay_scan_due(os_now_ns()))
         return;
     lock_acquire(&chunk_lock);
     release_aged();

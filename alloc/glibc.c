@@ -30,16 +30,14 @@
 #include <malloc.h>
 #include <stdio.h>
 
-/* Beyond this, glibc refuses M_MMAP_THRESHOLD too (HEAP_MAX_SIZE / 2). */
-#define MMAP_THRESHOLD_LIMIT ((size_t)32 << 20)
-
 EXPORT int API(mallopt)(int param, int value)
 {
     if (!alloc_ensure_init())
         return 0;
     switch (param) {
     case M_MMAP_THRESHOLD:
-        if (value < 0 || (size_t)value > MMAP_THRESHOLD_LIMIT)
+        /* glibc refuses beyond HEAP_MAX_SIZE / 2, our maximum too */
+        if (value < 0 || (size_t)value > HUGE_THRESHOLD_MAX)
             return 0;
         huge_fix_threshold((size_t)value);
         return 1;

@@ -40,7 +40,6 @@ static struct lock cache_lock = LOCK_INIT;
 static struct cached_mapping cache[HUGE_CACHE_SLOTS];
 static size_t cache_bytes;
 
-
 /* The most the cache may hold: 4 MiB, or twice the threshold (what
  * glibc would keep at its heap top). */
 #define HUGE_CACHE_MIN ((size_t)4 << 20)
@@ -209,21 +208,47 @@ static void *huge_publish(struct huge_header *header, size_t map_size,
     return (char *)header + offset;
 }
 
-void *huge_alloc(size_t size, size_t align)
+/*
+ * A mapping of *map_size bytes aligned to map_align: a cached one when
+ * the alignment is a chunk's (whole: all of it, *map_size updated; see
+ * cache_take), else a fresh one.  *from_cache tells which: only a
+ * cached mapping holds old data.
+ */
+static struct huge_header *take_mapping(size_t *map_size, size_t map_align,
+                                        bool whole, bool *from_cache)
+{
+    struct huge_header *header = NULL;
+    if (map_align == CHUNK_SIZE)
+        header = (struct huge_header *)cache_take(map_size, whole);
+    *from_cache = header != NULL;
+    if (header == NULL)
+        header = os_map_aligned(*map_size, map_align);
+    return header;
+}
+
+/*
+ * A block of size bytes aligned to align in a mapping of its own (whole:
+ * see cache_take); *cached tells whether the mapping came from the
+ * cache, holding old data.
+ */
+static void *map_block(size_t size, size_t align, bool whole, bool *cached)
 {
     size_t offset = align > HUGE_HEADER_ROOM ? align : HUGE_HEADER_ROOM;
     size_t map_size = map_size_for(offset, size);
     if (map_size == 0)
         return NULL;
     size_t map_align = align > CHUNK_SIZE ? align : CHUNK_SIZE;
-    struct huge_header *header = NULL;
-    if (map_align == CHUNK_SIZE)
-        header = (struct huge_header *)cache_take(&map_size, false);
-    if (header == NULL)
-        header = os_map_aligned(map_size, map_align);
+    struct huge_header *header = take_mapping(&map_size, map_align, whole,
+                                              cached);
     if (header == NULL)
         return NULL;
     return huge_publish(header, map_size, offset, size);
+}
+
+void *huge_alloc(size_t size, size_t align)
+{
+    bool cached;
+    return map_block(size, align, false, &cached);
 }
 
 /*
@@ -232,17 +257,8 @@ void *huge_alloc(size_t size, size_t align)
  */
 void *huge_alloc_zeroed(size_t size)
 {
-    size_t map_size = map_size_for(HUGE_HEADER_ROOM, size);
-    if (map_size == 0)
-        return NULL;
-    struct huge_header *header =
-        (struct huge_header *)cache_take(&map_size, false);
-    bool dirty = header != NULL;
-    if (header == NULL)
-        header = os_map_aligned(map_size, CHUNK_SIZE);
-    if (header == NULL)
-        return NULL;
-    void *block = huge_publish(header, map_size, HUGE_HEADER_ROOM, size);
+    bool dirty;
+    void *block = map_block(size, 0, false, &dirty);
     if (block != NULL && dirty)
         memset(block, 0, size);
     return block;
@@ -256,18 +272,10 @@ void *huge_alloc_zeroed(size_t size)
  */
 void *huge_alloc_growing(size_t size)
 {
-    size_t map_size = map_size_for(HUGE_HEADER_ROOM, size);
-    if (map_size == 0)
-        return NULL;
-    struct huge_header *header =
-        (struct huge_header *)cache_take(&map_size, true);
-    if (header == NULL)
-        header = os_map_aligned(map_size, CHUNK_SIZE);
-    if (header == NULL)
-        return NULL;
-    void *block = huge_publish(header, map_size, HUGE_HEADER_ROOM, size);
+    bool cached;
+    char *block = map_block(size, 0, true, &cached);
     if (block != NULL)
-        header->growing = true;
+        ((struct huge_header *)(block - HUGE_HEADER_ROOM))->growing = true;
     return block;
 }
 

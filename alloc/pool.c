@@ -26,7 +26,7 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
     pool->free = NULL;
     pool->owner = owner;
     pool->prev = pool->next = NULL;
-    size_t words = (CHUNK_SIZE / block_size + 63) / 64;
+    size_t words = pool_bitmap_words(block_size);
     for (size_t i = 0; i < words; i++)
         pool->out_bits[i] = 0;
 }

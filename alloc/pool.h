@@ -33,7 +33,6 @@
 #include "os.h"
 #include "sizeclass.h"
 
-#define POOL_MIN_BLOCK 16
 #define POOL_HEADER_ALIGN 64 /* the first block starts a cache line */
 
 struct block {
@@ -57,12 +56,18 @@ struct pool {
     uint64_t out_bits[];      /* CHUNK_SIZE / block_size bits */
 };
 
+/* Words of out_bits a pool of blocks of block_size needs. */
+static inline size_t pool_bitmap_words(size_t block_size)
+{
+    return (CHUNK_SIZE / block_size + 63) / 64;
+}
+
 /* Where a pool of the class's blocks start, from the chunk's start. */
 static inline size_t pool_blocks_offset(unsigned size_class)
 {
     size_t block_size = sc_block_size[size_class];
-    size_t bits = CHUNK_SIZE / block_size;
-    size_t header = sizeof(struct pool) + (bits + 63) / 64 * 8;
+    size_t header = sizeof(struct pool) +
+                    pool_bitmap_words(block_size) * sizeof(uint64_t);
     size_t align = block_size & -block_size; /* lowest set bit */
     if (align > OS_PAGE_SIZE)
         align = OS_PAGE_SIZE;

@@ -102,23 +102,21 @@ static void print_number(uint64_t value)
     print_text(digits + at);
 }
 
-/* Writes "  name value\n" to stderr. */
-static void print_line(const char *name, uint64_t value)
-{
-    print_text("  ");
-    print_text(name);
-    print_text(" ");
-    print_number(value);
-    print_text("\n");
-}
-
-/* Writes " name value" to stderr (a field of a heap's line). */
+/* Writes " name value" (a field of a heap's line). */
 static void print_field(const char *name, uint64_t value)
 {
     print_text(" ");
     print_text(name);
     print_text(" ");
     print_number(value);
+}
+
+/* Writes "  name value\n". */
+static void print_line(const char *name, uint64_t value)
+{
+    print_text(" ");
+    print_field(name, value);
+    print_text("\n");
 }
 
 static void print_heap(unsigned index)

@@ -23,11 +23,7 @@ void tcache_free_keyed(struct tcache_bin *bin, void *block)
         if (at == block)
             os_fatal_pointer("free(): double free detected in thread "
                              "cache", block);
-    struct tcache_entry *entry = block;
-    entry->next = bin->head;
-    entry->key = tcache_key;
-    bin->head = entry;
-    bin->count++;
+    tcache_bin_push(bin, block);
 }
 
 /*
@@ -114,13 +110,8 @@ void *tcache_alloc_slow(unsigned size_class)
     heap_unlock(heap);
     if (got == 0)
         return NULL;
-    for (unsigned i = got - 1; i > 0; i--) {
-        struct tcache_entry *entry = batch[i];
-        entry->next = bin->head;
-        entry->key = tcache_key;
-        bin->head = entry;
-    }
-    bin->count += got - 1;
+    for (unsigned i = got - 1; i > 0; i--)
+        tcache_bin_push(bin, batch[i]);
     return batch[0];
 }
 

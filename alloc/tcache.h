@@ -81,6 +81,16 @@ void *tcache_alloc_slow(unsigned size_class);
 /* Frees a pool block when its bin is full or the cache is off. */
 void tcache_free_slow(struct pool *pool, void *block);
 
+/* Puts a free block at the head of bin, marked as cached. */
+static inline void tcache_bin_push(struct tcache_bin *bin, void *block)
+{
+    struct tcache_entry *entry = block;
+    entry->next = bin->head;
+    entry->key = tcache_key;
+    bin->head = entry;
+    bin->count++;
+}
+
 static inline void *tcache_alloc(unsigned size_class)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
@@ -106,10 +116,7 @@ static inline void tcache_free(struct pool *pool, void *block)
         tcache_free_keyed(bin, block);
         return;
     }
-    entry->next = bin->head;
-    entry->key = tcache_key;
-    bin->head = entry;
-    bin->count++;
+    tcache_bin_push(bin, entry);
 }
 
 /* Creates the thread-exit hook; called once from initialisation. */

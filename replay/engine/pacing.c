@@ -30,19 +30,6 @@
 
 #define PACING_TRIES 8
 
-static int pacing_is_alloc(uint8_t kind)
-{
-    switch (kind) {
-    case TRACE_MALLOC: case TRACE_CALLOC: case TRACE_REALLOC:
-    case TRACE_REALLOCARRAY: case TRACE_POSIX_MEMALIGN:
-    case TRACE_ALIGNED_ALLOC: case TRACE_MEMALIGN: case TRACE_VALLOC:
-    case TRACE_PVALLOC:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static int pacing_in_order(const uint64_t *times, uint64_t count)
 {
     for (uint64_t i = 1; i < count; i++)
@@ -98,7 +85,8 @@ static void pacing_thread(struct pacing_walk *w, uint32_t a)
     for (uint64_t i = 0; i < da->op_count; i++) {
         struct replay_op *op = &w->ops[da->first_op + i];
         uint64_t t = w->times[da->first_op + i];
-        if (!pacing_is_alloc(op->kind) || op->dep_thread != TRACE_NO_DEP ||
+        /* an allocation that got a block (it grows memory) */
+        if (op->slot == TRACE_NO_SLOT || op->dep_thread != TRACE_NO_DEP ||
             t <= w->lead_ns)
             continue;
         for (uint32_t k = 0; k < PACING_TRIES && k < others; k++) {
