@@ -133,7 +133,8 @@ size_t alloc_trim(void)
         return 0;
     size_t cached = huge_cached_bytes();
     huge_release_cached();
-    return cached + chunk_release_retained();
+    size_t decommitted = heap_trim_all();
+    return cached + decommitted + chunk_release_retained();
 }
 
 /*

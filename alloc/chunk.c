@@ -243,7 +243,7 @@ void *chunk_alloc(size_t size, enum chunk_source *source)
 
 /*
  * A reused span holds whatever its last user touched.  A pool touches
- * its blocks only as its bump pointer reaches them, and most pools of
+ * its blocks only as it first hands them out, and most pools of
  * a program's rarer classes stay nearly empty; on an old region's pages
  * they would keep all 256 KiB resident.  prodcons --threads 2 (a pool
  * per class on each of 2 heaps, a few blocks live in each) peaked at

@@ -35,7 +35,10 @@ struct heap {
     uint64_t lock_contended;
     uint64_t pool_bytes_out;   /* pool blocks out of this heap */
     uint64_t pool_bytes_held;  /* chunks of its pools */
-    uint64_t pool_bytes_carved;/* their blocks carved by bump so far */
+    uint64_t pool_bytes_carved;/* their blocks ever handed out */
+    uint64_t pool_bytes_decommitted; /* free pages given back, in all */
+    unsigned decommit_class;   /* where the next decommit scan starts */
+    uint32_t decay_ticks;      /* decay ticks so far */
     struct heap_class classes[SC_COUNT];
     struct arena arena;
 } __attribute__((aligned(64)));  /* no false sharing between heaps */
@@ -55,13 +58,20 @@ static inline void heap_lock(struct heap *heap)
     heap->lock_contended += contended;
 }
 
-/* Every this many acquisitions of a heap, its unlock lets the chunk
- * layer give back spans that have aged (chunk_decay_tick). */
+/* Every this many acquisitions of a heap, its unlock gives back up to
+ * HEAP_DECOMMIT_PAGES free pool pages (heap_decommit_tick) and lets the
+ * chunk layer give back spans that have aged (chunk_decay_tick). */
 #define HEAP_DECAY_TICK 256
+#define HEAP_DECOMMIT_PAGES 16
+#define HEAP_DECOMMIT_WAIT 16      /* ticks: 4,096 acquisitions */
+
+void heap_decommit_tick(struct heap *heap);     /* lock held */
 
 static inline void heap_unlock(struct heap *heap)
 {
     bool tick = heap->lock_acquisitions % HEAP_DECAY_TICK == 0;
+    if (__builtin_expect(tick, 0))
+        heap_decommit_tick(heap);
     lock_release(&heap->lock);
     if (__builtin_expect(tick, 0))
         chunk_decay_tick();
@@ -72,6 +82,9 @@ unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
                           void **out, unsigned max);
 /* Returns a block to its pool, owned by heap (lock held). */
 void heap_put_block(struct heap *heap, struct pool *pool, void *block);
+
+/* Gives back empty pools and free pool pages; bytes decommitted. */
+size_t heap_trim_all(void);
 
 void heap_fork_prepare(void);
 void heap_fork_parent(void);

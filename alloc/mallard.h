@@ -48,6 +48,9 @@ struct mallard_heap_stats {
     uint64_t arena_bytes_held;  /* chunks its arena regions occupy:
                                    held - in use is what free blocks
                                    inside them pin */
+    uint64_t pool_bytes_decommitted; /* free pool pages given back to
+                                   the kernel, ever (they fault in
+                                   again when reused) */
 };
 
 /* Fills *out; returns 0 (or -1 if the allocator failed to start). */

@@ -10,17 +10,32 @@
  * of two up to a page is aligned to it (memalign relies on this), and
  * the header shares its page with the first blocks: a whole header page
  * cost 4 KiB per pool in use, some 200 KiB a heap once a program had
- * touched most classes.  Blocks are carved lazily: `bump` marks the
- * first block never handed out, so a fresh pool costs one resident page
- * until it is used.
+ * touched most classes.
+ *
+ * Free blocks are found in the bitmap, lowest address first; nothing is
+ * written into a free block.  Lowest first packs the blocks in use
+ * towards the bottom of the pool, so a class that shrinks leaves whole
+ * free pages at the top, and because free blocks hold no links those
+ * pages can be given back to the kernel (pool_decommit_free_pages) and
+ * come back zeroed when a block on them is handed out again.  That is
+ * what lets memory a class no longer needs serve another class: without
+ * it a program's resident pool memory was the sum of each class's own
+ * peak (a ring of 256 blocks of 1-16 KiB: 1.9 times the live bytes).
+ * A fresh pool costs one resident page until it is used: blocks past
+ * `carved` were never handed out, so never touched by us.
  *
  * Invariants (all under the owning heap's lock, except the immutable
  * fields size_class, block_size, reciprocal, blocks, end that the free
  * fast path reads while the pool holds one of its blocks):
  *  - a block's bit in out_bits is set iff the block is out of the pool
  *    (with the program or in a thread cache); a free of a block whose
- *    bit is clear is a double free;
- *  - used counts the set bits.
+ *    bit is clear is a double free; the bits past the last block are
+ *    set, so they never look free;
+ *  - used counts the set bits of real blocks;
+ *  - every out_bits word below first_word is all ones;
+ *  - blocks at index carved and above were never handed out;
+ *  - bit p of decommitted: page p of the chunk was given back and no
+ *    block on it was handed out since (page 0, the header's, never is).
  */
 #ifndef MALLARD_POOL_H
 #define MALLARD_POOL_H
@@ -35,10 +50,6 @@
 
 #define POOL_HEADER_ALIGN 64 /* the first block starts a cache line */
 
-struct block {
-    struct block *next; /* only while the block is free */
-};
-
 struct pool {
     struct span_header span; /* kind = SPAN_POOL */
     uint8_t size_class;
@@ -47,10 +58,16 @@ struct pool {
     uint32_t block_size;
     uint32_t reciprocal;     /* sc_reciprocal[size_class] */
     uint32_t used;           /* blocks out of the pool */
+    uint32_t capacity;       /* blocks that fit */
+    uint32_t carved;         /* blocks ever handed out: [0, carved) */
+    uint32_t first_word;     /* out_bits words below it are full */
+    uint32_t keep_free;      /* free resident bytes after the last
+                                decommit (pool_wants_decommit) */
+    uint32_t peak_used;      /* most blocks out since mark_tick */
+    uint32_t mark_tick;      /* the owner's decay tick of the mark */
+    uint64_t decommitted;    /* pages given back, one bit a page */
     char *blocks;            /* first block */
-    char *bump;              /* first block never handed out */
     char *end;               /* end of the last whole block */
-    struct block *free;      /* returned blocks, last in first out */
     void *owner;             /* struct heap * */
     struct pool *prev, *next;/* the owner's list of pools with room */
     uint64_t out_bits[];      /* CHUNK_SIZE / block_size bits */
@@ -85,6 +102,45 @@ unsigned pool_take(struct pool *pool, void **out, unsigned max);
 /* Returns a block; aborts on a double free or a misaligned pointer. */
 void pool_put(struct pool *pool, void *block);
 
+/*
+ * Gives back to the kernel up to max_pages pages of the pool, highest
+ * first (lowest-first allocation reaches them last), among those no
+ * block out of the pool touches; page 0, the header's, never goes.
+ * Returns the pages given back.  Costs a scan of the bitmap and one
+ * madvise per run of such pages.
+ */
+size_t pool_decommit_free_pages(struct pool *pool, size_t max_pages);
+
+/* Resident bytes of the pool not in blocks that are out (an upper
+ * bound: the carved pages less those given back, less the blocks out). */
+size_t pool_free_resident(const struct pool *pool);
+
+/*
+ * Whether a decommit is worth its system call and the page faults that
+ * follow when the class grows again: the resident bytes exceed what the
+ * most blocks out since the mark needed, plus what the last decommit
+ * left free (blocks on pages still in use), by POOL_DECOMMIT_MIN plus
+ * an eighth.  The slack keeps a class that frees and allocates around a
+ * steady level from giving pages back and faulting them in over and
+ * over; judging by the peak since the mark, not by the blocks out now,
+ * keeps a dip between two peaks from doing the same.
+ */
+#define POOL_DECOMMIT_MIN ((size_t)16 << 10)
+static inline bool pool_wants_decommit(const struct pool *pool)
+{
+    size_t in_use = (size_t)pool->used * pool->block_size;
+    size_t peak = (size_t)pool->peak_used * pool->block_size;
+    return pool_free_resident(pool) >
+           (peak - in_use) + pool->keep_free + POOL_DECOMMIT_MIN + peak / 8;
+}
+
+/* Starts a new window for peak_used at the owner's decay tick. */
+static inline void pool_mark(struct pool *pool, uint32_t tick)
+{
+    pool->peak_used = pool->used;
+    pool->mark_tick = tick;
+}
+
 /* The pool a pool block belongs to: a pool is one chunk, aligned to its
  * size, with its header at the start, so no chunk map lookup is needed
  * once a block is known to be a pool's (a thread cache holds only pool
@@ -96,7 +152,7 @@ static inline struct pool *pool_of_block(const void *block)
 
 static inline bool pool_has_room(const struct pool *pool)
 {
-    return pool->free != NULL || pool->bump < pool->end;
+    return pool->used < pool->capacity;
 }
 
 /* Index of block in pool; false when block is not a block boundary. */

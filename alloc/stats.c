@@ -31,6 +31,7 @@ static void read_heap(unsigned index, struct mallard_heap_stats *out)
     out->pool_bytes_held = heap->pool_bytes_held;
     out->pool_bytes_carved = heap->pool_bytes_carved;
     out->arena_bytes_held = heap->arena.bytes_held;
+    out->pool_bytes_decommitted = heap->pool_bytes_decommitted;
     lock_release(&heap->lock);
 }
 
@@ -131,6 +132,7 @@ static void print_heap(unsigned index)
     print_field("pool_bytes_held", heap.pool_bytes_held);
     print_field("pool_bytes_carved", heap.pool_bytes_carved);
     print_field("arena_bytes_held", heap.arena_bytes_held);
+    print_field("pool_bytes_decommitted", heap.pool_bytes_decommitted);
     print_text("\n");
 }
 

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "mallard.h"
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/sysinfo.h>
@@ -106,24 +107,31 @@ static void test_freed_memory_goes_back(void)
 
 /*
  * A program that shrank and goes on with work its existing pools and
- * arena region serve (no span taken or freed) still gives the idle spans
- * back: the heaps' unlocks tick the chunk layer's decay.
+ * arena region serve (no span taken or freed) still gives the idle
+ * memory back: the heaps' unlocks tick the release of pools that stay
+ * empty (heap_decommit_tick) and the chunk layer's decay.
  */
 static void test_idle_spans_go_back_without_span_traffic(void)
 {
-    enum { COUNT = 8192 };
+    enum { COUNT = 8192, PAIRS = 40000 };
     static void *blocks[COUNT];
     mallard_free(mallard_malloc(20 * KIB));   /* the arena's region */
     for (int i = 0; i < COUNT; i++) {
         blocks[i] = mallard_malloc(4000);       /* 32 MiB of pools */
         memset(blocks[i], 1, 4000);
     }
+    uint64_t returned = now().bytes_returned;
     for (int i = 0; i < COUNT; i++)
         mallard_free(blocks[i]);
+    /* Heap lock traffic only: the empty pools go to the chunk layer. */
+    for (int i = 0; i < PAIRS; i++) {
+        char *block = mallard_malloc(20 * KIB);
+        block[0] = 1;
+        mallard_free(block);
+    }
     struct mallard_stats freed = now();
-    /* Kept for reuse (mapped spans over the retain limit went back at
-     * once with MALLARD_SBRK=0; those in the break wait to age). */
-    CHECK(freed.bytes_retained >= 8 * MIB);
+    CHECK(freed.bytes_retained + freed.bytes_returned - returned >=
+          24 * MIB);
     struct timespec second = { 1, 200000000 };
     nanosleep(&second, NULL);
     for (int i = 0; i < 1000; i++) {
@@ -133,8 +141,53 @@ static void test_idle_spans_go_back_without_span_traffic(void)
     }
     struct mallard_stats later = now();
     CHECK(later.bytes_retained <= 2 * MIB);
-    CHECK(later.bytes_returned - freed.bytes_returned >=
-          freed.bytes_retained - 2 * MIB);
+    CHECK(later.bytes_returned - returned >= 24 * MIB);
+}
+
+static uint64_t pool_bytes_decommitted(void)
+{
+    struct mallard_heap_stats heaps[256];
+    size_t count = mallard_heap_stats(heaps, 256);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < count && i < 256; i++)
+        sum += heaps[i].pool_bytes_decommitted;
+    return sum;
+}
+
+/*
+ * A class that shrank but keeps a few blocks in each of its pools gives
+ * the free pages back to the kernel once its use has stayed low for a
+ * while of heap lock traffic.  The thread is pinned, so the traffic
+ * ticks the heap that owns the pools.
+ */
+static void test_free_pool_pages_go_back(void)
+{
+    enum { COUNT = 2000, KEEP_EVERY = 100, PAIRS = 40000 };
+    static void *blocks[COUNT];
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+    for (int i = 0; i < COUNT; i++) {
+        blocks[i] = mallard_malloc(2000);       /* 4 MiB of pools */
+        memset(blocks[i], 1, 2000);
+    }
+    uint64_t before = pool_bytes_decommitted();
+    uint64_t returned = now().bytes_returned;
+    for (int i = 0; i < COUNT; i++)
+        if (i % KEEP_EVERY != 0)
+            mallard_free(blocks[i]);
+    for (int i = 0; i < PAIRS; i++) {
+        char *block = mallard_malloc(20 * KIB);  /* heap lock traffic */
+        block[0] = 1;
+        mallard_free(block);
+    }
+    CHECK(pool_bytes_decommitted() - before >= 2 * MIB);
+    CHECK(now().bytes_returned - returned >= 2 * MIB);
+    for (int i = 0; i < COUNT; i += KEEP_EVERY)
+        CHECK(((unsigned char *)blocks[i])[1999] == 1);
+    for (int i = 0; i < COUNT; i += KEEP_EVERY)
+        mallard_free(blocks[i]);
 }
 
 int main(void)
@@ -146,5 +199,6 @@ int main(void)
     test_large_blocks_get_their_own_mapping();
     test_freed_memory_goes_back();
     test_idle_spans_go_back_without_span_traffic();
+    test_free_pool_pages_go_back();
     CHECK_DONE();
 }

@@ -1,7 +1,8 @@
 /*
- * test_pool.c - pools carve fixed-size blocks lazily, in order from
- * just past their header, hand back the last freed block first, fill to
- * capacity, and abort on a double or misaligned free.
+ * test_pool.c - pools carve fixed-size blocks in order from just past
+ * their header, hand out the lowest free block first, fill to capacity
+ * and no further, give back the pages no block out touches, and abort
+ * on a double or misaligned free.
  */
 #include "check.h"
 #include "chunk.h"
@@ -37,9 +38,28 @@ static void test_blocks_are_carved_in_order_past_the_header(void)
     CHECK(again == blocks[1]);
 }
 
+/* Lowest first, not last freed first: what packs a shrinking class
+ * at the bottom of its pool and leaves whole pages free above. */
+static void test_lowest_free_block_first(void)
+{
+    struct pool *pool = new_pool(sc_of_size(64));
+    void *blocks[200];
+    CHECK(pool_take(pool, blocks, 200) == 200);
+    pool_put(pool, blocks[150]);
+    pool_put(pool, blocks[3]);
+    pool_put(pool, blocks[70]);
+    void *again[3];
+    CHECK(pool_take(pool, again, 3) == 3);
+    CHECK(again[0] == blocks[3] && again[1] == blocks[70] &&
+          again[2] == blocks[150]);
+    void *next;
+    CHECK(pool_take(pool, &next, 1) == 1);
+    CHECK((char *)next == (char *)blocks[199] + 64);
+}
+
 static void test_pool_fills_to_capacity(void)
 {
-    for (unsigned c = 0; c < SC_COUNT; c += 5) {
+    for (unsigned c = 0; c < SC_COUNT; c++) {
         struct pool *pool = new_pool(c);
         size_t capacity =
             (CHUNK_SIZE - pool_blocks_offset(c)) / sc_block_size[c];
@@ -50,7 +70,47 @@ static void test_pool_fills_to_capacity(void)
         CHECK(taken == capacity);
         CHECK(!pool_has_room(pool));
         CHECK(pool->used == capacity);
+        CHECK(block != NULL && (char *)block + sc_block_size[c] <=
+              (char *)pool + CHUNK_SIZE);
+        chunk_free(pool, CHUNK_SIZE, (enum chunk_source)pool->source);
     }
+}
+
+/*
+ * A class that shrank gives back the pages no block out of the pool
+ * touches, highest first and at most as many as asked; they read as
+ * zero when handed out again, and blocks still out keep their bytes.
+ */
+static void test_free_pages_go_back(void)
+{
+    enum { COUNT = 40 };
+    unsigned c = sc_of_size(4096);
+    struct pool *pool = new_pool(c);
+    size_t size = sc_block_size[c];
+    void *blocks[COUNT];
+    CHECK(pool_take(pool, blocks, COUNT) == COUNT);
+    for (int i = 0; i < COUNT; i++)
+        memset(blocks[i], 0x5a, size);
+    for (int i = 10; i < COUNT; i++)
+        pool_put(pool, blocks[i]);
+    pool_mark(pool, 0);
+    CHECK(pool_wants_decommit(pool));
+    size_t before = pool_free_resident(pool);
+    CHECK(pool_decommit_free_pages(pool, 4) == 4);
+    CHECK(pool_free_resident(pool) == before - 4 * OS_PAGE_SIZE);
+    size_t rest = pool_decommit_free_pages(pool, 64);
+    CHECK(rest >= 20);
+    CHECK(pool_decommit_free_pages(pool, 64) == 0);
+    CHECK(!pool_wants_decommit(pool));
+    for (int i = 0; i < 10; i++)
+        CHECK(((unsigned char *)blocks[i])[size - 1] == 0x5a &&
+              ((unsigned char *)blocks[i])[0] == 0x5a);
+    void *again[COUNT - 10];
+    CHECK(pool_take(pool, again, COUNT - 10) == COUNT - 10);
+    CHECK(again[0] == blocks[10]);
+    CHECK(((unsigned char *)again[COUNT - 11])[0] == 0);   /* went back */
+    CHECK(pool->decommitted == 0);       /* all handed out again */
+    chunk_free(pool, CHUNK_SIZE, (enum chunk_source)pool->source);
 }
 
 /*
@@ -107,7 +167,9 @@ static void test_bad_returns_abort_naming_the_pointer(void)
 int main(void)
 {
     test_blocks_are_carved_in_order_past_the_header();
+    test_lowest_free_block_first();
     test_pool_fills_to_capacity();
+    test_free_pages_go_back();
     test_pool_header_packing();
     test_bad_returns_abort_naming_the_pointer();
     CHECK_DONE();
