@@ -20,7 +20,8 @@
  * and every malloc and free takes a heap lock.  When a thread exits its
  * cache is emptied into the heaps and switched off the same way.
  *
- * Classes too big for two blocks in a bin cache one (tcache.c).
+ * Classes too big for two blocks in a bin cache one, and only in a
+ * thread that allocates them (tcache.c).
  *
  * A cached block holds {next, key}: key == tcache_key marks "in some
  * thread cache", which lets free() spot most double frees cheaply.
