@@ -103,27 +103,76 @@ static void treap_split(struct arena_block *tree,
     }
 }
 
+/*
+ * Free blocks are binned by size, four bins a doubling (bin_of), each
+ * bin a treap: a walk visits the few blocks of one bin, not all of the
+ * heap's (every node a likely cache miss, free blocks lying all over
+ * the heap: one treap of them all took 70% of a malloc/free loop of
+ * 16-128 KiB blocks with 1,000 live).  The best fit is the best fit in
+ * the request's own bin, or failing that the smallest block of the next
+ * bin that has any (the nonempty bitmap finds it): every block there is
+ * bigger than every size of the request's bin.
+ *
+ * Free blocks under ARENA_INDEX_MIN stay out of the bins: the smallest
+ * search is for more than 8 KiB (a request over 16 KiB, or an alignment
+ * over a page plus the block), so no search could take them; they wait,
+ * marked free, to merge with a neighbour.  Splits leave many such tails
+ * (a best fit is close to the request), and inserting each into its
+ * bin's treap took 40% of a loop of 16-128 KiB blocks with 1,000 live.
+ */
+static unsigned bin_of(size_t size)
+{
+    unsigned top = 63u - (unsigned)__builtin_clzll(size);  /* >= 5 */
+    return ((top - 5u) << 2) | (unsigned)((size >> (top - 2u)) & 3u);
+}
+
+static struct arena_block **bin_root(struct arena *arena, size_t size)
+{
+    return &arena->bins[bin_of(size)];
+}
+
+/*
+ * Walks down by key to where block's priority ranks it, then splits only
+ * the subtree found there into block's children: most blocks rank near
+ * the leaves, so the split is short (splitting at the root and merging
+ * back walked the depth three times).
+ */
 static void treap_insert(struct arena *arena, struct arena_block *block)
 {
-    struct arena_block *below, *rest;
-    block->left = block->right = NULL;
-    treap_split(arena->free_root, block, &below, &rest);
-    arena->free_root = treap_merge(treap_merge(below, block), rest);
+    if (block_size(block) < ARENA_INDEX_MIN)
+        return;                 /* no search asks for it */
+    unsigned bin = bin_of(block_size(block));
+    struct arena_block **link = &arena->bins[bin];
+    uint64_t rank = priority(block);
+    while (*link != NULL && priority(*link) > rank)
+        link = key_less(block, *link) ? &(*link)->left : &(*link)->right;
+    treap_split(*link, block, &block->left, &block->right);
+    *link = block;
+    arena->nonempty[bin / 64] |= (uint64_t)1 << (bin % 64);
 }
 
 static void treap_remove(struct arena *arena, struct arena_block *block)
 {
-    struct arena_block **link = &arena->free_root;
+    if (block_size(block) < ARENA_INDEX_MIN)
+        return;
+    struct arena_block **root = bin_root(arena, block_size(block));
+    struct arena_block **link = root;
     while (*link != block)
         link = key_less(block, *link) ? &(*link)->left : &(*link)->right;
     *link = treap_merge(block->left, block->right);
+    if (*root == NULL) {
+        unsigned bin = bin_of(block_size(block));
+        arena->nonempty[bin / 64] &= ~((uint64_t)1 << (bin % 64));
+    }
 }
 
-/* The smallest free block of at least size bytes, lowest address first. */
-static struct arena_block *treap_best_fit(struct arena *arena, size_t size)
+/* The smallest block of tree of at least size bytes, lowest address
+ * first among equals. */
+static struct arena_block *tree_best_fit(struct arena_block *tree,
+                                         size_t size)
 {
     struct arena_block *best = NULL;
-    for (struct arena_block *at = arena->free_root; at != NULL;) {
+    for (struct arena_block *at = tree; at != NULL;) {
         if (block_size(at) >= size) {
             best = at;
             at = at->left;
@@ -134,11 +183,42 @@ static struct arena_block *treap_best_fit(struct arena *arena, size_t size)
     return best;
 }
 
+/* The first bin from `from` on that holds a block; ARENA_BINS if none. */
+static unsigned next_nonempty(const struct arena *arena, unsigned from)
+{
+    for (unsigned word = from / 64; word < ARENA_BIN_WORDS; word++) {
+        uint64_t bits = arena->nonempty[word];
+        if (word == from / 64)
+            bits &= ~(uint64_t)0 << (from % 64);
+        if (bits != 0)
+            return word * 64 + (unsigned)__builtin_ctzll(bits);
+    }
+    return ARENA_BINS;
+}
+
+static struct arena_block *treap_best_fit(struct arena *arena, size_t size)
+{
+    unsigned bin = bin_of(size);
+    struct arena_block *best = tree_best_fit(arena->bins[bin], size);
+    if (best != NULL)
+        return best;
+    bin = next_nonempty(arena, bin + 1);
+    if (bin == ARENA_BINS)
+        return NULL;
+    best = arena->bins[bin];
+    while (best->left != NULL)
+        best = best->left;
+    return best;
+}
+
 /* ---- regions ---- */
 
 void arena_init(struct arena *arena)
 {
-    arena->free_root = NULL;
+    for (unsigned i = 0; i < ARENA_BINS; i++)
+        arena->bins[i] = NULL;
+    for (unsigned i = 0; i < ARENA_BIN_WORDS; i++)
+        arena->nonempty[i] = 0;
     arena->regions = NULL;
     arena->region_count = 0;
     arena->bytes_in_use = 0;

@@ -5,14 +5,17 @@
  *
  * Each block opens with a 16-byte header (glibc-style boundary tags):
  * its size with two flags, and the previous block's size, valid only
- * while the previous block is free.  Free blocks of a heap sit in one
- * treap keyed by (size, address): best fit is the leftmost block whose
- * size is at least the request, i.e. the smallest that fits, and among
- * equal sizes the lowest address (which keeps the arena packed towards
- * the region starts, as Wilson et al. found address order does best).
- * Search, insert and remove cost O(log n) expected in the number of free
- * blocks; the treap's priorities hash the block address, so its shape is
- * random-like without a random number generator.
+ * while the previous block is free.  Free blocks of a heap sit in bins by
+ * size (four a doubling), each bin a treap keyed by (size, address):
+ * best fit is the leftmost block of the request's bin whose size is at
+ * least the request, or else the leftmost of the next bin holding any,
+ * i.e. the smallest that fits, and among equal sizes the lowest address
+ * (which keeps the arena packed towards the region starts, as Wilson et
+ * al. found address order does best).  Search, insert and remove cost
+ * O(log n) expected in the number of free blocks of one bin, plus a
+ * scan of a few bitmap words; the treap's priorities hash the block
+ * address, so its shape is random-like without a random number
+ * generator.
  *
  * Invariants: no two free blocks are adjacent (they merge on free); a
  * region ends with an in-use fence header of size 0; every function runs
@@ -48,8 +51,16 @@
 struct arena_block;
 struct arena_region;
 
+/* Bins of free blocks: four a doubling from 32 bytes (the least block)
+ * up. */
+#define ARENA_BINS ((64u - 5u) * 4u)
+/* Free blocks smaller than this are in no bin (arena.c says why). */
+#define ARENA_INDEX_MIN ((size_t)8192)
+#define ARENA_BIN_WORDS ((ARENA_BINS + 63u) / 64u)
+
 struct arena {
-    struct arena_block *free_root;   /* treap of free blocks */
+    struct arena_block *bins[ARENA_BINS]; /* a treap of free blocks each */
+    uint64_t nonempty[ARENA_BIN_WORDS];   /* bit set: bin holds a block */
     struct arena_region *regions;
     size_t region_count;
     size_t bytes_in_use;             /* sizes of blocks handed out */

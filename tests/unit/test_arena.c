@@ -1,6 +1,7 @@
 /*
  * test_arena.c - the arena picks the best fit (smallest block that
- * fits, lowest address on a tie), splits, coalesces free neighbours,
+ * fits, lowest address on a tie, within a size bin and across them),
+ * splits, coalesces free neighbours,
  * aligns, resizes in place and gives empty regions back.
  */
 #include "arena.h"
@@ -40,6 +41,31 @@ static void test_best_fit_takes_smallest_then_lowest_address(void)
     CHECK(take(36 * KIB) == d);
     CHECK(take(30 * KIB) == b);
     CHECK(take(46 * KIB) == a);
+    void *all[] = { a, b, c, d, gap1, gap2, gap3, gap4 };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        arena_free(&arena, all[i]);
+}
+
+/*
+ * Free blocks sit in bins by size: the best fit may be in the request's
+ * bin past a smaller block there, or the smallest of a later bin when
+ * nothing in the request's bin fits.  The blocks are carved from one
+ * big free region, so its tail (~700 KiB) is bigger than them all.
+ */
+static void test_best_fit_across_bins(void)
+{
+    arena_free(&arena, take(900 * KIB));     /* one region, all free */
+    void *a = take(41 * KIB), *gap1 = take(1 * KIB);
+    void *b = take(47 * KIB), *gap2 = take(1 * KIB);
+    void *c = take(60 * KIB), *gap3 = take(1 * KIB);
+    void *d = take(100 * KIB), *gap4 = take(1 * KIB);
+    void *blocks[] = { a, b, c, d };
+    for (int i = 0; i < 4; i++)
+        arena_free(&arena, blocks[i]);
+    CHECK(take(45 * KIB) == b);   /* same bin (40-48K) as a, which is short */
+    CHECK(take(42 * KIB) == c);   /* a too small: the next bin's smallest */
+    CHECK(take(61 * KIB) == d);   /* c taken: its bin is empty */
+    CHECK(take(40 * KIB) == a);
     void *all[] = { a, b, c, d, gap1, gap2, gap3, gap4 };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         arena_free(&arena, all[i]);
@@ -117,6 +143,7 @@ static void test_double_free_aborts(void)
 int main(void)
 {
     arena_init(&arena);
+    test_best_fit_across_bins();
     test_best_fit_takes_smallest_then_lowest_address();
     test_free_neighbours_coalesce();
     test_aligned_blocks();
