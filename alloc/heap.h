@@ -64,6 +64,7 @@ static inline void heap_lock(struct heap *heap)
 #define HEAP_DECAY_TICK 256
 #define HEAP_DECOMMIT_PAGES 16
 #define HEAP_DECOMMIT_WAIT 16      /* ticks: 4,096 acquisitions */
+#define HEAP_DECOMMIT_WAIT_MAX 4096 /* a pool's wait after backing off */
 
 void heap_decommit_tick(struct heap *heap);     /* lock held */
 

@@ -30,6 +30,8 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
     pool->keep_free = 0;
     pool->peak_used = 0;
     pool->mark_tick = 0;
+    pool->decommit_tick = 0;
+    pool->decommit_wait = 0;     /* the owner sets it */
     pool->decommitted = 0;
     pool->blocks = (char *)pool + offset;
     pool->end = pool->blocks + capacity * block_size;
@@ -117,8 +119,6 @@ void pool_put(struct pool *pool, void *block)
 /* Pages from page 0 up to the one holding the last carved byte. */
 static size_t carved_pages(const struct pool *pool)
 {
-    if (pool->carved == 0)
-        return 1;
     size_t end = (size_t)(pool->blocks - (const char *)pool) +
                  (size_t)pool->carved * pool->block_size;
     return (end + OS_PAGE_SIZE - 1) / OS_PAGE_SIZE;

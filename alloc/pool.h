@@ -65,6 +65,8 @@ struct pool {
                                 decommit (pool_wants_decommit) */
     uint32_t peak_used;      /* most blocks out since mark_tick */
     uint32_t mark_tick;      /* the owner's decay tick of the mark */
+    uint32_t decommit_tick;  /* ... of the last decommit */
+    uint32_t decommit_wait;  /* ticks of low use before a decommit */
     uint64_t decommitted;    /* pages given back, one bit a page */
     char *blocks;            /* first block */
     char *end;               /* end of the last whole block */

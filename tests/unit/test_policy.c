@@ -123,7 +123,7 @@ static void test_idle_spans_go_back_without_span_traffic(void)
     uint64_t returned = now().bytes_returned;
     for (int i = 0; i < COUNT; i++)
         mallard_free(blocks[i]);
-    /* Heap lock traffic only: the empty pools go to the chunk layer. */
+    /* Heap lock traffic only, no span taken or freed. */
     for (int i = 0; i < PAIRS; i++) {
         char *block = mallard_malloc(20 * KIB);
         block[0] = 1;
