@@ -27,18 +27,32 @@ void wl_set_name(const char *argv0)
     program_name = slash ? slash + 1 : argv0;
 }
 
-long wl_rss_kib(void)
+/* A VmRSS-style field of /proc/self/status, in KiB; -1 if unreadable. */
+static long status_kib(const char *field)
 {
     FILE *status = fopen("/proc/self/status", "r");
     if (!status)
         return -1;
     char line[STATUS_LINE_MAX];
+    size_t field_len = strlen(field);
     long kib = -1;
     while (fgets(line, sizeof line, status))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+        if (strncmp(line, field, field_len) == 0 && line[field_len] == ':') {
+            kib = strtol(line + field_len + 1, NULL, 10);
             break;
+        }
     fclose(status);
     return kib;
+}
+
+long wl_rss_kib(void)
+{
+    return status_kib("VmRSS");
+}
+
+long wl_hwm_kib(void)
+{
+    return status_kib("VmHWM");
 }
 
 double wl_now(void)

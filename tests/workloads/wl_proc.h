@@ -13,6 +13,8 @@
 
 /* Resident set size of this process in KiB (VmRSS), or -1 if unknown. */
 long wl_rss_kib(void);
+/* Peak resident set (VmHWM) in KiB, or -1 if unreadable. */
+long wl_hwm_kib(void);
 
 /* Seconds on the monotonic clock. */
 double wl_now(void);
