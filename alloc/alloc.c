@@ -179,7 +179,9 @@ static void *realloc_arena(struct span_header *span, void *ptr,
                    arena_resize_in_place(&owner->arena, ptr, size);
     size_t usable = arena_usable_size(ptr);
     heap_unlock(owner);
-    return resized ? ptr : move_block(ptr, usable, size);
+    /* A class-sized block stays put while still at least half used. */
+    bool fits = size <= SC_MAX_SIZE && size <= usable && size >= usable / 2;
+    return resized || fits ? ptr : move_block(ptr, usable, size);
 }
 
 /* Large blocks keep their own mapping, grown or moved by mremap, until
@@ -218,12 +220,12 @@ void *alloc_realloc(void *ptr, size_t size)
  */
 static unsigned aligned_class(size_t align, size_t size)
 {
-    if (align > OS_PAGE_SIZE || size > SC_MAX_SIZE)
+    if (align > OS_PAGE_SIZE || size > SC_POOL_MAX)
         return SC_COUNT;
     unsigned c = sc_of_size(size > align ? size : align);
-    while (c < SC_COUNT && sc_block_size[c] % align != 0)
+    while (c < SC_POOL_COUNT && sc_block_size[c] % align != 0)
         c++;
-    return c;
+    return c < SC_POOL_COUNT ? c : SC_COUNT;  /* arena blocks: 16 only */
 }
 
 void *alloc_aligned(size_t align, size_t size)

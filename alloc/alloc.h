@@ -2,7 +2,10 @@
  * alloc.h - the allocator proper: malloc, free, realloc and aligned
  * allocation by size, routed to the layer that serves each size:
  *
- *   size <= SC_MAX_SIZE (16 KiB)      thread cache -> per-CPU heap pools
+ *   size <= SC_POOL_MAX (4 KiB)       thread cache -> per-CPU heap pools
+ *   SC_POOL_MAX < size <= SC_MAX_SIZE thread cache -> per-CPU heap's
+ *                (16 KiB)             best-fit arena, blocks of the
+ *                                     class size
  *   SC_MAX_SIZE < size < threshold    per-CPU heap's best-fit arena
  *   size >= threshold (128 KiB+)      its own mmap (huge.c)
  *
@@ -16,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arena.h"
 #include "chunkmap.h"
 #include "os.h"
 #include "pool.h"
@@ -49,6 +53,22 @@ static inline void *alloc_malloc(size_t size)
     return alloc_large(size);
 }
 
+/*
+ * The class of an arena block of exactly a class's size (the classes
+ * over SC_POOL_MAX, which the thread cache keeps), else SC_COUNT.  Reads
+ * the block's header without the lock (arena_block_size_unlocked).
+ */
+static inline unsigned alloc_arena_class(const void *ptr)
+{
+    if (((uintptr_t)ptr & 15) != 0)
+        return SC_COUNT;
+    size_t size = arena_block_size_unlocked(ptr) - ARENA_HEADER;
+    if (size <= SC_POOL_MAX || size > SC_MAX_SIZE)
+        return SC_COUNT;    /* also a block not in use: size wrapped */
+    unsigned size_class = sc_of_size(size);
+    return sc_block_size[size_class] == size ? size_class : SC_COUNT;
+}
+
 static inline void alloc_free(void *ptr)
 {
     if (ptr == NULL)
@@ -61,10 +81,15 @@ static inline void alloc_free(void *ptr)
         size_t index;
         if (__builtin_expect(!pool_block_index(pool, ptr, &index), 0))
             os_fatal_pointer("free(): invalid pointer", ptr);
-        tcache_free(pool, ptr);
+        tcache_free(pool->size_class, ptr);
         return;
     }
-    alloc_free_span(span, ptr);
+    unsigned size_class = span->kind == SPAN_ARENA ?
+                          alloc_arena_class(ptr) : SC_COUNT;
+    if (size_class < SC_COUNT)
+        tcache_free(size_class, ptr);
+    else
+        alloc_free_span(span, ptr);
 }
 
 /* Zeroed memory for total bytes. */

@@ -40,6 +40,23 @@ static size_t block_size(const struct arena_block *block)
     return block->head & ~FLAG_MASK;
 }
 
+/*
+ * The header of a block in use is read without the lock by free()
+ * (arena_block_class), while a neighbour's free or allocation flips
+ * its PREV_INUSE flag under the lock: those flips are atomic, and so
+ * is that read.  Every other header write is to a block no thread
+ * holds.
+ */
+static void flag_set(struct arena_block *block, size_t flag)
+{
+    __atomic_fetch_or(&block->head, flag, __ATOMIC_RELAXED);
+}
+
+static void flag_clear(struct arena_block *block, size_t flag)
+{
+    __atomic_fetch_and(&block->head, ~flag, __ATOMIC_RELAXED);
+}
+
 static struct arena_block *block_after(struct arena_block *block)
 {
     return (struct arena_block *)((char *)block + block_size(block));
@@ -114,8 +131,9 @@ static void treap_split(struct arena_block *tree,
  * bigger than every size of the request's bin.
  *
  * Free blocks under ARENA_INDEX_MIN stay out of the bins: the smallest
- * search is for more than 8 KiB (a request over 16 KiB, or an alignment
- * over a page plus the block), so no search could take them; they wait,
+ * search is for more than 4 KiB (a class over SC_POOL_MAX, a request
+ * over 16 KiB, or an alignment over a page plus the block), so no
+ * search could take them; they wait,
  * marked free, to merge with a neighbour.  Splits leave many such tails
  * (a best fit is close to the request), and inserting each into its
  * bin's treap took 40% of a loop of 16-128 KiB blocks with 1,000 live.
@@ -323,7 +341,7 @@ static void carve_tail(struct arena *arena, struct arena_block *block,
     }
     tail->head = rest | FLAG_PREV_INUSE;
     after->prev_size = rest;
-    after->head &= ~FLAG_PREV_INUSE;
+    flag_clear(after, FLAG_PREV_INUSE);
     treap_insert(arena, tail);
 }
 
@@ -332,7 +350,7 @@ static void claim(struct arena *arena, struct arena_block *block)
 {
     treap_remove(arena, block);
     block->head |= FLAG_INUSE;
-    block_after(block)->head |= FLAG_PREV_INUSE;
+    flag_set(block_after(block), FLAG_PREV_INUSE);
 }
 
 static struct arena_block *take_block(struct arena *arena, void *owner,
@@ -429,7 +447,7 @@ void arena_free(struct arena *arena, void *ptr)
     block->head = size | FLAG_PREV_INUSE;
     after = block_after(block);
     after->prev_size = size;
-    after->head &= ~FLAG_PREV_INUSE;
+    flag_clear(after, FLAG_PREV_INUSE);
     treap_insert(arena, block);
     region_release_if_empty(arena, block);
 }
@@ -443,7 +461,7 @@ static bool grow_in_place(struct arena *arena, struct arena_block *block,
         return false;
     treap_remove(arena, after);
     block->head += block_size(after);
-    block_after(block)->head |= FLAG_PREV_INUSE;
+    flag_set(block_after(block), FLAG_PREV_INUSE);
     return true;
 }
 
@@ -461,6 +479,13 @@ bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size)
     arena->bytes_in_use += block_size(block);
     arena->bytes_in_use -= before;
     return true;
+}
+
+size_t arena_block_size_unlocked(const void *ptr)
+{
+    const struct arena_block *block = block_of(ptr);
+    size_t head = __atomic_load_n(&block->head, __ATOMIC_RELAXED);
+    return (head & FLAG_INUSE) ? head & ~FLAG_MASK : 0;
 }
 
 size_t arena_usable_size(const void *ptr)

@@ -55,7 +55,7 @@ struct arena_region;
  * up. */
 #define ARENA_BINS ((64u - 5u) * 4u)
 /* Free blocks smaller than this are in no bin (arena.c says why). */
-#define ARENA_INDEX_MIN ((size_t)8192)
+#define ARENA_INDEX_MIN ((size_t)4096)
 #define ARENA_BIN_WORDS ((ARENA_BINS + 63u) / 64u)
 
 struct arena {
@@ -80,6 +80,12 @@ void arena_free(struct arena *arena, void *ptr);
 bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size);
 /* Bytes the program may use at ptr. */
 size_t arena_usable_size(const void *ptr);
+/*
+ * The size of the block at ptr, header included, read without the heap
+ * lock; 0 if the block is not in use.  Only for the thread that holds
+ * the block (free): its size cannot change under it, only the flags.
+ */
+size_t arena_block_size_unlocked(const void *ptr);
 /* The heap that owns the region holding span. */
 void *arena_region_owner(const struct span_header *span);
 

@@ -15,7 +15,8 @@
  * sqlite3's peak), the extra class by under 2% (1032 -> 1040).  More
  * classes mean more partly used pools, but pools take their chunks
  * untouched (chunk.h), so an idle class costs little resident memory.
- * Larger requests go to the best-fit arena or to mmap.
+ * Classes over SC_POOL_MAX are served by the arena (below); larger
+ * requests go to the best-fit arena or to mmap.
  *
  *   class:  0   1   ...  7    8    9   ...  19    20    21    22  ...  55
  *   bytes:  16  32  ...  128  160  192 ...  1024  1040  1152  1280 ... 16384
@@ -28,6 +29,17 @@
 
 #define SC_COUNT 56
 #define SC_MAX_SIZE ((size_t)16384)
+/*
+ * Classes up to SC_POOL_MAX come from pools; the classes above it are
+ * blocks of exactly the class size from the best-fit arena, which the
+ * thread cache keeps like pool blocks (tcache.h).  In pools, classes of
+ * 4-16 KiB held the sum of each class's own peak (a ring of 256 blocks
+ * of 1-16 KiB: 1.95 times the live bytes, glibc 1.08); the arena
+ * coalesces, and with the cache in front a buffer freed and allocated
+ * again costs no lock.
+ */
+#define SC_POOL_COUNT 38
+#define SC_POOL_MAX ((size_t)4096)
 #define SC_QUARTER_MAX 1024   /* the last class of the four-per-doubling */
 #define SC_QUARTER_END 20     /* classes 16..1024 */
 

@@ -17,12 +17,18 @@ uint64_t tcache_key;
 
 static pthread_key_t exit_key;
 
-void tcache_free_keyed(struct tcache_bin *bin, void *block)
+/* Aborts if block, which carries the cache's key, is in bin. */
+static void check_not_cached(const struct tcache_bin *bin, void *block)
 {
     for (struct tcache_entry *at = bin->head; at != NULL; at = at->next)
         if (at == block)
             os_fatal_pointer("free(): double free detected in thread "
                              "cache", block);
+}
+
+void tcache_free_keyed(struct tcache_bin *bin, void *block)
+{
+    check_not_cached(bin, block);
     tcache_bin_push(bin, block);
 }
 
@@ -59,8 +65,9 @@ static void activate(struct tcache *cache)
         pthread_setspecific(exit_key, cache);
 }
 
-/* Returns blocks to their heaps, locking each owner heap once per run. */
-static void return_blocks(struct tcache_entry *list)
+/* Returns pool blocks to their heaps, locking each owner heap once per
+ * run. */
+static void return_pool_blocks(struct tcache_entry *list)
 {
     struct heap *locked = NULL;
     while (list != NULL) {
@@ -81,8 +88,23 @@ static void return_blocks(struct tcache_entry *list)
         heap_unlock(locked);
 }
 
+static void return_blocks(unsigned size_class, struct tcache_entry *list)
+{
+    if (size_class < SC_POOL_COUNT) {
+        return_pool_blocks(list);
+        return;
+    }
+    while (list != NULL) {              /* arena blocks: one or two */
+        struct tcache_entry *next = list->next;
+        list->key = 0;
+        alloc_free_span(chunkmap_lookup(list), list);
+        list = next;
+    }
+}
+
 /* Keeps the first keep entries of bin, returning the rest. */
-static void spill(struct tcache_bin *bin, uint32_t keep)
+static void spill(unsigned size_class, struct tcache_bin *bin,
+                  uint32_t keep)
 {
     struct tcache_entry *rest = bin->head;
     if (keep == 0) {
@@ -95,7 +117,7 @@ static void spill(struct tcache_bin *bin, uint32_t keep)
         last->next = NULL;
     }
     bin->count = keep;
-    return_blocks(rest);
+    return_blocks(size_class, rest);
 }
 
 void *tcache_alloc_slow(unsigned size_class)
@@ -117,7 +139,10 @@ void *tcache_alloc_slow(unsigned size_class)
         bin->batch *= 2;
     struct heap *heap = heap_for_this_cpu();
     heap_lock(heap);
-    unsigned got = heap_take_blocks(heap, size_class, batch, want);
+    unsigned got = size_class < SC_POOL_COUNT ?
+        heap_take_blocks(heap, size_class, batch, want) :
+        (batch[0] = arena_alloc(&heap->arena, heap,
+                                sc_block_size[size_class])) != NULL;
     heap_unlock(heap);
     if (got == 0)
         return NULL;
@@ -126,29 +151,38 @@ void *tcache_alloc_slow(unsigned size_class)
     return batch[0];
 }
 
-static void free_to_heap(struct pool *pool, void *block)
+static void free_to_heap(unsigned size_class, void *block)
 {
+    if (size_class >= SC_POOL_COUNT) {
+        alloc_free_span(chunkmap_lookup(block), block);
+        return;
+    }
+    struct pool *pool = pool_of_block(block);
     struct heap *owner = pool->owner;
     heap_lock(owner);
     heap_put_block(owner, pool, block);
     heap_unlock(owner);
 }
 
-void tcache_free_slow(struct pool *pool, void *block)
+void tcache_free_slow(unsigned size_class, void *block)
 {
     struct tcache *cache = &tcache_self;
     if (cache->state == TCACHE_UNSET && alloc_ensure_init())
         activate(cache);
-    struct tcache_bin *bin = &cache->bins[pool->size_class];
+    struct tcache_bin *bin = &cache->bins[size_class];
     if (cache->state != TCACHE_ACTIVE || bin->limit == 0) {
-        free_to_heap(pool, block);
+        free_to_heap(size_class, block);
         return;
     }
+    /* Before a spill: it would hand back the cached copy of a block
+     * freed twice and clear its key, hiding the second free. */
+    if (((struct tcache_entry *)block)->key == tcache_key)
+        check_not_cached(bin, block);
     if (bin->count >= bin->limit) {
-        spill(bin, bin->allocated ? bin->limit / 2 : 0);
+        spill(size_class, bin, bin->allocated ? bin->limit / 2 : 0);
         bin->allocated = 0;
     }
-    tcache_free(pool, block);
+    tcache_free(size_class, block);
 }
 
 /* pthread key destructor: the thread is exiting. */
@@ -156,7 +190,7 @@ static void flush_at_thread_exit(void *value)
 {
     struct tcache *cache = value;
     for (unsigned c = 0; c < SC_COUNT; c++) {
-        spill(&cache->bins[c], 0);
+        spill(c, &cache->bins[c], 0);
         cache->bins[c].limit = 0;
     }
     cache->state = TCACHE_OFF;

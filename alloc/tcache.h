@@ -21,7 +21,9 @@
  * cache is emptied into the heaps and switched off the same way.
  *
  * Classes too big for two blocks in a bin cache one, and only in a
- * thread that allocates them (tcache.c).
+ * thread that allocates them (tcache.c).  The classes over SC_POOL_MAX
+ * hold arena blocks of exactly the class size (sizeclass.h): a refill
+ * takes one from the heap's arena, a spill frees it there.
  *
  * A cached block holds {next, key}: key == tcache_key marks "in some
  * thread cache", which lets free() spot most double frees cheaply.
@@ -79,8 +81,9 @@ void tcache_free_keyed(struct tcache_bin *bin, void *block);
 /* Refills the bin (or, uncached, takes one block); NULL when out of
  * memory. */
 void *tcache_alloc_slow(unsigned size_class);
-/* Frees a pool block when its bin is full or the cache is off. */
-void tcache_free_slow(struct pool *pool, void *block);
+/* Frees a block of size_class when its bin is full or the cache is
+ * off. */
+void tcache_free_slow(unsigned size_class, void *block);
 
 /* Puts a free block at the head of bin, marked as cached. */
 static inline void tcache_bin_push(struct tcache_bin *bin, void *block)
@@ -105,11 +108,13 @@ static inline void *tcache_alloc(unsigned size_class)
     return entry;
 }
 
-static inline void tcache_free(struct pool *pool, void *block)
+/* Frees a block of size_class: a pool block, or an arena block of
+ * exactly the class size (classes from SC_POOL_COUNT on). */
+static inline void tcache_free(unsigned size_class, void *block)
 {
-    struct tcache_bin *bin = &tcache_self.bins[pool->size_class];
+    struct tcache_bin *bin = &tcache_self.bins[size_class];
     if (__builtin_expect(bin->count >= bin->limit, 0)) {
-        tcache_free_slow(pool, block);
+        tcache_free_slow(size_class, block);
         return;
     }
     struct tcache_entry *entry = block;

@@ -15,7 +15,7 @@
 
 #define KIB ((size_t)1024)
 #define PAGE ((size_t)4096)
-#define SMALL_BLOCK (12 * KIB)    /* a pool class nothing else uses */
+#define SMALL_BLOCK (3 * KIB)     /* a pool class nothing else uses */
 /* A fresh pool touches its header page and the blocks it hands out: a
  * thread cache may take a few at once, well inside this. */
 #define POOL_FRONT (64 * KIB)

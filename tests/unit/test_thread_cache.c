@@ -4,13 +4,17 @@
  * takes one (the course requirement: a lock on every allocation and
  * free).  The test reads the same setting to know what to expect.  Also:
  * a thread's cached blocks go back to the heaps when it exits, and of
- * a class over 2 KiB a thread keeps one block at most (tcache.c).
+ * a class over 2 KiB a thread keeps one block at most (tcache.c), and
+ * the classes over 4 KiB, arena blocks of the class size, behave as
+ * pool blocks do (reuse, realloc in place, double free caught).
  */
 #include "check.h"
 #include "mallard.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define ROUNDS 10000
 
@@ -54,6 +58,47 @@ static void test_big_classes_cache_one_block(bool cache_on)
         CHECK(taken >= 2 * ROUNDS);
 }
 
+/* Classes over 4 KiB are arena blocks of exactly the class size: the
+ * cache takes them back without a lock, realloc within the class keeps
+ * them, memalign does not use them (arena blocks are 16-aligned). */
+static void test_arena_classes(void)
+{
+    char *block = mallard_malloc(6000);
+    CHECK(block != NULL && mallard_malloc_usable_size(block) == 6144);
+    memset(block, 7, 6000);
+    CHECK(mallard_realloc(block, 5000) == block);
+    char *moved = mallard_realloc(block, 7000);
+    CHECK(moved != NULL && moved[0] == 7 && moved[4999] == 7);
+    CHECK(mallard_malloc_usable_size(moved) == 7168);
+    mallard_free(moved);
+    void *aligned = NULL;
+    CHECK(mallard_posix_memalign(&aligned, 8192, 6000) == 0);
+    CHECK(((uintptr_t)aligned & 8191) == 0);
+    mallard_free(aligned);
+}
+
+static void free_twice(void *size)
+{
+    char *block = mallard_malloc(*(size_t *)size);
+    mallard_free(block);
+    mallard_free(block);
+}
+
+/* A bin of one block is full when the second free comes: the check
+ * must come before the spill (which once handed the cached copy back
+ * and let the same block out twice). */
+static void test_double_free_into_a_full_bin_aborts(void)
+{
+    size_t sizes[] = { 3000, 6000, 200 };   /* pool, arena class, small */
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        int status = run_in_child(free_twice, &sizes[i], text,
+                                  sizeof(text));
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+        CHECK(strstr(text, "double free") != NULL);
+    }
+}
+
 static void *allocate_and_leave(void *unused)
 {
     (void)unused;
@@ -83,6 +128,8 @@ int main(void)
     mallard_free(mallard_malloc(1));   /* initialise */
     test_lock_use_follows_the_setting(cache_on);
     test_big_classes_cache_one_block(cache_on);
+    test_arena_classes();
+    test_double_free_into_a_full_bin_aborts();
     test_exiting_thread_returns_its_cache();
     CHECK_DONE();
 }
