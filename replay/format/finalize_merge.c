@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "finalize_merge.h"
+#include "bigmem.h"
 
 enum fin_phase { FIN_RELEASE, FIN_MARK, FIN_ACQUIRE };
 
@@ -129,6 +130,7 @@ static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
         t->dropped = calloc(t->raw->count + 1, 1);
         if (!t->ops_base || !t->dropped)
             return -1;
+        bigmem_advise(t->ops_base, (t->raw->count + 2) * sizeof(*t->ops));
         t->ops = t->ops_base + 1;
         for (size_t j = 0; j < t->raw->count; j++)
             fin_init_op(&t->ops[j], &t->raw->events[j], &raw->header);
@@ -204,7 +206,9 @@ static int fin_layout(struct fin_ctx *f, struct trace *out)
     out->thread_count = f->thread_count;
     rc |= out->threads ? 0 : -1;
     for (uint32_t i = 0; rc == 0 && i < f->thread_count; i++) {
-        remap[i] = malloc((f->threads[i].raw->count + 1) * sizeof(**remap));
+        size_t bytes = (f->threads[i].raw->count + 1) * sizeof(**remap);
+        remap[i] = malloc(bytes);
+        bigmem_advise(remap[i], bytes);
         rc = remap[i] ? fin_layout_thread(f, i, &out->threads[i], remap[i])
                       : -1;
     }
