@@ -182,16 +182,14 @@ void heap_decommit_tick(struct heap *heap)
     uint32_t tick = ++heap->decay_ticks;
     size_t budget = HEAP_DECOMMIT_PAGES;
     unsigned scanned = 0;
-    for (; scanned < SC_COUNT && budget > 0; scanned++) {
-        unsigned c = (heap->decommit_class + scanned) % SC_COUNT;
+    for (; scanned < SC_POOL_COUNT && budget > 0; scanned++) {
+        unsigned c = (heap->decommit_class + scanned) % SC_POOL_COUNT;
         struct pool *pool = heap->classes[c].with_room;
-        while (pool != NULL && budget > 0) {
-            struct pool *next = pool->next;  /* pool may be released */
+        for (; pool != NULL && budget > 0; pool = pool->next)
             budget -= decommit_pool(heap, pool, tick, budget);
-            pool = next;
-        }
     }
-    heap->decommit_class = (heap->decommit_class + scanned) % SC_COUNT;
+    heap->decommit_class =
+        (heap->decommit_class + scanned) % SC_POOL_COUNT;
 }
 
 /* malloc_trim: every empty pool but the last of its class goes back to
@@ -202,7 +200,7 @@ size_t heap_trim_all(void)
     for (unsigned i = 0; i < heap_count; i++) {
         struct heap *heap = &heap_table[i];
         heap_lock(heap);
-        for (unsigned c = 0; c < SC_COUNT; c++) {
+        for (unsigned c = 0; c < SC_POOL_COUNT; c++) {
             struct pool *pool = heap->classes[c].with_room;
             while (pool != NULL) {
                 struct pool *next = pool->next;
