@@ -88,6 +88,13 @@ static void return_pool_blocks(struct tcache_entry *list)
         heap_unlock(locked);
 }
 
+/* An arena block of a class over SC_POOL_MAX goes back to its region
+ * (the owner heap's lock is taken there). */
+static void free_arena_block(void *block)
+{
+    alloc_free_span(chunkmap_lookup(block), block);
+}
+
 static void return_blocks(unsigned size_class, struct tcache_entry *list)
 {
     if (size_class < SC_POOL_COUNT) {
@@ -97,7 +104,7 @@ static void return_blocks(unsigned size_class, struct tcache_entry *list)
     while (list != NULL) {              /* arena blocks: one or two */
         struct tcache_entry *next = list->next;
         list->key = 0;
-        alloc_free_span(chunkmap_lookup(list), list);
+        free_arena_block(list);
         list = next;
     }
 }
@@ -154,7 +161,7 @@ void *tcache_alloc_slow(unsigned size_class)
 static void free_to_heap(unsigned size_class, void *block)
 {
     if (size_class >= SC_POOL_COUNT) {
-        alloc_free_span(chunkmap_lookup(block), block);
+        free_arena_block(block);
         return;
     }
     struct pool *pool = pool_of_block(block);
