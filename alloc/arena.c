@@ -144,9 +144,14 @@ static unsigned bin_of(size_t size)
     return ((top - 5u) << 2) | (unsigned)((size >> (top - 2u)) & 3u);
 }
 
-static struct arena_block **bin_root(struct arena *arena, size_t size)
+/* Keeps the bitmap of bins holding blocks in step with a bin's root. */
+static void note_bin(struct arena *arena, unsigned bin)
 {
-    return &arena->bins[bin_of(size)];
+    uint64_t bit = (uint64_t)1 << (bin % 64);
+    if (arena->bins[bin] != NULL)
+        arena->nonempty[bin / 64] |= bit;
+    else
+        arena->nonempty[bin / 64] &= ~bit;
 }
 
 /*
@@ -166,22 +171,19 @@ static void treap_insert(struct arena *arena, struct arena_block *block)
         link = key_less(block, *link) ? &(*link)->left : &(*link)->right;
     treap_split(*link, block, &block->left, &block->right);
     *link = block;
-    arena->nonempty[bin / 64] |= (uint64_t)1 << (bin % 64);
+    note_bin(arena, bin);
 }
 
 static void treap_remove(struct arena *arena, struct arena_block *block)
 {
     if (block_size(block) < ARENA_INDEX_MIN)
         return;
-    struct arena_block **root = bin_root(arena, block_size(block));
-    struct arena_block **link = root;
+    unsigned bin = bin_of(block_size(block));
+    struct arena_block **link = &arena->bins[bin];
     while (*link != block)
         link = key_less(block, *link) ? &(*link)->left : &(*link)->right;
     *link = treap_merge(block->left, block->right);
-    if (*root == NULL) {
-        unsigned bin = bin_of(block_size(block));
-        arena->nonempty[bin / 64] &= ~((uint64_t)1 << (bin % 64));
-    }
+    note_bin(arena, bin);
 }
 
 /* The smallest block of tree of at least size bytes, lowest address

@@ -192,8 +192,8 @@ void heap_decommit_tick(struct heap *heap)
         (heap->decommit_class + scanned) % SC_POOL_COUNT;
 }
 
-/* malloc_trim: every empty pool but the last of its class goes back to
- * the chunk layer, and every free page of the others to the kernel. */
+/* malloc_trim: every free page of every pool goes to the kernel (an
+ * emptied pool, unless the last of its class, went back already). */
 size_t heap_trim_all(void)
 {
     size_t given = 0;
@@ -202,16 +202,11 @@ size_t heap_trim_all(void)
         heap_lock(heap);
         for (unsigned c = 0; c < SC_POOL_COUNT; c++) {
             struct pool *pool = heap->classes[c].with_room;
-            while (pool != NULL) {
-                struct pool *next = pool->next;
-                if (pool->used == 0 && heap->classes[c].pool_count > 1) {
-                    pool_release(heap, pool);
-                } else {
-                    size_t pages = pool_decommit_free_pages(pool, 64);
-                    heap->pool_bytes_decommitted += pages * OS_PAGE_SIZE;
-                    given += pages * OS_PAGE_SIZE;
-                }
-                pool = next;
+            for (; pool != NULL; pool = pool->next) {
+                size_t bytes = pool_decommit_free_pages(pool, 64) *
+                               OS_PAGE_SIZE;
+                heap->pool_bytes_decommitted += bytes;
+                given += bytes;
             }
         }
         heap_unlock(heap);

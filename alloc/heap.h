@@ -84,7 +84,7 @@ unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
 /* Returns a block to its pool, owned by heap (lock held). */
 void heap_put_block(struct heap *heap, struct pool *pool, void *block);
 
-/* Gives back empty pools and free pool pages; bytes decommitted. */
+/* Gives back every free pool page; returns the bytes. */
 size_t heap_trim_all(void);
 
 void heap_fork_prepare(void);

@@ -11,6 +11,12 @@
 
 _Static_assert(PAGES_PER_POOL <= 64, "one bit a page in decommitted");
 
+/* Bits 0 to last (inclusive) set; last < 64. */
+static uint64_t bits_upto(size_t last)
+{
+    return last == 63 ? ~(uint64_t)0 : ((uint64_t)2 << last) - 1;
+}
+
 void pool_init(struct pool *pool, unsigned size_class, void *owner,
                enum chunk_source source)
 {
@@ -54,9 +60,7 @@ static uint64_t pages_of_block(const struct pool *pool, size_t index)
                    index * pool->block_size;
     size_t first = start / OS_PAGE_SIZE;
     size_t last = (start + pool->block_size - 1) / OS_PAGE_SIZE;
-    uint64_t upto_last = last >= 63 ? ~(uint64_t)0
-                                    : ((uint64_t)2 << last) - 1;
-    return upto_last & (~(uint64_t)0 << first);
+    return bits_upto(last) & (~(uint64_t)0 << first);
 }
 
 /* Takes the free blocks of one bitmap word, lowest first. */
@@ -96,9 +100,11 @@ unsigned pool_take(struct pool *pool, void **out, unsigned max)
     pool->used += taken;
     if (pool->used > pool->peak_used)
         pool->peak_used = pool->used;
-    size_t free_resident = pool_free_resident(pool);
-    if (pool->keep_free > free_resident)
-        pool->keep_free = (uint32_t)free_resident;
+    if (pool->keep_free != 0) {   /* only after a decommit */
+        size_t free_resident = pool_free_resident(pool);
+        if (pool->keep_free > free_resident)
+            pool->keep_free = (uint32_t)free_resident;
+    }
     return taken;
 }
 
@@ -142,9 +148,7 @@ static bool any_out(const uint64_t *bits, size_t first, size_t last)
     for (; word < last_word; word++, mask = ~(uint64_t)0)
         if (bits[word] & mask)
             return true;
-    uint64_t upto = last % 64 == 63 ? ~(uint64_t)0
-                                    : ((uint64_t)2 << (last % 64)) - 1;
-    return (bits[word] & mask & upto) != 0;
+    return (bits[word] & mask & bits_upto(last % 64)) != 0;
 }
 
 /* The carved pages, page 0 aside, that no block out of the pool

@@ -17,10 +17,9 @@
  * towards the bottom of the pool, so a class that shrinks leaves whole
  * free pages at the top, and because free blocks hold no links those
  * pages can be given back to the kernel (pool_decommit_free_pages) and
- * come back zeroed when a block on them is handed out again.  That is
- * what lets memory a class no longer needs serve another class: without
- * it a program's resident pool memory was the sum of each class's own
- * peak (a ring of 256 blocks of 1-16 KiB: 1.9 times the live bytes).
+ * come back zeroed when a block on them is handed out again: memory a
+ * class no longer needs can then serve another class, once the class
+ * has stayed small for a while (heap.c says when).
  * A fresh pool costs one resident page until it is used: blocks past
  * `carved` were never handed out, so never touched by us.
  *
@@ -145,8 +144,8 @@ static inline void pool_mark(struct pool *pool, uint32_t tick)
 
 /* The pool a pool block belongs to: a pool is one chunk, aligned to its
  * size, with its header at the start, so no chunk map lookup is needed
- * once a block is known to be a pool's (a thread cache holds only pool
- * blocks). */
+ * once a block is known to be a pool's (a thread cache bin of a class
+ * up to SC_POOL_MAX holds only pool blocks). */
 static inline struct pool *pool_of_block(const void *block)
 {
     return (struct pool *)((uintptr_t)block & ~(uintptr_t)(CHUNK_SIZE - 1));

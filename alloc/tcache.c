@@ -127,6 +127,18 @@ static void spill(unsigned size_class, struct tcache_bin *bin,
     return_blocks(size_class, rest);
 }
 
+/* Up to want blocks of size_class from heap (locked): from its pools,
+ * or for the classes over SC_POOL_MAX one block of the class size from
+ * its arena. */
+static unsigned take_blocks(struct heap *heap, unsigned size_class,
+                            void **out, unsigned want)
+{
+    if (size_class < SC_POOL_COUNT)
+        return heap_take_blocks(heap, size_class, out, want);
+    out[0] = arena_alloc(&heap->arena, heap, sc_block_size[size_class]);
+    return out[0] != NULL;
+}
+
 void *tcache_alloc_slow(unsigned size_class)
 {
     if (!alloc_ensure_init())
@@ -146,10 +158,7 @@ void *tcache_alloc_slow(unsigned size_class)
         bin->batch *= 2;
     struct heap *heap = heap_for_this_cpu();
     heap_lock(heap);
-    unsigned got = size_class < SC_POOL_COUNT ?
-        heap_take_blocks(heap, size_class, batch, want) :
-        (batch[0] = arena_alloc(&heap->arena, heap,
-                                sc_block_size[size_class])) != NULL;
+    unsigned got = take_blocks(heap, size_class, batch, want);
     heap_unlock(heap);
     if (got == 0)
         return NULL;
