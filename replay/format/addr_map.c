@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "addr_map.h"
-#include "bigmem.h"
 
 #define ADDR_MAP_FIRST_CAPACITY 1024
 /* 2^64 / golden ratio: Fibonacci hashing spreads aligned addresses. */
@@ -50,7 +49,6 @@ static int addr_map_grow(struct addr_map *m)
     bigger.cells = calloc(2 * old_cap, sizeof(*bigger.cells));
     if (!bigger.cells)
         return -1;
-    bigmem_advise(bigger.cells, 2 * old_cap * sizeof(*bigger.cells));
     bigger.mask = 2 * old_cap - 1;
     bigger.count = m->count;
     for (size_t i = 0; i < old_cap; i++) {

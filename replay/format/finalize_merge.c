@@ -15,41 +15,38 @@
 #include <string.h>
 
 #include "finalize_merge.h"
-#include "bigmem.h"
 
 enum fin_phase { FIN_RELEASE, FIN_MARK, FIN_ACQUIRE };
 
-static void fin_key(const struct fin_thread *t, uint64_t *time, int *phase)
+/* Sets the cached key of thread t's cursor (next, part). */
+static void fin_key(struct fin_thread *t)
 {
     const struct trace_event *e = &t->raw->events[t->next];
     if (t->part == 1) {
-        *time = e->t_after;
-        *phase = FIN_ACQUIRE;
+        t->key_time = e->t_after;
+        t->key_phase = FIN_ACQUIRE;
         return;
     }
-    *time = e->time;
+    t->key_time = e->time;
     switch (e->kind) {
     case TRACE_FREE: case TRACE_REALLOC: case TRACE_REALLOCARRAY:
-        *phase = FIN_RELEASE;
+        t->key_phase = FIN_RELEASE;
         break;
     case TRACE_USABLE_SIZE: case TRACE_THREAD_START: case TRACE_THREAD_EXIT:
-        *phase = FIN_MARK;
+        t->key_phase = FIN_MARK;
         break;
     default:
-        *phase = FIN_ACQUIRE;
+        t->key_phase = FIN_ACQUIRE;
     }
 }
 
 static int fin_less(const struct fin_ctx *f, uint32_t a, uint32_t b)
 {
-    uint64_t ta, tb;
-    int pa, pb;
-    fin_key(&f->threads[a], &ta, &pa);
-    fin_key(&f->threads[b], &tb, &pb);
-    if (ta != tb)
-        return ta < tb;
-    if (pa != pb)
-        return pa < pb;
+    const struct fin_thread *ta = &f->threads[a], *tb = &f->threads[b];
+    if (ta->key_time != tb->key_time)
+        return ta->key_time < tb->key_time;
+    if (ta->key_phase != tb->key_phase)
+        return ta->key_phase < tb->key_phase;
     return a < b;
 }
 
@@ -70,25 +67,31 @@ static void heap_sift_down(struct fin_ctx *f, size_t i)
     }
 }
 
-/* Moves a thread's cursor one step; 0 when its stream is exhausted. */
+/* Moves a thread's cursor one step and keys it; 0 when its stream is
+ * exhausted. */
 static int fin_advance(struct fin_thread *t)
 {
     uint8_t kind = t->raw->events[t->next].kind;
     if (t->part == 0 && (kind == TRACE_REALLOC ||
                          kind == TRACE_REALLOCARRAY)) {
         t->part = 1;
-        return 1;
+    } else {
+        t->part = 0;
+        if (++t->next == t->raw->count)
+            return 0;
     }
-    t->part = 0;
-    return ++t->next < t->raw->count;
+    fin_key(t);
+    return 1;
 }
 
 static int fin_merge(struct fin_ctx *f)
 {
     f->heap_len = 0;
     for (uint32_t i = 0; i < f->thread_count; i++)
-        if (f->threads[i].raw->count > 0)
+        if (f->threads[i].raw->count > 0) {
+            fin_key(&f->threads[i]);
             f->heap[f->heap_len++] = i;
+        }
     for (size_t i = f->heap_len / 2; i-- > 0;)
         heap_sift_down(f, i);
     while (f->heap_len > 0) {
@@ -130,7 +133,6 @@ static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
         t->dropped = calloc(t->raw->count + 1, 1);
         if (!t->ops_base || !t->dropped)
             return -1;
-        bigmem_advise(t->ops_base, (t->raw->count + 2) * sizeof(*t->ops));
         t->ops = t->ops_base + 1;
         for (size_t j = 0; j < t->raw->count; j++)
             fin_init_op(&t->ops[j], &t->raw->events[j], &raw->header);
@@ -208,7 +210,6 @@ static int fin_layout(struct fin_ctx *f, struct trace *out)
     for (uint32_t i = 0; rc == 0 && i < f->thread_count; i++) {
         size_t bytes = (f->threads[i].raw->count + 1) * sizeof(**remap);
         remap[i] = malloc(bytes);
-        bigmem_advise(remap[i], bytes);
         rc = remap[i] ? fin_layout_thread(f, i, &out->threads[i], remap[i])
                       : -1;
     }

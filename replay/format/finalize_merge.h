@@ -20,6 +20,10 @@ struct fin_thread {
     size_t free_count, free_cap;
     size_t next;              /* merge cursor: event index ... */
     int part;                 /* ... and part (1: a realloc's acquire) */
+    uint64_t key_time;        /* the cursor's step: its stamp ... */
+    int key_phase;            /* ... and enum fin_phase; kept with the
+                                 cursor so the heap compares fields, not
+                                 events (the merge's hottest loop) */
 };
 
 struct fin_ctx {
