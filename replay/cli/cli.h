@@ -55,6 +55,12 @@ int trace_cmd_dump(int argc, char **argv);
 int trace_cmd_check(int argc, char **argv);
 int trace_cmd_finalize(int argc, char **argv);
 int trace_cmd_slice(int argc, char **argv);
+/* Loads in, validates and finalises it into out (may equal in) in one
+ * pass, printing warnings and errors: -1 if in could not be read (ct
+ * left empty), 1 if out could not be written, else 0.  ct keeps the
+ * header, children and summary (no ops); free it with cli_trace_free. */
+int cli_trace_finalize(const char *in, const char *out, uint64_t unit,
+                       struct cli_trace *ct);
 /* Validates in and writes its finalised form, times in multiples of
  * unit ns, to out (may equal in). */
 int trace_finalize_path(const char *in, const char *out, uint64_t unit);

@@ -142,10 +142,10 @@ static int record_run(char **argv)
 static int record_finish(const char *path, uint64_t unit)
 {
     struct cli_trace ct;
-    char err[CLI_ERR_MAX];
-    if (cli_trace_load(path, &ct) < 0)
+    int written = cli_trace_finalize(path, path, unit, &ct);
+    if (written < 0)
         return -1;
-    cli_trace_warn(&ct);
+    int rc = written == 0 ? 0 : -1;
     uint64_t ops = 0;
     for (uint32_t i = 0; i < ct.trace.thread_count; i++)
         ops += ct.trace.threads[i].op_count;
@@ -154,10 +154,6 @@ static int record_finish(const char *path, uint64_t unit)
             ct.trace.thread_count,
             (unsigned long long)ct.trace.peak_live_bytes,
             ct.trace.truncated ? ", truncated" : "");
-    int rc = trace_write_final(path, &ct.raw, &ct.trace, CLI_ZSTD_LEVEL,
-                               unit, err, sizeof(err));
-    if (rc < 0)
-        fprintf(stderr, "%s\n", err);
     for (size_t i = 0; i < ct.raw.child_count; i++)
         if (access(ct.raw.children[i].path, F_OK) == 0)
             rc |= record_finish(ct.raw.children[i].path, unit);

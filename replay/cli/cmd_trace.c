@@ -56,7 +56,25 @@ int cmd_trace(int argc, char **argv)
     return 2;
 }
 
+static int cli_trace_read(const char *path, struct cli_trace *ct);
+
 int cli_trace_load(const char *path, struct cli_trace *ct)
+{
+    char err[CLI_ERR_MAX];
+    if (cli_trace_read(path, ct) < 0)
+        return -1;
+    if (trace_raw_to_trace(&ct->raw, &ct->trace, &ct->report, err,
+                           sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        trace_raw_free(&ct->raw);
+        return -1;
+    }
+    return 0;
+}
+
+/* Maps and decodes path into ct->raw; 0, or -1 with the error
+ * printed. */
+static int cli_trace_read(const char *path, struct cli_trace *ct)
 {
     char err[CLI_ERR_MAX];
     const uint8_t *data;
@@ -70,15 +88,37 @@ int cli_trace_load(const char *path, struct cli_trace *ct)
     int rc = trace_raw_read(path, data ? data : (const uint8_t *)"", size,
                             &ct->raw, err, sizeof(err));
     trace_unmap_file(data, size);
-    if (rc == 0)
-        rc = trace_raw_to_trace(&ct->raw, &ct->trace, &ct->report, err,
-                            sizeof(err));
-    if (rc < 0) {
+    if (rc < 0)
         fprintf(stderr, "%s\n", err);
-        trace_raw_free(&ct->raw);
+    return rc;
+}
+
+int cli_trace_finalize(const char *in, const char *out, uint64_t unit,
+                       struct cli_trace *ct)
+{
+    char err[CLI_ERR_MAX];
+    int rc;
+    if (cli_trace_read(in, ct) < 0)
         return -1;
+    if (ct->raw.final == NULL) {   /* a recording: one streaming pass */
+        rc = trace_finalize_write(out, &ct->raw, CLI_ZSTD_LEVEL, unit,
+                                  &ct->trace, &ct->report, err,
+                                  sizeof(err));
+    } else {                       /* final already: rewritten as it is */
+        rc = trace_raw_to_trace(&ct->raw, &ct->trace, &ct->report, err,
+                                sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", err);
+            cli_trace_free(ct);
+            return -1;
+        }
+        rc = trace_write_final(out, &ct->raw, &ct->trace, CLI_ZSTD_LEVEL,
+                               unit, err, sizeof(err));
     }
-    return 0;
+    cli_trace_warn(ct);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err);
+    return rc < 0 ? 1 : 0;
 }
 
 void cli_trace_free(struct cli_trace *ct)

@@ -13,17 +13,10 @@
 int trace_finalize_path(const char *in, const char *out, uint64_t unit)
 {
     struct cli_trace ct;
-    char err[CLI_ERR_MAX];
-    if (cli_trace_load(in, &ct) < 0)
-        return 1;
-    cli_trace_warn(&ct);
-    int rc = trace_write_final(out, &ct.raw, &ct.trace, CLI_ZSTD_LEVEL,
-                               unit, err, sizeof(err));
+    int rc = cli_trace_finalize(in, out, unit, &ct);
     cli_trace_free(&ct);
-    if (rc < 0) {
-        fprintf(stderr, "%s\n", err);
+    if (rc != 0)
         return 1;
-    }
     printf("%s: finalised into %s\n", in, out);
     return 0;
 }

@@ -15,7 +15,6 @@
 #include "decode.h"
 #include "event_codec.h"
 
-#define DECODE_FIRST_EVENTS 1024   /* initial per-thread array length */
 
 static int decode_bytes(struct decode_ctx *d, char **out, const char *what)
 {
@@ -135,77 +134,6 @@ static struct trace_raw_thread *decode_thread(struct trace_raw *raw,
     return t;
 }
 
-static struct trace_event *decode_slot(struct trace_raw_thread *t)
-{
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : DECODE_FIRST_EVENTS;
-        void *grown = realloc(t->events, cap * sizeof(*t->events));
-        if (!grown)
-            return NULL;
-        t->events = grown;
-        t->cap = cap;
-    }
-    return &t->events[t->count++];
-}
-
-static int decode_ptr(struct decode_ctx *d, struct trace_codec_state *s,
-                      uint64_t *ptr)
-{
-    uint64_t delta;
-    if (decode_varint(d, &delta, "pointer delta") < 0)
-        return -1;
-    *ptr = s->prev_ptr + trace_unzigzag(delta);
-    s->prev_ptr = *ptr;
-    return 0;
-}
-
-/* Fields after the tag byte, in the order event_codec.h writes them. */
-static int decode_fields(struct decode_ctx *d, struct trace_codec_state *s,
-                         unsigned fields, unsigned tag,
-                         struct trace_event *e)
-{
-    uint64_t dt;
-    if (decode_varint(d, &dt, "time delta") < 0)
-        return -1;
-    e->time = s->prev_time += dt;
-    if ((fields & TRACE_F_OLD) && !(tag & TRACE_EV_NULL_OLD) &&
-        decode_ptr(d, s, &e->old_ptr) < 0)
-        return -1;
-    if ((fields & TRACE_F_ARG) && decode_varint(d, &e->arg, "arg") < 0)
-        return -1;
-    if ((fields & TRACE_F_SIZE) && decode_varint(d, &e->size, "size") < 0)
-        return -1;
-    if ((fields & TRACE_F_PTR) && !(tag & TRACE_EV_NULL_RESULT) &&
-        decode_ptr(d, s, &e->ptr) < 0)
-        return -1;
-    if ((fields & TRACE_F_AFTER) && decode_varint(d, &dt, "end time") < 0)
-        return -1;
-    e->t_after = (fields & TRACE_F_AFTER) ? e->time + dt : e->time;
-    return 0;
-}
-
-static int decode_event(struct decode_ctx *d, struct trace_codec_state *s,
-                        struct trace_raw_thread *t)
-{
-    size_t at = decode_offset(d);
-    unsigned tag = *d->p++;
-    unsigned kind = tag & TRACE_EV_KIND_MASK;
-    unsigned fields = trace_event_fields(kind);
-    unsigned null_ok = ((fields & TRACE_F_OLD) ? TRACE_EV_NULL_OLD : 0) |
-                       ((fields & TRACE_F_PTR) ? TRACE_EV_NULL_RESULT : 0);
-    if (fields == ~0u || (tag & ~TRACE_EV_KIND_MASK & ~null_ok)) {
-        trace_error(d->err, d->err_len, d->name, at, "expected an event "
-                    "tag (op kind 1-13, known flags), found 0x%02x", tag);
-        return -1;
-    }
-    struct trace_event *e = decode_slot(t);
-    if (!e)
-        return -1;
-    memset(e, 0, sizeof(*e));
-    e->kind = (uint8_t)kind;
-    return decode_fields(d, s, fields, tag, e);
-}
-
 static int decode_events(struct decode_ctx *d)
 {
     uint64_t serial, tid, seq;
@@ -232,11 +160,9 @@ static int decode_events(struct decode_ctx *d)
         return -1;
     }
     t->next_seq++;
-    while (d->p < d->end)
-        if (decode_event(d, &s, t) < 0)
-            return -1;
-    if (s.prev_time > d->raw->last_clock_ns)
-        d->raw->last_clock_ns = s.prev_time;
+    if (decode_jobs_add(d->jobs, d, t, s.prev_time) < 0)
+        return -1;
+    d->p = d->end;             /* the events: decode_events.c */
     return 0;
 }
 
@@ -265,21 +191,23 @@ static int decode_chunk(struct decode_ctx *d)
     }
 }
 
-static int decode_all(struct trace_reader *r, struct trace_raw *raw)
+/* Reads every chunk, leaving the events as jobs; 0 at the file's end,
+ * -1 with the error in the reader's err. */
+static int decode_scan(struct trace_reader *r, struct decode_ctx *d)
 {
     struct trace_chunk chunk;
-    struct decode_ctx d = { raw, r->name, &chunk, NULL, NULL,
-                            r->err, r->err_len };
+    struct trace_raw *raw = d->raw;
     int more;
+    d->chunk = &chunk;
     while ((more = trace_reader_next(r, &chunk)) == 1) {
         raw->chunk_count++;
         raw->compressed_chunks += (chunk.flags & TRACE_CHUNK_ZSTD) != 0;
-        d.p = chunk.payload;
-        d.end = chunk.payload + chunk.len;
-        if (decode_chunk(&d) < 0)
+        d->p = chunk.payload;
+        d->end = chunk.payload + chunk.len;
+        if (decode_chunk(d) < 0)
             return -1;
-        if (d.p != d.end) {
-            trace_error(d.err, d.err_len, d.name, decode_offset(&d),
+        if (d->p != d->end) {
+            trace_error(d->err, d->err_len, d->name, decode_offset(d),
                         "expected the chunk to end here");
             return -1;
         }
@@ -290,6 +218,20 @@ static int decode_all(struct trace_reader *r, struct trace_raw *raw)
         return -1;
     }
     return more;
+}
+
+/* The events of the chunks read are decoded even when reading stopped
+ * at damage: an event error earlier in the file is the one to report. */
+static int decode_all(struct trace_reader *r, struct trace_raw *raw)
+{
+    struct decode_jobs jobs = { NULL, 0, 0, 0 };
+    struct decode_ctx d = { raw, &jobs, r->name, NULL, NULL, NULL,
+                            r->err, r->err_len };
+    int rc = decode_scan(r, &d);
+    if (decode_jobs_run(&jobs, raw, r->name, r->err, r->err_len) < 0)
+        rc = -1;
+    decode_jobs_free(&jobs);
+    return rc;
 }
 
 int trace_raw_read(const char *name, const uint8_t *data, size_t size,

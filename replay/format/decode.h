@@ -9,8 +9,11 @@
 #include "trace_format.h"
 #include "varint.h"
 
+struct decode_jobs;
+
 struct decode_ctx {
     struct trace_raw *raw;
+    struct decode_jobs *jobs; /* EVENTS chunks wait here (decode.c) */
     const char *name;
     const struct trace_chunk *chunk;
     const uint8_t *p, *end;
@@ -34,6 +37,29 @@ static inline int decode_varint(struct decode_ctx *d, uint64_t *v,
                 "expected a varint (%s) inside the chunk", what);
     return -1;
 }
+
+/* An EVENTS chunk whose events wait to be decoded (decode_events.c):
+ * the preamble is read, the rest starts `skip` bytes in. */
+struct decode_job {
+    size_t thread;            /* index in raw->threads */
+    struct trace_chunk chunk; /* payload: in the file, or owned */
+    size_t skip;
+    uint64_t base_time;
+    uint8_t *owned;           /* a decompressed payload's copy */
+};
+
+struct decode_jobs {
+    struct decode_job *v;
+    size_t count, cap, bytes;
+};
+
+int decode_jobs_add(struct decode_jobs *jobs, const struct decode_ctx *d,
+                    const struct trace_raw_thread *t, uint64_t base_time);
+/* Decodes every job into its thread's events, on two cores when it
+ * pays; 0, or -1 with the first (in file order) failure in err. */
+int decode_jobs_run(const struct decode_jobs *jobs, struct trace_raw *raw,
+                    const char *name, char *err, size_t err_len);
+void decode_jobs_free(struct decode_jobs *jobs);
 
 int final_read_summary(struct decode_ctx *d);
 int final_read_ops(struct decode_ctx *d);

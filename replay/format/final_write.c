@@ -16,12 +16,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "op_codec.h"
+#include "final_write.h"
 
-/* Ops per OPS chunk: 64 Ki ops are a few hundred KiB of columns, big
- * enough for zstd to find long matches, small enough that one damaged
- * chunk loses little. */
-#define FINAL_CHUNK_OPS ((uint64_t)1 << 16)
 #define FINAL_COLUMN_BYTES (FINAL_CHUNK_OPS * TRACE_OP_COL_MAX)
 /* Thread, first op, count, base time, all column lengths but one. */
 #define FINAL_PREAMBLE_MAX ((3 + TRACE_COLUMNS) * TRACE_VARINT_MAX)
@@ -30,20 +26,23 @@
     (FINAL_PREAMBLE_MAX + TRACE_COLUMNS * FINAL_COLUMN_BYTES)
 #define FINAL_SUMMARY_FIELDS 7
 
-struct final_out {
-    FILE *file;
-    int level;
-    uint64_t unit;            /* ns per stored time unit */
-    uint8_t *buf;             /* payload being built */
-    uint8_t *cols[TRACE_COLUMNS]; /* OPS columns being built */
-    uint8_t *zbuf;            /* chunk header + compressed payload */
-    size_t zcap;
-    /* One context for every chunk, as zstd advises: ZSTD_compress()
-     * makes and zeroes a new one per chunk (at level 9, 4% of the
-     * instructions finalising a larson trace; no time difference
-     * measured at level 5). */
-    ZSTD_CCtx *zctx;
-};
+/* Appends len bytes to k; 0 or -1 (out of memory). */
+static int final_keep(struct final_bytes *k, const uint8_t *p, size_t len)
+{
+    if (k->len + len > k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 1 << 16;
+        while (cap < k->len + len)
+            cap *= 2;
+        uint8_t *grown = realloc(k->data, cap);
+        if (!grown)
+            return -1;
+        k->data = grown;
+        k->cap = cap;
+    }
+    memcpy(k->data + k->len, p, len);
+    k->len += len;
+    return 0;
+}
 
 static int final_put_chunk(struct final_out *o, unsigned type,
                            const uint8_t *payload, size_t len)
@@ -68,6 +67,8 @@ static int final_put_chunk(struct final_out *o, unsigned type,
     }
     trace_seal_chunk(o->zbuf, type, flags, stored, len);
     size_t total = TRACE_CHUNK_HEADER_SIZE + stored;
+    if (o->keep)
+        return final_keep(o->keep, o->zbuf, total);
     return fwrite(o->zbuf, 1, total, o->file) == total ? 0 : -1;
 }
 
@@ -76,36 +77,33 @@ static int final_put_chunk(struct final_out *o, unsigned type,
  * every delta only adds a byte (images400 grew 6%), so such a chunk
  * keeps a delta per op (OPS_RANKED). */
 static int final_times_repeat(const struct final_out *o,
-                              const struct trace_thread *t, uint64_t first,
-                              uint64_t n)
+                              const struct trace_op *ops, uint64_t n)
 {
     uint64_t same = 0;
-    for (uint64_t i = first + 1; i < first + n; i++)
-        same += t->ops[i].time_ns / o->unit ==
-                t->ops[i - 1].time_ns / o->unit;
+    for (uint64_t i = 1; i < n; i++)
+        same += ops[i].time_ns / o->unit == ops[i - 1].time_ns / o->unit;
     return 2 * same >= n;
 }
 
-/* One OPS chunk: the next n ops of thread `index`, column by column. */
-static int final_put_ops(struct final_out *o, uint32_t index,
-                         const struct trace_thread *t, uint64_t first,
-                         uint64_t n)
+/* One OPS chunk, column by column. */
+int final_put_ops(struct final_out *o, uint32_t index,
+                  const struct trace_op *ops, uint64_t first, uint64_t n)
 {
     uint8_t *col[TRACE_COLUMNS];
     struct trace_op_state s = { .unit = o->unit,
-                                .prev_time = t->ops[first].time_ns / o->unit,
+                                .prev_time = ops[0].time_ns / o->unit,
                                 .ranked = 1 };
-    s.time_runs = final_times_repeat(o, t, first, n);
+    s.time_runs = final_times_repeat(o, ops, n);
     uint8_t *p = o->buf;
     for (int c = 0; c < TRACE_COLUMNS; c++)
         col[c] = o->cols[c];
-    for (uint64_t i = first; i < first + n; i++)
-        trace_encode_op(col, &s, &t->ops[i]);
+    for (uint64_t i = 0; i < n; i++)
+        trace_encode_op(col, &s, &ops[i]);
     trace_encode_ops_end(col, &s);
     p = trace_put_varint(p, index);
     p = trace_put_varint(p, first);
     p = trace_put_varint(p, n);
-    p = trace_put_varint(p, t->ops[first].time_ns / o->unit);
+    p = trace_put_varint(p, ops[0].time_ns / o->unit);
     for (int c = 0; c < TRACE_COLUMNS - 1; c++)
         p = trace_put_varint(p, (uint64_t)(col[c] - o->cols[c]));
     for (int c = 0; c < TRACE_COLUMNS; c++) {
@@ -123,10 +121,20 @@ static int final_put_thread(struct final_out *o, uint32_t index,
 {
     for (uint64_t i = 0; i < t->op_count; i += FINAL_CHUNK_OPS) {
         uint64_t n = t->op_count - i;
-        if (final_put_ops(o, index, t, i, n < FINAL_CHUNK_OPS ?
+        if (final_put_ops(o, index, &t->ops[i], i, n < FINAL_CHUNK_OPS ?
                           n : FINAL_CHUNK_OPS) < 0)
             return -1;
     }
+    return 0;
+}
+
+/* The OPS chunks of a trace in memory (ctx). */
+static int final_put_threads(struct final_out *o, void *ctx)
+{
+    const struct trace *t = ctx;
+    for (uint32_t i = 0; i < t->thread_count; i++)
+        if (final_put_thread(o, i, &t->threads[i]) < 0)
+            return -1;
     return 0;
 }
 
@@ -179,39 +187,59 @@ static int final_put_small(struct final_out *o, const struct trace_raw *raw,
 }
 
 static int final_put_all(struct final_out *o, const struct trace_raw *raw,
-                         const struct trace *t)
+                         const struct trace *t,
+                         int (*put_threads)(struct final_out *, void *),
+                         void *ctx)
 {
     uint8_t head[TRACE_FILE_HEADER_SIZE];
     trace_put_file_header(head);
     if (fwrite(head, 1, sizeof(head), o->file) != sizeof(head) ||
-        final_put_small(o, raw, 0) < 0 || final_put_summary(o, t) < 0)
+        final_put_small(o, raw, 0) < 0 || final_put_summary(o, t) < 0 ||
+        put_threads(o, ctx) < 0)
         return -1;
-    for (uint32_t i = 0; i < t->thread_count; i++)
-        if (final_put_thread(o, i, &t->threads[i]) < 0)
-            return -1;
     return final_put_small(o, raw, 1);
 }
 
-int trace_write_final(const char *path, const struct trace_raw *raw,
-                      const struct trace *t, int level, uint64_t unit,
-                      char *err, size_t err_len)
+int final_out_init(struct final_out *o, int level, uint64_t unit)
+{
+    int have_cols = 1;
+    memset(o, 0, sizeof(*o));
+    o->level = level;
+    o->unit = unit ? unit : 1;
+    o->buf = malloc(FINAL_CHUNK_RAW);
+    o->zctx = ZSTD_createCCtx();
+    for (int c = 0; c < TRACE_COLUMNS; c++)
+        have_cols &= (o->cols[c] = malloc(FINAL_COLUMN_BYTES)) != NULL;
+    return o->buf && o->zctx && have_cols ? 0 : -1;
+}
+
+void final_out_release(struct final_out *o)
+{
+    free(o->buf);
+    free(o->zbuf);
+    ZSTD_freeCCtx(o->zctx);
+    for (int c = 0; c < TRACE_COLUMNS; c++)
+        free(o->cols[c]);
+    memset(o, 0, sizeof(*o));
+}
+
+int final_write_file(const char *path, struct final_out *o,
+                     const struct trace_raw *raw, const struct trace *t,
+                     int (*put_threads)(struct final_out *o, void *ctx),
+                     void *ctx, char *err, size_t err_len)
 {
     char tmp[4096];
-    struct final_out o = { .level = level, .unit = unit ? unit : 1 };
-    int have_cols = 1;
     int n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
         trace_error(err, err_len, path, 0, "a shorter path");
         return -1;
     }
-    o.buf = malloc(FINAL_CHUNK_RAW);
-    o.zctx = ZSTD_createCCtx();
-    for (int c = 0; c < TRACE_COLUMNS; c++)
-        have_cols &= (o.cols[c] = malloc(FINAL_COLUMN_BYTES)) != NULL;
-    o.file = o.buf && o.zctx && have_cols ? fopen(tmp, "wb") : NULL;
-    int rc = o.file ? final_put_all(&o, raw, t) : -1;
-    if (o.file && fclose(o.file) != 0)
+    o->keep = NULL;
+    o->file = fopen(tmp, "wb");
+    int rc = o->file ? final_put_all(o, raw, t, put_threads, ctx) : -1;
+    if (o->file && fclose(o->file) != 0)
         rc = -1;
+    o->file = NULL;
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -1;
     if (rc != 0) {
@@ -219,10 +247,20 @@ int trace_write_final(const char *path, const struct trace_raw *raw,
                     "trace: %s", strerror(errno));
         unlink(tmp);
     }
-    free(o.buf);
-    free(o.zbuf);
-    ZSTD_freeCCtx(o.zctx);
-    for (int c = 0; c < TRACE_COLUMNS; c++)
-        free(o.cols[c]);
+    return rc;
+}
+
+int trace_write_final(const char *path, const struct trace_raw *raw,
+                      const struct trace *t, int level, uint64_t unit,
+                      char *err, size_t err_len)
+{
+    struct final_out o;
+    int rc = final_out_init(&o, level, unit);
+    if (rc < 0)
+        trace_error(err, err_len, path, 0, "out of memory writing");
+    else
+        rc = final_write_file(path, &o, raw, t, final_put_threads,
+                              (void *)t, err, err_len);
+    final_out_release(&o);
     return rc;
 }

@@ -12,9 +12,11 @@
  * only those, so slot reuse never needs a cross-thread edge (a slot is
  * reused only by the thread that freed it, after the free in its own
  * program order).  Edges: each block remembers the last op that touched
- * it (allocated, realloc'd or queried); an op on another thread waits for
- * that op.  Touches of one block are thereby totally ordered, and there
- * is no other cross-thread ordering.
+ * it (allocated, realloc'd or queried), by its thread and its index in
+ * that thread's output; an op on another thread waits for that op.
+ * Touches of one block are thereby totally ordered, and there is no
+ * other cross-thread ordering.  A step builds its thread's current op
+ * (fin_thread.cur), whose output index is the thread's emitted count.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +55,7 @@ static int give_slot(struct fin_thread *t, uint32_t slot)
     return 0;
 }
 
-/* Orders op `index` of thread `ti` after the block's last toucher. */
+/* Orders thread ti's current op after the block's last toucher. */
 static void fin_depend(struct trace_op *op, const struct addr_block *b,
                        uint32_t ti)
 {
@@ -63,26 +65,25 @@ static void fin_depend(struct trace_op *op, const struct addr_block *b,
     }
 }
 
-static int fin_release(struct fin_ctx *f, uint32_t ti, size_t index)
+static int fin_release(struct fin_ctx *f, uint32_t ti)
 {
     struct fin_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[index];
-    struct trace_op *op = &t->ops[index];
+    const struct trace_event *e = &t->raw->events[t->next];
     if (e->old_ptr == 0)
         return 0;
     struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
     if (!b) {
         f->report.dropped_frees++;
-        t->dropped[index] = (e->kind == TRACE_FREE);
+        t->cur_dropped = (e->kind == TRACE_FREE);
         return 0;
     }
-    fin_depend(op, b, ti);
-    op->old_slot = b->slot;
+    fin_depend(&t->cur, b, ti);
+    t->cur.old_slot = b->slot;
     int failed_realloc = e->kind != TRACE_FREE && e->ptr == 0 &&
                          op_bytes(e) != 0;
     if (failed_realloc) {          /* the old block stays live */
         b->last_thread = ti;
-        b->last_op = index;
+        b->last_op = t->emitted;
         return 0;
     }
     f->live_bytes -= b->bytes;
@@ -91,23 +92,23 @@ static int fin_release(struct fin_ctx *f, uint32_t ti, size_t index)
     return give_slot(t, slot);
 }
 
-static void fin_touch(struct fin_ctx *f, uint32_t ti, size_t index)
+static void fin_touch(struct fin_ctx *f, uint32_t ti)
 {
     struct fin_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[index];
+    const struct trace_event *e = &t->raw->events[t->next];
     struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
     if (!b)
         return;
-    fin_depend(&t->ops[index], b, ti);
-    t->ops[index].old_slot = b->slot;
+    fin_depend(&t->cur, b, ti);
+    t->cur.old_slot = b->slot;
     b->last_thread = ti;
-    b->last_op = index;
+    b->last_op = t->emitted;
 }
 
-static int fin_acquire(struct fin_ctx *f, uint32_t ti, size_t index)
+static int fin_acquire(struct fin_ctx *f, uint32_t ti)
 {
     struct fin_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[index];
+    const struct trace_event *e = &t->raw->events[t->next];
     if (e->ptr == 0)
         return 0;
     struct addr_block *b = addr_map_find(&f->map, e->ptr);
@@ -122,29 +123,31 @@ static int fin_acquire(struct fin_ctx *f, uint32_t ti, size_t index)
     b->bytes = op_bytes(e);
     b->slot = take_slot(f, t);
     b->last_thread = ti;
-    b->last_op = index;
-    t->ops[index].slot = b->slot;
+    b->last_op = t->emitted;
+    t->cur.slot = b->slot;
     f->live_bytes += b->bytes;
     if (f->live_bytes > f->peak_live_bytes)
         f->peak_live_bytes = f->live_bytes;
     return 0;
 }
 
-/* One merge step: part 0 of an op, or part 1 (a realloc's acquire). */
-int fin_apply(struct fin_ctx *f, uint32_t ti, size_t index, int part)
+/* One merge step of thread ti's cursor event: part 0 of its op, or
+ * part 1 (a realloc's acquire). */
+int fin_apply(struct fin_ctx *f, uint32_t ti, int part)
 {
-    const struct trace_event *e = &f->threads[ti].raw->events[index];
+    const struct fin_thread *t = &f->threads[ti];
+    const struct trace_event *e = &t->raw->events[t->next];
     if (part == 1)
-        return fin_acquire(f, ti, index);
+        return fin_acquire(f, ti);
     switch (e->kind) {
     case TRACE_FREE: case TRACE_REALLOC: case TRACE_REALLOCARRAY:
-        return fin_release(f, ti, index);
+        return fin_release(f, ti);
     case TRACE_USABLE_SIZE:
-        fin_touch(f, ti, index);
+        fin_touch(f, ti);
         return 0;
     case TRACE_THREAD_START: case TRACE_THREAD_EXIT:
         return 0;
     default:
-        return fin_acquire(f, ti, index);
+        return fin_acquire(f, ti);
     }
 }

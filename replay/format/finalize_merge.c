@@ -1,15 +1,17 @@
 /*
  * finalize_merge.c - drives the finaliser: a k-way merge of the thread
- * streams by (stamp, phase), then the output layout.
+ * streams by (stamp, phase), each op laid out as it completes.
  *
  * The heap holds one entry per thread whose stream is not exhausted,
  * keyed by its next step, so each thread is consumed in program order
  * while steps of different threads interleave by stamp.  Phase breaks
  * stamp ties: releases, then queries and thread marks, then acquires
  * (a free stamped at the same ns as a reuse must come first).
- * Layout: every thread opens with THREAD_START and, if it exited, ends
- * with one THREAD_EXIT (the recorder may see frees from TLS destructors
- * after its exit mark); dropped frees leave, and edges are renumbered.
+ * Layout, as ops complete: every thread opens with THREAD_START and, if
+ * it exited, ends with one THREAD_EXIT (the recorder may see frees from
+ * TLS destructors after its exit mark); dropped frees and repeated
+ * starts leave.  An op's output index is known when it is built (the
+ * ops its thread output before it), so edges need no renumbering.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,45 +69,6 @@ static void heap_sift_down(struct fin_ctx *f, size_t i)
     }
 }
 
-/* Moves a thread's cursor one step and keys it; 0 when its stream is
- * exhausted. */
-static int fin_advance(struct fin_thread *t)
-{
-    uint8_t kind = t->raw->events[t->next].kind;
-    if (t->part == 0 && (kind == TRACE_REALLOC ||
-                         kind == TRACE_REALLOCARRAY)) {
-        t->part = 1;
-    } else {
-        t->part = 0;
-        if (++t->next == t->raw->count)
-            return 0;
-    }
-    fin_key(t);
-    return 1;
-}
-
-static int fin_merge(struct fin_ctx *f)
-{
-    f->heap_len = 0;
-    for (uint32_t i = 0; i < f->thread_count; i++)
-        if (f->threads[i].raw->count > 0) {
-            fin_key(&f->threads[i]);
-            f->heap[f->heap_len++] = i;
-        }
-    for (size_t i = f->heap_len / 2; i-- > 0;)
-        heap_sift_down(f, i);
-    while (f->heap_len > 0) {
-        uint32_t ti = f->heap[0];
-        struct fin_thread *t = &f->threads[ti];
-        if (fin_apply(f, ti, t->next, t->part) < 0)
-            return -1;
-        if (!fin_advance(t))
-            f->heap[0] = f->heap[--f->heap_len];
-        heap_sift_down(f, 0);
-    }
-    return 0;
-}
-
 static void fin_init_op(struct trace_op *op, const struct trace_event *e,
                         const struct trace_header_info *h)
 {
@@ -118,114 +81,148 @@ static void fin_init_op(struct trace_op *op, const struct trace_event *e,
     op->dep_thread = op->dep_op = TRACE_NO_DEP;
 }
 
-static int fin_setup(struct fin_ctx *f, const struct trace_raw *raw)
+static int fin_emit(struct fin_ctx *f, uint32_t ti, const struct trace_op *op)
+{
+    struct fin_thread *t = &f->threads[ti];
+    t->emitted++;
+    t->last_time_ns = op->time_ns;
+    return f->sink.put(f->sink.ctx, ti, op);
+}
+
+/* Thread ti's current op is complete: output it, hold it back (the
+ * exit mark) or drop it. */
+static int fin_finish_op(struct fin_ctx *f, uint32_t ti)
+{
+    struct fin_thread *t = &f->threads[ti];
+    uint8_t kind = t->cur.kind;
+    if (kind == TRACE_THREAD_EXIT) {
+        t->have_exit = 1;          /* the last mark wins */
+        t->exit_op = t->cur;
+        return 0;
+    }
+    if (t->cur_dropped || (kind == TRACE_THREAD_START && t->emitted > 0))
+        return 0;
+    return fin_emit(f, ti, &t->cur);
+}
+
+/* Starts building the op of thread t's cursor event and keys it. */
+static void fin_begin_op(struct fin_ctx *f, struct fin_thread *t)
+{
+    fin_init_op(&t->cur, &t->raw->events[t->next], f->header);
+    t->cur_dropped = 0;
+    fin_key(t);
+}
+
+/* Moves thread ti's cursor one step: 1, or 0 when its stream is
+ * exhausted, or -1 if the sink failed. */
+static int fin_advance(struct fin_ctx *f, uint32_t ti)
+{
+    struct fin_thread *t = &f->threads[ti];
+    uint8_t kind = t->cur.kind;
+    if (t->part == 0 && (kind == TRACE_REALLOC ||
+                         kind == TRACE_REALLOCARRAY)) {
+        t->part = 1;
+        fin_key(t);
+        return 1;
+    }
+    t->part = 0;
+    if (fin_finish_op(f, ti) < 0)
+        return -1;
+    if (++t->next == t->raw->count)
+        return 0;
+    fin_begin_op(f, t);
+    return 1;
+}
+
+static int fin_merge(struct fin_ctx *f)
+{
+    f->heap_len = 0;
+    for (uint32_t i = 0; i < f->thread_count; i++)
+        if (f->threads[i].raw->count > 0) {
+            fin_begin_op(f, &f->threads[i]);
+            f->heap[f->heap_len++] = i;
+        }
+    for (size_t i = f->heap_len / 2; i-- > 0;)
+        heap_sift_down(f, i);
+    while (f->heap_len > 0) {
+        uint32_t ti = f->heap[0];
+        if (fin_apply(f, ti, f->threads[ti].part) < 0)
+            return -1;
+        int more = fin_advance(f, ti);
+        if (more < 0)
+            return -1;
+        if (!more)
+            f->heap[0] = f->heap[--f->heap_len];
+        heap_sift_down(f, 0);
+    }
+    return 0;
+}
+
+/* A thread whose recording does not open with its start mark gets one,
+ * at its first event's time. */
+static int fin_open_thread(struct fin_ctx *f, uint32_t ti)
+{
+    const struct trace_raw_thread *raw = f->threads[ti].raw;
+    struct trace_op start;
+    if (raw->count > 0 && raw->events[0].kind == TRACE_THREAD_START)
+        return 0;
+    memset(&start, 0, sizeof(start));
+    if (raw->count > 0)
+        start.time_ns = trace_clock_ns(f->header, f->header->start_clock_ns,
+                                       raw->events[0].time);
+    start.kind = TRACE_THREAD_START;
+    start.slot = start.old_slot = TRACE_NO_SLOT;
+    start.dep_thread = start.dep_op = TRACE_NO_DEP;
+    return fin_emit(f, ti, &start);
+}
+
+/* The held-back exit marks, never earlier than the op before them. */
+static int fin_close_threads(struct fin_ctx *f)
+{
+    for (uint32_t i = 0; i < f->thread_count; i++) {
+        struct fin_thread *t = &f->threads[i];
+        if (!t->have_exit)
+            continue;
+        if (t->exit_op.time_ns < t->last_time_ns)
+            t->exit_op.time_ns = t->last_time_ns;
+        if (fin_emit(f, i, &t->exit_op) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int fin_run(struct fin_ctx *f, const struct trace_raw *raw,
+            struct fin_sink sink)
 {
     memset(f, 0, sizeof(*f));
+    f->header = &raw->header;
+    f->sink = sink;
     f->thread_count = (uint32_t)raw->thread_count;
     f->threads = calloc(raw->thread_count + 1, sizeof(*f->threads));
     f->heap = calloc(raw->thread_count + 1, sizeof(*f->heap));
     if (!f->threads || !f->heap || addr_map_init(&f->map) < 0)
         return -1;
     for (uint32_t i = 0; i < f->thread_count; i++) {
-        struct fin_thread *t = &f->threads[i];
-        t->raw = &raw->threads[i];
-        t->ops_base = malloc((t->raw->count + 2) * sizeof(*t->ops));
-        t->dropped = calloc(t->raw->count + 1, 1);
-        if (!t->ops_base || !t->dropped)
+        f->threads[i].raw = &raw->threads[i];
+        if (fin_open_thread(f, i) < 0)
             return -1;
-        t->ops = t->ops_base + 1;
-        for (size_t j = 0; j < t->raw->count; j++)
-            fin_init_op(&t->ops[j], &t->raw->events[j], &raw->header);
     }
-    return 0;
+    if (fin_merge(f) < 0)
+        return -1;
+    return fin_close_threads(f);
 }
 
-static void fin_teardown(struct fin_ctx *f)
+void fin_done(struct fin_ctx *f)
 {
-    for (uint32_t i = 0; f->threads && i < f->thread_count; i++) {
-        free(f->threads[i].ops_base);
-        free(f->threads[i].dropped);
+    for (uint32_t i = 0; f->threads && i < f->thread_count; i++)
         free(f->threads[i].free_slots);
-    }
     free(f->threads);
     free(f->heap);
     addr_map_destroy(&f->map);
+    memset(f, 0, sizeof(*f));
 }
 
-/*
- * Moves thread ti's kept ops into out, in place: out takes the ops'
- * allocation, whose spare front op can hold a THREAD_START the
- * recording lacked.  Op j sits at ops_base[j + 1] and is written to
- * out[k] with k <= j + 1, so nothing is overwritten before it is read
- * (a second copy of every op cost a third of finalising's memory, and
- * on these VMs zeroing fresh pages was most of its time).
- * remap[j] = new index of op j.
- */
-static int fin_layout_thread(struct fin_ctx *f, uint32_t ti,
-                             struct trace_thread *out, uint32_t *remap)
-{
-    struct fin_thread *t = &f->threads[ti];
-    size_t n = t->raw->count, k = 0, exit_at = SIZE_MAX;
-    struct trace_op exit_op;
-    out->tid = t->raw->tid;
-    out->ops = t->ops_base;
-    t->ops_base = NULL;          /* out owns it now */
-    if (n == 0 || t->raw->events[0].kind != TRACE_THREAD_START) {
-        memset(&out->ops[k], 0, sizeof(out->ops[k]));
-        out->ops[k].time_ns = n ? t->ops[0].time_ns : 0;
-        out->ops[k].kind = TRACE_THREAD_START;
-        out->ops[k].slot = out->ops[k].old_slot = TRACE_NO_SLOT;
-        out->ops[k].dep_thread = out->ops[k].dep_op = TRACE_NO_DEP;
-        k++;
-    }
-    for (size_t j = 0; j < n; j++) {
-        uint8_t kind = t->ops[j].kind;
-        if (kind == TRACE_THREAD_EXIT) {
-            exit_at = j;
-            exit_op = t->ops[j];
-        }
-        if (t->dropped[j] || kind == TRACE_THREAD_EXIT ||
-            (kind == TRACE_THREAD_START && k > 0))
-            continue;
-        remap[j] = (uint32_t)k;
-        out->ops[k++] = t->ops[j];
-    }
-    if (exit_at != SIZE_MAX) {
-        out->ops[k] = exit_op;
-        if (k > 0 && out->ops[k - 1].time_ns > out->ops[k].time_ns)
-            out->ops[k].time_ns = out->ops[k - 1].time_ns;
-        remap[exit_at] = (uint32_t)k++;
-    }
-    out->op_count = k;
-    return 0;
-}
-
-static int fin_layout(struct fin_ctx *f, struct trace *out)
-{
-    uint32_t **remap = calloc(f->thread_count + 1, sizeof(*remap));
-    int rc = remap ? 0 : -1;
-    out->threads = calloc(f->thread_count + 1, sizeof(*out->threads));
-    out->thread_count = f->thread_count;
-    rc |= out->threads ? 0 : -1;
-    for (uint32_t i = 0; rc == 0 && i < f->thread_count; i++) {
-        size_t bytes = (f->threads[i].raw->count + 1) * sizeof(**remap);
-        remap[i] = malloc(bytes);
-        rc = remap[i] ? fin_layout_thread(f, i, &out->threads[i], remap[i])
-                      : -1;
-    }
-    for (uint32_t i = 0; rc == 0 && i < f->thread_count; i++)
-        for (size_t j = 0; j < out->threads[i].op_count; j++) {
-            struct trace_op *op = &out->threads[i].ops[j];
-            if (op->dep_thread != TRACE_NO_DEP)
-                op->dep_op = remap[op->dep_thread][op->dep_op];
-        }
-    for (uint32_t i = 0; remap && i < f->thread_count; i++)
-        free(remap[i]);
-    free(remap);
-    return rc;
-}
-
-static void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
+void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
                         struct trace *out)
 {
     const struct trace_header_info *h = &raw->header;
@@ -241,17 +238,42 @@ static void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
                      raw->events_lost > 0;
 }
 
+/* The in-memory sink: each thread's ops array holds all it can get. */
+static int fin_put_in_memory(void *ctx, uint32_t thread,
+                             const struct trace_op *op)
+{
+    struct trace_thread *t = &((struct trace *)ctx)->threads[thread];
+    t->ops[t->op_count++] = *op;
+    return 0;
+}
+
+/* A thread outputs at most its events and a start mark. */
+static int fin_alloc_output(struct trace *out, const struct trace_raw *raw)
+{
+    out->thread_count = (uint32_t)raw->thread_count;
+    out->threads = calloc(raw->thread_count + 1, sizeof(*out->threads));
+    if (!out->threads)
+        return -1;
+    for (size_t i = 0; i < raw->thread_count; i++) {
+        out->threads[i].tid = raw->threads[i].tid;
+        out->threads[i].ops = malloc((raw->threads[i].count + 1) *
+                                     sizeof(struct trace_op));
+        if (!out->threads[i].ops)
+            return -1;
+    }
+    return 0;
+}
+
 int trace_finalize(const struct trace_raw *raw, struct trace *out,
                    struct trace_finalize_report *report, char *err,
                    size_t err_len)
 {
     struct fin_ctx f;
+    memset(&f, 0, sizeof(f));
     memset(out, 0, sizeof(*out));
-    int rc = fin_setup(&f, raw);
+    int rc = fin_alloc_output(out, raw);
     if (rc == 0)
-        rc = fin_merge(&f);
-    if (rc == 0)
-        rc = fin_layout(&f, out);
+        rc = fin_run(&f, raw, (struct fin_sink){ fin_put_in_memory, out });
     if (rc == 0) {
         out->command_line = strdup(raw->header.command_line ?
                                    raw->header.command_line : "");
@@ -265,6 +287,6 @@ int trace_finalize(const struct trace_raw *raw, struct trace *out,
         trace_error(err, err_len, "trace", 0, "out of memory finalising");
         trace_free(out);
     }
-    fin_teardown(&f);
+    fin_done(&f);
     return rc;
 }

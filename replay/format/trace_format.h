@@ -203,4 +203,14 @@ int trace_write_final(const char *path, const struct trace_raw *raw,
                       const struct trace *t, int level, uint64_t unit,
                       char *err, size_t err_len);
 
+/* trace_finalize then trace_write_final in one pass, never holding all
+ * the ops (a recording of any length finalises in memory for its
+ * compressed chunks); the same file.  sum gets the finalised trace's
+ * fields and each thread's tid and op_count, no ops (free it with
+ * trace_free).  For a recorder's trace only (raw->final == NULL). */
+int trace_finalize_write(const char *path, const struct trace_raw *raw,
+                         int level, uint64_t unit, struct trace *sum,
+                         struct trace_finalize_report *report, char *err,
+                         size_t err_len);
+
 #endif

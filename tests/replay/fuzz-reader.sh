@@ -17,7 +17,8 @@ clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -DTRACE_CHECK_CRC_OFF=1 \
     -I"$fmt" -I"$src/replay" \
     "$src/tests/replay/fuzz_reader.c" "$fmt"/crc32c.c "$fmt"/chunk_write.c \
-    "$fmt"/reader.c "$fmt"/decode.c "$fmt"/addr_map.c "$fmt"/finalize.c \
+    "$fmt"/reader.c "$fmt"/decode.c "$fmt"/decode_events.c \
+    "$fmt"/addr_map.c "$fmt"/finalize.c \
     "$fmt"/finalize_merge.c "$fmt"/load.c "$fmt"/final_read.c -lzstd -lpthread \
     -o "$work/fuzz-reader"
 # -rss_limit_mb: a damaged length must never make the reader balloon.
