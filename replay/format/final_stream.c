@@ -42,6 +42,7 @@ struct stream_job {
 
 struct stream {
     struct final_out out;     /* the worker's encoder and compressor */
+    const struct trace_header_info *header;
     struct stream_thread *threads;
     uint32_t thread_count;
     int have_worker;          /* else chunks are encoded inline */
@@ -55,8 +56,11 @@ struct stream {
     int stop, failed;
 };
 
+/* Encodes job j, its stamps made nanoseconds first (fin_sink). */
 static void stream_encode(struct stream *s, const struct stream_job *j)
 {
+    for (uint64_t i = 0; i < j->count; i++)
+        j->ops[i].time_ns = fin_stamp_ns(s->header, j->ops[i].time_ns);
     s->out.keep = &s->threads[j->thread].chunks;
     if (final_put_ops(&s->out, j->thread, j->ops, j->first, j->count) < 0)
         s->failed = 1;
@@ -178,6 +182,7 @@ static int stream_init(struct stream *s, const struct trace_raw *raw,
                        int level, uint64_t unit)
 {
     memset(s, 0, sizeof(*s));
+    s->header = &raw->header;
     s->thread_count = (uint32_t)raw->thread_count;
     s->threads = calloc(raw->thread_count + 1, sizeof(*s->threads));
     if (!s->threads || final_out_init(&s->out, level, unit) < 0)

@@ -20,72 +20,64 @@
 
 enum fin_phase { FIN_RELEASE, FIN_MARK, FIN_ACQUIRE };
 
-/* Sets the cached key of thread t's cursor (next, part). */
-static void fin_key(struct fin_thread *t)
+/* Sets the key of thread ti's cursor (next, part): stamp, phase and
+ * thread in one number, so the heap compares keys, not events (the
+ * merge's hottest loop), and equal stamps and phases go by thread. */
+static void fin_key(struct fin_thread *t, uint32_t ti)
 {
     const struct trace_event *e = &t->raw->events[t->next];
+    uint64_t time = e->time;
+    unsigned phase = FIN_ACQUIRE;
     if (t->part == 1) {
-        t->key_time = e->t_after;
-        t->key_phase = FIN_ACQUIRE;
-        return;
+        time = e->t_after;
+    } else {
+        switch (e->kind) {
+        case TRACE_FREE: case TRACE_REALLOC: case TRACE_REALLOCARRAY:
+            phase = FIN_RELEASE;
+            break;
+        case TRACE_USABLE_SIZE: case TRACE_THREAD_START:
+        case TRACE_THREAD_EXIT:
+            phase = FIN_MARK;
+            break;
+        }
     }
-    t->key_time = e->time;
-    switch (e->kind) {
-    case TRACE_FREE: case TRACE_REALLOC: case TRACE_REALLOCARRAY:
-        t->key_phase = FIN_RELEASE;
-        break;
-    case TRACE_USABLE_SIZE: case TRACE_THREAD_START: case TRACE_THREAD_EXIT:
-        t->key_phase = FIN_MARK;
-        break;
-    default:
-        t->key_phase = FIN_ACQUIRE;
-    }
-}
-
-static int fin_less(const struct fin_ctx *f, uint32_t a, uint32_t b)
-{
-    const struct fin_thread *ta = &f->threads[a], *tb = &f->threads[b];
-    if (ta->key_time != tb->key_time)
-        return ta->key_time < tb->key_time;
-    if (ta->key_phase != tb->key_phase)
-        return ta->key_phase < tb->key_phase;
-    return a < b;
+    t->key = (fin_key_t)time << 64 | (fin_key_t)phase << 32 | ti;
 }
 
 static void heap_sift_down(struct fin_ctx *f, size_t i)
 {
+    fin_key_t *heap = f->heap;
     for (;;) {
         size_t least = i, l = 2 * i + 1, r = l + 1;
-        if (l < f->heap_len && fin_less(f, f->heap[l], f->heap[least]))
+        if (l < f->heap_len && heap[l] < heap[least])
             least = l;
-        if (r < f->heap_len && fin_less(f, f->heap[r], f->heap[least]))
+        if (r < f->heap_len && heap[r] < heap[least])
             least = r;
         if (least == i)
             return;
-        uint32_t tmp = f->heap[i];
-        f->heap[i] = f->heap[least];
-        f->heap[least] = tmp;
+        fin_key_t tmp = heap[i];
+        heap[i] = heap[least];
+        heap[least] = tmp;
         i = least;
     }
 }
 
-static void fin_init_op(struct trace_op *op, const struct trace_event *e,
-                        const struct trace_header_info *h)
+/* The op of event e, its time still a stamp (see fin_sink). */
+static void fin_init_op(struct trace_op *op, const struct trace_event *e)
 {
-    memset(op, 0, sizeof(*op));
-    op->time_ns = trace_clock_ns(h, h->start_clock_ns, e->time);
-    op->size = e->size;
-    op->arg = e->arg;
-    op->kind = e->kind;
-    op->slot = op->old_slot = TRACE_NO_SLOT;
-    op->dep_thread = op->dep_op = TRACE_NO_DEP;
+    *op = (struct trace_op){ .time_ns = e->time, .size = e->size,
+                             .arg = e->arg, .kind = e->kind,
+                             .slot = TRACE_NO_SLOT,
+                             .old_slot = TRACE_NO_SLOT,
+                             .dep_thread = TRACE_NO_DEP,
+                             .dep_op = TRACE_NO_DEP };
 }
 
 static int fin_emit(struct fin_ctx *f, uint32_t ti, const struct trace_op *op)
 {
     struct fin_thread *t = &f->threads[ti];
     t->emitted++;
-    t->last_time_ns = op->time_ns;
+    t->last_stamp = op->time_ns;
     return f->sink.put(f->sink.ctx, ti, op);
 }
 
@@ -105,12 +97,13 @@ static int fin_finish_op(struct fin_ctx *f, uint32_t ti)
     return fin_emit(f, ti, &t->cur);
 }
 
-/* Starts building the op of thread t's cursor event and keys it. */
-static void fin_begin_op(struct fin_ctx *f, struct fin_thread *t)
+/* Starts building the op of thread ti's cursor event and keys it. */
+static void fin_begin_op(struct fin_ctx *f, uint32_t ti)
 {
-    fin_init_op(&t->cur, &t->raw->events[t->next], f->header);
+    struct fin_thread *t = &f->threads[ti];
+    fin_init_op(&t->cur, &t->raw->events[t->next]);
     t->cur_dropped = 0;
-    fin_key(t);
+    fin_key(t, ti);
 }
 
 /* Moves thread ti's cursor one step: 1, or 0 when its stream is
@@ -122,7 +115,7 @@ static int fin_advance(struct fin_ctx *f, uint32_t ti)
     if (t->part == 0 && (kind == TRACE_REALLOC ||
                          kind == TRACE_REALLOCARRAY)) {
         t->part = 1;
-        fin_key(t);
+        fin_key(t, ti);
         return 1;
     }
     t->part = 0;
@@ -130,7 +123,7 @@ static int fin_advance(struct fin_ctx *f, uint32_t ti)
         return -1;
     if (++t->next == t->raw->count)
         return 0;
-    fin_begin_op(f, t);
+    fin_begin_op(f, ti);
     return 1;
 }
 
@@ -139,20 +132,19 @@ static int fin_merge(struct fin_ctx *f)
     f->heap_len = 0;
     for (uint32_t i = 0; i < f->thread_count; i++)
         if (f->threads[i].raw->count > 0) {
-            fin_begin_op(f, &f->threads[i]);
-            f->heap[f->heap_len++] = i;
+            fin_begin_op(f, i);
+            f->heap[f->heap_len++] = f->threads[i].key;
         }
     for (size_t i = f->heap_len / 2; i-- > 0;)
         heap_sift_down(f, i);
     while (f->heap_len > 0) {
-        uint32_t ti = f->heap[0];
+        uint32_t ti = (uint32_t)f->heap[0];
         if (fin_apply(f, ti, f->threads[ti].part) < 0)
             return -1;
         int more = fin_advance(f, ti);
         if (more < 0)
             return -1;
-        if (!more)
-            f->heap[0] = f->heap[--f->heap_len];
+        f->heap[0] = more ? f->threads[ti].key : f->heap[--f->heap_len];
         heap_sift_down(f, 0);
     }
     return 0;
@@ -168,8 +160,7 @@ static int fin_open_thread(struct fin_ctx *f, uint32_t ti)
         return 0;
     memset(&start, 0, sizeof(start));
     if (raw->count > 0)
-        start.time_ns = trace_clock_ns(f->header, f->header->start_clock_ns,
-                                       raw->events[0].time);
+        start.time_ns = raw->events[0].time;
     start.kind = TRACE_THREAD_START;
     start.slot = start.old_slot = TRACE_NO_SLOT;
     start.dep_thread = start.dep_op = TRACE_NO_DEP;
@@ -183,8 +174,8 @@ static int fin_close_threads(struct fin_ctx *f)
         struct fin_thread *t = &f->threads[i];
         if (!t->have_exit)
             continue;
-        if (t->exit_op.time_ns < t->last_time_ns)
-            t->exit_op.time_ns = t->last_time_ns;
+        if (t->exit_op.time_ns < t->last_stamp)
+            t->exit_op.time_ns = t->last_stamp;
         if (fin_emit(f, i, &t->exit_op) < 0)
             return -1;
     }
@@ -239,11 +230,19 @@ void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
 }
 
 /* The in-memory sink: each thread's ops array holds all it can get. */
+struct fin_memory {
+    struct trace *out;
+    const struct trace_header_info *header;
+};
+
 static int fin_put_in_memory(void *ctx, uint32_t thread,
                              const struct trace_op *op)
 {
-    struct trace_thread *t = &((struct trace *)ctx)->threads[thread];
-    t->ops[t->op_count++] = *op;
+    struct fin_memory *m = ctx;
+    struct trace_thread *t = &m->out->threads[thread];
+    struct trace_op *kept = &t->ops[t->op_count++];
+    *kept = *op;
+    kept->time_ns = fin_stamp_ns(m->header, op->time_ns);
     return 0;
 }
 
@@ -269,11 +268,12 @@ int trace_finalize(const struct trace_raw *raw, struct trace *out,
                    size_t err_len)
 {
     struct fin_ctx f;
+    struct fin_memory sink = { out, &raw->header };
     memset(&f, 0, sizeof(f));
     memset(out, 0, sizeof(*out));
     int rc = fin_alloc_output(out, raw);
     if (rc == 0)
-        rc = fin_run(&f, raw, (struct fin_sink){ fin_put_in_memory, out });
+        rc = fin_run(&f, raw, (struct fin_sink){ fin_put_in_memory, &sink });
     if (rc == 0) {
         out->command_line = strdup(raw->header.command_line ?
                                    raw->header.command_line : "");

@@ -17,11 +17,17 @@
 #include "addr_map.h"
 #include "trace_format.h"
 
-/* Receives thread `thread`'s next output op; 0, or -1 to stop. */
+/* Receives thread `thread`'s next output op; 0, or -1 to stop.  The
+ * op's time_ns is still the recorder's stamp: the sink turns it into
+ * nanoseconds (fin_stamp_ns), so a sink with a thread of its own takes
+ * that work off the merge. */
 struct fin_sink {
     int (*put)(void *ctx, uint32_t thread, const struct trace_op *op);
     void *ctx;
 };
+
+/* A merge step's order: stamp (high 64 bits), phase, thread index. */
+typedef unsigned __int128 fin_key_t;
 
 struct fin_thread {
     const struct trace_raw_thread *raw;
@@ -31,14 +37,11 @@ struct fin_thread {
     size_t free_count, free_cap;
     size_t next;              /* merge cursor: event index ... */
     int part;                 /* ... and part (1: a realloc's acquire) */
-    uint64_t key_time;        /* the cursor's step: its stamp ... */
-    int key_phase;            /* ... and enum fin_phase; kept with the
-                                 cursor so the heap compares fields, not
-                                 events (the merge's hottest loop) */
+    fin_key_t key;            /* the cursor's step: stamp, phase, thread */
     uint32_t emitted;         /* ops output so far = cur's output index */
     int have_exit;            /* an exit mark was seen: exit_op ... */
     struct trace_op exit_op;  /* ... is output last, after TLS frees */
-    uint64_t last_time_ns;    /* time of the last op output */
+    uint64_t last_stamp;      /* stamp of the last op output */
 };
 
 struct fin_ctx {
@@ -49,10 +52,17 @@ struct fin_ctx {
     uint32_t slot_count;
     uint64_t live_bytes, peak_live_bytes;
     struct trace_finalize_report report;
-    uint32_t *heap;           /* thread indices, min-heap by head stamp */
+    fin_key_t *heap;          /* min-heap of the live threads' keys */
     size_t heap_len;
     struct fin_sink sink;
 };
+
+/* A stamp as nanoseconds after the trace's start (0 if earlier). */
+static inline uint64_t fin_stamp_ns(const struct trace_header_info *h,
+                                    uint64_t stamp)
+{
+    return trace_clock_ns(h, h->start_clock_ns, stamp);
+}
 
 int fin_apply(struct fin_ctx *f, uint32_t ti, int part);
 
