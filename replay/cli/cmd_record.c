@@ -1,11 +1,15 @@
 /*
- * cmd_record.c - `mallard record [-o FILE] [--follow-exec] -- PROG ARGS`.
+ * cmd_record.c - `mallard record [-o FILE] [--follow-exec] [--raw] --
+ * PROG ARGS`.
  *
  * Runs PROG with libmallard-record.so first in LD_PRELOAD (anything the
  * user already preloads, e.g. another allocator, stays behind it and is
  * what gets recorded), waits, then finalises the trace: full validation
- * and compression.  The exit status is PROG's (128 + signal if killed),
- * or 1 if the trace could not be made.
+ * and compression.  --raw leaves the recorder's own file, which every
+ * command reads as it is, for `mallard trace finalize` later (on
+ * another machine, say): recording then costs the program's slowdown
+ * alone.  The exit status is PROG's (128 + signal if killed), or 1 if
+ * the trace could not be made.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -26,21 +30,24 @@
 struct record_opts {
     const char *out;
     int follow_exec;
+    int raw;                          /* keep the recorder's file */
     uint64_t unit;                    /* finalised time unit, ns */
     char **argv;                      /* the program and its arguments */
 };
 
 static void record_usage(FILE *f)
 {
-    fprintf(f, "usage: mallard record [-o FILE] [--follow-exec] "
+    fprintf(f, "usage: mallard record [-o FILE] [--follow-exec] [--raw] "
             "[--time-unit NS] -- PROGRAM [ARGS...]\n\n"
             "Runs PROGRAM with the recorder preloaded and writes its "
             "finalised trace\nto FILE (default %s); a forked child writes "
             "FILE.PID, named in FILE.\n--follow-exec also records programs"
-            " it execs (FILE.execN).\n--time-unit keeps op times to NS "
-            "nanoseconds (default %d).\nEnvironment: MALLARD_RECORD_LIB "
-            "overrides the recorder library.\n", RECORD_DEFAULT_OUT,
-            CLI_TIME_UNIT_NS);
+            " it execs (FILE.execN).\n--raw keeps the recorder's own, "
+            "bigger file: every command reads it,\n`mallard trace "
+            "finalize FILE` finalises it later.\n--time-unit keeps op "
+            "times to NS nanoseconds (default %d).\nEnvironment: "
+            "MALLARD_RECORD_LIB overrides the recorder library.\n",
+            RECORD_DEFAULT_OUT, CLI_TIME_UNIT_NS);
 }
 
 static int record_parse(int argc, char **argv, struct record_opts *o)
@@ -55,6 +62,8 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
             o->out = argv[++i];
         } else if (strcmp(argv[i], "--follow-exec") == 0) {
             o->follow_exec = 1;
+        } else if (strcmp(argv[i], "--raw") == 0) {
+            o->raw = 1;
         } else if (strcmp(argv[i], "--time-unit") == 0 && i + 1 < argc) {
             if (cli_parse_time_unit(argv[++i], &o->unit) < 0)
                 return -1;
@@ -196,7 +205,10 @@ int cmd_record(int argc, char **argv)
                 trace);
         return 1;
     }
-    if (record_finish(trace, o.unit) < 0)
+    if (o.raw)
+        fprintf(stderr, "mallard record: %s: the recorder's trace, not "
+                "finalised (mallard trace finalize %s)\n", trace, trace);
+    else if (record_finish(trace, o.unit) < 0)
         return 1;
     if (WIFSIGNALED(status))
         return RECORD_EXIT_SIGNAL_BASE + WTERMSIG(status);

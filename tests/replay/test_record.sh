@@ -75,6 +75,26 @@ case_round_trip() {
         fail "finalised trace is not smaller"
 }
 
+# --raw keeps the recorder's file: readable as it is, finalised later
+# into what `mallard record` would have written.
+case_raw_record_finalises_later() {
+    "$mallard" record --raw -o "$work/t" -- "$workload" 4 500 \
+        > "$work/out" 2> "$work/err" || fail "mallard record --raw failed"
+    grep -qx ok "$work/out" || fail "program output lost"
+    grep -q "not finalised" "$work/err" || fail "no note on stderr"
+    "$mallard" trace info "$work/t" > "$work/info" || fail "info of raw"
+    grep -Eq "^chunks: .*\(0 compressed" "$work/info" ||
+        fail "--raw compressed the trace"
+    "$mallard" trace check "$work/t" | grep -q sound || fail "raw unsound"
+    "$mallard" trace dump "$work/t" | awk -F'\t' -v OFS='\t' \
+        '!/^#/ {$4 = int($4 / 10000) * 10000} {print}' > "$work/d1"
+    "$mallard" trace finalize "$work/t" > /dev/null || fail "finalize"
+    "$mallard" trace info "$work/t" | grep -Eq \
+        "^chunks: .*\([1-9][0-9]* compressed" || fail "not finalised"
+    "$mallard" trace dump "$work/t" > "$work/d2" || fail "dump final"
+    cmp -s "$work/d1" "$work/d2" || fail "finalised ops differ from raw"
+}
+
 case_blocks_cross_threads() {
     "$mallard" record -o "$work/t" -- "$workload" 32 400 > /dev/null ||
         fail "record"
