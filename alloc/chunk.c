@@ -289,14 +289,12 @@ static void release_span(struct free_span *node)
 /*
  * The most released bytes to keep: the floor (a few MiB, or twice the
  * mmap threshold, as glibc's trim threshold follows its mmap threshold), or
- * the most memory in use lately (over the last CHUNK_DECAY_NS or so: the
- * instantaneous figure dips every time a region empties, and releasing
- * on each dip faulted the same pages in again and again).  Half of it
- * was too little for big buffers passed between threads: images
- * --threads 1 (1-8 MiB images, freed by another thread) gave back and
- * faulted in again a third of what it allocated, 0.185 s against
- * 0.128 s keeping the whole peak, for 1.4 MiB more peak RSS (32.3
- * against 33.7; medians of 5); the other bench cases did not move.
+ * half the most memory in use lately (over the last CHUNK_DECAY_NS or
+ * so: the instantaneous figure dips every time a region empties, and
+ * releasing on each dip faulted the same pages in again and again).
+ * The whole peak made images --threads 1 faster still (0.74x glibc's
+ * time against 0.77x with trim_break_top's rule alone) but peaked at
+ * 1.17-1.25x glibc's RSS against 1.05-1.08x.
  * Within that, a span goes back only once it has sat unused for
  * CHUNK_DECAY_NS: a program that churns through its
  * working set reuses spans within milliseconds and never pays for giving
@@ -305,7 +303,7 @@ static void release_span(struct free_span *node)
  */
 static size_t retain_limit(void)
 {
-    size_t share = spans_out_recent_peak;
+    size_t share = spans_out_recent_peak / 2;
     return share > retain_floor ? share : retain_floor;
 }
 
@@ -326,25 +324,34 @@ static bool worth_releasing(const struct free_span *node)
 }
 
 /*
- * Lowers the break past a free top span bigger than the retain floor,
- * keeping half the floor (one mmap threshold) at the top: glibc's rule
- * for its heap top (trim beyond the trim threshold, keep a pad), which
- * stops a program that frees and reallocates big blocks from shrinking
- * and regrowing the break on every cycle.  glibc's pad is 128 KiB; with
- * a chunk's worth images --threads 1 peaked 1.20x glibc but took 1.1x
- * its time, keeping the whole floor 1.45x and 0.75x, half 1.31x, 0.92x.
+ * Lowers the break past a free top span bigger than the retain floor by
+ * the excess over the retain limit, never below half the floor (one
+ * mmap threshold) at the top: glibc's rule for its heap top (trim
+ * beyond the trim threshold, keep a pad), which stops a program that
+ * frees and reallocates big blocks from shrinking and regrowing the
+ * break on every cycle.  glibc's pad is 128 KiB; with a chunk's worth
+ * images --threads 1 peaked 1.20x glibc but took 1.1x its time, keeping
+ * the whole floor 1.45x and 0.75x, half 1.31x, 0.92x.  Cutting all the
+ * way down to that pad whenever the limit was passed by any amount
+ * still gave back 148 MB over the run (14 cuts of 9-17 MiB, each faulted
+ * in again); cutting only the excess: 0.93x -> 0.77x glibc's time,
+ * 1.05x -> 1.08x its peak RSS (medians of 9).
  */
-static void trim_break_top(struct free_span *top)
+static void trim_break_top(struct free_span *top, size_t excess)
 {
     size_t keep = (retain_floor / 2 + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
     if (top->source != CHUNK_FROM_BREAK || top->size <= retain_floor ||
         (char *)top + top->size != break_end)
         return;
     size_t cut = top->size - keep;
+    size_t enough = (excess + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
+    if (cut > enough)
+        cut = enough;
     if (os_break_shrink(break_end, cut) != 0)
         return;
     break_end -= cut;
-    top->size = keep;
+    top->size -= cut;
+    keep = top->size;
     size_t dirty = top->dirty < keep ? top->dirty : keep;
     retained_dirty -= top->dirty - dirty;
     top->dirty = dirty;
@@ -364,7 +371,7 @@ static void release_excess(void)
     while (node != NULL && node->next != NULL)
         node = node->next;
     if (node != NULL && retained_dirty > limit)
-        trim_break_top(node);
+        trim_break_top(node, retained_dirty - limit);
     while (node != NULL && retained_dirty > limit) {
         struct free_span *below = span_below(node);
         if (node->source == CHUNK_FROM_MMAP && worth_releasing(node))
