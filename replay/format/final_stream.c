@@ -2,14 +2,16 @@
  * final_stream.c - finalising a recording straight into a file.
  *
  * The finaliser's merge hands over each op when it is complete; here a
- * thread's ops gather in a buffer of one OPS chunk, which is encoded
- * and compressed as soon as it fills and kept until the merge ends (the
- * summary, written first, needs every thread's op count).  So the ops
- * of a trace are never all in memory at once: finalising a 808,000-op
- * larson recording this way touched 3 MiB of op buffers where the
- * whole-trace path (trace_finalize, then trace_write_final) touched
- * 39 MiB, and on these VMs touching fresh pages is most of the cost.
- * The file is byte for byte the one the whole-trace path writes.
+ * thread's ops gather in a buffer of one OPS chunk, which a worker
+ * thread encodes and compresses as soon as it fills, while the merge
+ * goes on; the compressed chunks wait in memory until the merge ends
+ * (the summary, written first, needs every thread's op count).  So the
+ * ops of a trace are never all in memory at once: at most a chunk's
+ * buffer (3 MiB) per thread and a spare, where the whole-trace path
+ * (trace_finalize, then trace_write_final) holds 48 bytes an op, 39 MiB
+ * for a 808,000-op larson recording; on these VMs touching fresh pages
+ * is much of the cost.  The file is byte for byte the one the
+ * whole-trace path writes.
  */
 #include <pthread.h>
 #include <stdlib.h>
