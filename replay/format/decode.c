@@ -6,15 +6,16 @@
  * and the stream-level checks: one header first, per-thread chunk
  * sequence numbers without gaps, every field inside its chunk, no trailing
  * bytes, known op kinds and flags.  Chunk types it does not know are
- * counted and skipped, as the format promises.  Output keeps pointers;
- * finalize.c turns them into slots.
+ * counted and skipped, as the format promises.  An EVENTS chunk's
+ * preamble is read here, its events by decode_events.c once every
+ * chunk is read (on two cores).  Output keeps pointers; finalize.c
+ * turns them into slots.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
 #include "event_codec.h"
-
 
 static int decode_bytes(struct decode_ctx *d, char **out, const char *what)
 {
