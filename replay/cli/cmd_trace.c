@@ -56,22 +56,6 @@ int cmd_trace(int argc, char **argv)
     return 2;
 }
 
-static int cli_trace_read(const char *path, struct cli_trace *ct);
-
-int cli_trace_load(const char *path, struct cli_trace *ct)
-{
-    char err[CLI_ERR_MAX];
-    if (cli_trace_read(path, ct) < 0)
-        return -1;
-    if (trace_raw_to_trace(&ct->raw, &ct->trace, &ct->report, err,
-                           sizeof(err)) < 0) {
-        fprintf(stderr, "%s\n", err);
-        trace_raw_free(&ct->raw);
-        return -1;
-    }
-    return 0;
-}
-
 /* Maps and decodes path into ct->raw; 0, or -1 with the error
  * printed. */
 static int cli_trace_read(const char *path, struct cli_trace *ct)
@@ -91,6 +75,20 @@ static int cli_trace_read(const char *path, struct cli_trace *ct)
     if (rc < 0)
         fprintf(stderr, "%s\n", err);
     return rc;
+}
+
+int cli_trace_load(const char *path, struct cli_trace *ct)
+{
+    char err[CLI_ERR_MAX];
+    if (cli_trace_read(path, ct) < 0)
+        return -1;
+    if (trace_raw_to_trace(&ct->raw, &ct->trace, &ct->report, err,
+                           sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        trace_raw_free(&ct->raw);
+        return -1;
+    }
+    return 0;
 }
 
 int cli_trace_finalize(const char *in, const char *out, uint64_t unit,

@@ -125,11 +125,11 @@ static void stream_submit(struct stream *s, struct stream_job *j)
 static int stream_flush(struct stream *s, uint32_t ti)
 {
     struct stream_thread *t = &s->threads[ti];
+    if (t->count == 0)
+        return 0;
     struct stream_job *j = malloc(sizeof(*j));
-    if (t->count == 0 || !j) {
-        free(j);
-        return t->count == 0 ? 0 : -1;
-    }
+    if (!j)
+        return -1;
     *j = (struct stream_job){ NULL, t->ops, t->first, t->count, t->cap,
                               ti };
     t->first += t->count;

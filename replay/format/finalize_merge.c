@@ -155,15 +155,13 @@ static int fin_merge(struct fin_ctx *f)
 static int fin_open_thread(struct fin_ctx *f, uint32_t ti)
 {
     const struct trace_raw_thread *raw = f->threads[ti].raw;
-    struct trace_op start;
     if (raw->count > 0 && raw->events[0].kind == TRACE_THREAD_START)
         return 0;
-    memset(&start, 0, sizeof(start));
-    if (raw->count > 0)
-        start.time_ns = raw->events[0].time;
-    start.kind = TRACE_THREAD_START;
-    start.slot = start.old_slot = TRACE_NO_SLOT;
-    start.dep_thread = start.dep_op = TRACE_NO_DEP;
+    struct trace_event mark = { .kind = TRACE_THREAD_START,
+                                .time = raw->count ? raw->events[0].time
+                                                   : 0 };
+    struct trace_op start;
+    fin_init_op(&start, &mark);
     return fin_emit(f, ti, &start);
 }
 
@@ -186,7 +184,6 @@ int fin_run(struct fin_ctx *f, const struct trace_raw *raw,
             struct fin_sink sink)
 {
     memset(f, 0, sizeof(*f));
-    f->header = &raw->header;
     f->sink = sink;
     f->thread_count = (uint32_t)raw->thread_count;
     f->threads = calloc(raw->thread_count + 1, sizeof(*f->threads));
@@ -214,7 +211,7 @@ void fin_done(struct fin_ctx *f)
 }
 
 void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
-                        struct trace *out)
+                 struct trace *out)
 {
     const struct trace_header_info *h = &raw->header;
     uint64_t end = raw->have_end ? raw->end_clock_ns : raw->last_clock_ns;

@@ -47,7 +47,6 @@ struct fin_thread {
 struct fin_ctx {
     struct fin_thread *threads;
     uint32_t thread_count;
-    const struct trace_header_info *header;
     struct addr_map map;
     uint32_t slot_count;
     uint64_t live_bytes, peak_live_bytes;
