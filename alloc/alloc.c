@@ -14,14 +14,30 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/single_threaded.h>
 
 _Atomic int alloc_ready;
 static struct lock init_lock = LOCK_INIT;
 
-/* Fork: hold every allocator lock across fork() so the child never
- * inherits a lock taken by a thread that does not exist there. */
+/*
+ * Fork: hold every allocator lock across fork() so the child never
+ * inherits a lock taken by a thread that does not exist there.
+ *
+ * A process with one thread takes none, as glibc does: no other thread
+ * can hold a lock, and the only holder can be this thread itself, in a
+ * malloc that a signal interrupted to call fork() from its handler
+ * (async-signal-safe).  Waiting for that lock would never end; not
+ * taking it leaves parent and child each returning into the interrupted
+ * malloc, which finishes and unlocks as if nothing had happened.
+ * fork_locked says what prepare did, for the two handlers after.
+ */
+static bool fork_locked;
+
 static void fork_prepare(void)
 {
+    fork_locked = !__libc_single_threaded;
+    if (!fork_locked)
+        return;
     heap_fork_prepare();
     chunk_fork_prepare();
     huge_fork_prepare();
@@ -29,6 +45,8 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+    if (!fork_locked)
+        return;
     huge_fork_parent();
     chunk_fork_parent();
     heap_fork_parent();
@@ -36,6 +54,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    if (!fork_locked)
+        return;
     huge_fork_child();
     chunk_fork_child();
     heap_fork_child();

@@ -83,11 +83,11 @@ EXPORT int API(posix_memalign)(void **out, size_t align, size_t size)
 {
     if (!is_power_of_two(align) || align % sizeof(void *) != 0)
         return EINVAL;
-    int saved = errno;
     void *block = alloc_aligned(align, size);
-    errno = saved;
-    if (block == NULL)
+    if (block == NULL) {
+        errno = ENOMEM;     /* as glibc: the result and errno both say so */
         return ENOMEM;
+    }
     *out = block;
     return 0;
 }
@@ -103,7 +103,9 @@ EXPORT void *API(aligned_alloc)(size_t align, size_t size)
 
 EXPORT void *API(memalign)(size_t align, size_t size)
 {
-    if (align > PTRDIFF_MAX / 2 + 1) {
+    /* As glibc: only an alignment no size_t power of two reaches is
+     * invalid; any other that cannot be met is out of memory. */
+    if (align > SIZE_MAX / 2 + 1) {
         errno = EINVAL;
         return NULL;
     }

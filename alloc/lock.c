@@ -6,6 +6,7 @@
  */
 #include "lock.h"
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,10 +23,14 @@ static void cpu_relax(void)
 #endif
 }
 
+/* Leaves errno alone: a free() that waited for a lock must not change
+ * it (EAGAIN when the lock changed before the sleep). */
 static void futex_call(struct lock *lock, int op, int value)
 {
+    int saved = errno;
     syscall(SYS_futex, &lock->state, op | FUTEX_PRIVATE_FLAG, value,
             NULL, NULL, 0);
+    errno = saved;
 }
 
 void lock_wait_slow(struct lock *lock)

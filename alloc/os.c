@@ -71,10 +71,19 @@ void *os_map_aligned(size_t size, size_t align)
     return (void *)start;
 }
 
+/*
+ * free() leaves errno as it found it (POSIX.1-2024), so the calls that
+ * give memory back save and restore it.  munmap can fail at the
+ * kernel's limit on mappings when the range splits a mapping; the pages
+ * then still go back (madvise), only the address range stays reserved.
+ */
 void os_unmap(void *addr, size_t size)
 {
-    munmap(addr, size);
+    int saved = errno;
+    if (munmap(addr, size) != 0)
+        madvise(addr, size, MADV_DONTNEED);
     count(&counter_returned, size);
+    errno = saved;
 }
 
 void os_decommit(void *addr, size_t size)
@@ -124,12 +133,14 @@ void *os_break_grow(size_t size)
 
 int os_break_shrink(void *expected_end, size_t size)
 {
-    if (sbrk(0) != expected_end)
-        return -1;
-    if (sbrk(-(intptr_t)size) == (void *)-1)
-        return -1;
-    count(&counter_returned, size);
-    return 0;
+    int saved = errno;
+    int result = -1;
+    if (sbrk(0) == expected_end && sbrk(-(intptr_t)size) != (void *)-1) {
+        count(&counter_returned, size);
+        result = 0;
+    }
+    errno = saved;
+    return result;
 }
 
 void os_read_counters(struct os_counters *out)

@@ -4,10 +4,12 @@
  */
 #include "check.h"
 #include "mallard.h"
+#include "os.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #define KIB ((size_t)1024)
 #define MIB (KIB * KIB)
@@ -98,6 +100,89 @@ static void test_alignment_functions(void)
     mallard_free(whole);
 }
 
+/* As glibc: an alignment no size_t power of two reaches is EINVAL, any
+ * other that cannot be met is ENOMEM, and posix_memalign sets errno as
+ * well as returning the error. */
+static void test_impossible_alignments(void)
+{
+    size_t half = SIZE_MAX / 2 + 1;
+    size_t sizes[] = { 0, 1, 100, 5000, 1 * MIB };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        errno = 0;
+        CHECK(mallard_memalign(half, sizes[i]) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(mallard_memalign(half / 2, sizes[i]) == NULL &&
+              errno == ENOMEM);
+        errno = 0;
+        CHECK(mallard_memalign(half + 1, sizes[i]) == NULL &&
+              errno == EINVAL);
+        errno = 0;
+        CHECK(mallard_memalign(SIZE_MAX, sizes[i]) == NULL &&
+              errno == EINVAL);
+    }
+    void *out = &out;
+    errno = 0;
+    CHECK(mallard_posix_memalign(&out, 64, SIZE_MAX - 100) == ENOMEM);
+    CHECK(errno == ENOMEM && out == &out);
+    errno = 0;
+    CHECK(mallard_posix_memalign(&out, half, 10) == ENOMEM &&
+          errno == ENOMEM);
+}
+
+/* free() leaves errno as it found it, whichever layer the block is in. */
+static void test_free_keeps_errno(void)
+{
+    static const size_t sizes[] = { 8, 3000, 12 * KIB, 100 * KIB,
+        600 * KIB, 48 * MIB };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        void *block = mallard_malloc(sizes[i]);
+        CHECK(block != NULL);
+        errno = 4321;
+        mallard_free(block);
+        CHECK(errno == 4321);
+    }
+    errno = 4321;
+    CHECK(mallard_malloc_trim(0) >= 0 && errno == 4321);
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+/*
+ * Child: the OS layer gives back the middle page of a three-page
+ * mapping when the process is at the kernel's limit on mappings, so the
+ * munmap, which would split one mapping into two, fails (ENOMEM).  The
+ * page goes back all the same (it reads as zero again) and errno stays
+ * as it was.  Exit status 0 when both hold.
+ */
+static void unmap_at_mapping_limit(void *unused)
+{
+    (void)unused;
+    char *pages = os_map(3 * OS_PAGE_SIZE);
+    if (pages == NULL)
+        _exit(2);
+    memset(pages, 7, 3 * OS_PAGE_SIZE);
+    for (int prot = PROT_READ;; prot ^= PROT_WRITE)
+        if (mmap(NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+            MAP_FAILED)
+            break;
+    errno = 4321;
+    os_unmap(pages + OS_PAGE_SIZE, OS_PAGE_SIZE);
+    int kept = errno == 4321;
+    int returned = pages[OS_PAGE_SIZE] == 0 && pages[0] == 7;
+    _exit(kept && returned ? 0 : 1);
+}
+
+static void test_free_keeps_errno_at_mapping_limit(void)
+{
+    char text[256];
+    int status = run_in_child(unmap_at_mapping_limit, NULL, text,
+                              sizeof(text));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+#else
+/* The sanitizers' runtimes need mappings of their own: not run there. */
+static void test_free_keeps_errno_at_mapping_limit(void) {}
+#endif
+
 /* Grows a block through every layer and back, checking contents. */
 static void test_realloc_keeps_contents(void)
 {
@@ -168,6 +253,9 @@ int main(void)
     test_impossible_sizes_give_enomem();
     test_calloc_zeroes_reused_memory();
     test_alignment_functions();
+    test_impossible_alignments();
+    test_free_keeps_errno();
+    test_free_keeps_errno_at_mapping_limit();
     test_realloc_keeps_contents();
     test_realloc_small_shrink_stays_in_place();
     test_bad_frees_abort_naming_the_pointer();
