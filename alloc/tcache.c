@@ -48,15 +48,49 @@ void tcache_free_keyed(struct tcache_bin *bin, void *block)
 static uint16_t bin_limit(unsigned size_class)
 {
     uint32_t limit = TCACHE_BIN_BYTES / sc_block_size[size_class];
-    return (uint16_t)(limit > TCACHE_BIN_MAX ? TCACHE_BIN_MAX :
+    return (uint16_t)(limit > TCACHE_BIN_START_MAX ? TCACHE_BIN_START_MAX :
                       limit < 2 ? 0 : limit);
+}
+
+/* Sets a bin's limit, keeping the thread's sum of limits. */
+static void set_limit(struct tcache *cache, unsigned size_class,
+                      uint32_t limit)
+{
+    struct tcache_bin *bin = &cache->bins[size_class];
+    cache->limit_bytes -= (uint32_t)bin->limit * sc_block_size[size_class];
+    cache->limit_bytes += limit * sc_block_size[size_class];
+    bin->limit = (uint16_t)limit;
+}
+
+/*
+ * A refill of a bin that spilled since its last refill: the program
+ * keeps more of the class in flight than the bin holds, and each bounce
+ * costs a lock round trip.  Doubles the limit within the bin's and the
+ * thread's bounds (tcache.h).
+ */
+static void grow_bouncing_bin(struct tcache *cache, unsigned size_class)
+{
+    struct tcache_bin *bin = &cache->bins[size_class];
+    uint32_t size = sc_block_size[size_class];
+    uint32_t most = TCACHE_BIN_GROWN_BYTES / size;
+    if (most > TCACHE_BIN_MAX)
+        most = TCACHE_BIN_MAX;
+    uint32_t grown = bin->limit * 2u;
+    if (grown > most)
+        grown = most;
+    uint32_t added = (grown - bin->limit) * size;
+    if (grown > bin->limit &&
+        cache->limit_bytes + added <= TCACHE_THREAD_BYTES)
+        set_limit(cache, size_class, grown);
+    bin->spilled = 0;
 }
 
 static void activate(struct tcache *cache)
 {
     bool on = config.thread_cache;
+    cache->limit_bytes = 0;
     for (unsigned c = 0; c < SC_COUNT; c++) {
-        cache->bins[c].limit = on ? bin_limit(c) : 0;
+        set_limit(cache, c, on ? bin_limit(c) : 0);
         cache->bins[c].batch = TCACHE_FIRST_BATCH;
     }
     cache->state = on ? TCACHE_ACTIVE : TCACHE_OFF;
@@ -139,6 +173,22 @@ static unsigned take_blocks(struct heap *heap, unsigned size_class,
     return out[0] != NULL;
 }
 
+/* Blocks the next refill of bin takes; the batch doubles each refill
+ * up to half the bin, so a class touched once costs a block or two. */
+static unsigned refill_count(struct tcache_bin *bin)
+{
+    unsigned most = bin->limit / 2;
+    if (most > TCACHE_BATCH_MAX)
+        most = TCACHE_BATCH_MAX;
+    if (most == 0)
+        return 1;
+    if (bin->batch >= most)
+        return most;
+    unsigned want = bin->batch;
+    bin->batch *= 2;
+    return want;
+}
+
 void *tcache_alloc_slow(unsigned size_class)
 {
     if (!alloc_ensure_init())
@@ -147,15 +197,14 @@ void *tcache_alloc_slow(unsigned size_class)
     if (cache->state == TCACHE_UNSET)
         activate(cache);
     struct tcache_bin *bin = &cache->bins[size_class];
-    if (bin->limit == 0 && cache->state == TCACHE_ACTIVE)
-        bin->limit = 1;         /* a big class this thread allocates */
-    void *batch[TCACHE_BIN_MAX];
-    unsigned want = bin->batch < bin->limit / 2 ? bin->batch :
-                    bin->limit / 2;
-    if (want == 0)
-        want = 1;
-    else if (bin->batch < bin->limit / 2)
-        bin->batch *= 2;
+    if (cache->state == TCACHE_ACTIVE) {
+        if (bin->limit == 0)
+            set_limit(cache, size_class, 1); /* a big class in use */
+        else if (bin->spilled)
+            grow_bouncing_bin(cache, size_class);
+    }
+    void *batch[TCACHE_BATCH_MAX];
+    unsigned want = refill_count(bin);
     struct heap *heap = heap_for_this_cpu();
     heap_lock(heap);
     unsigned got = take_blocks(heap, size_class, batch, want);
@@ -196,6 +245,7 @@ void tcache_free_slow(unsigned size_class, void *block)
         check_not_cached(bin, block);
     if (bin->count >= bin->limit) {
         spill(size_class, bin, bin->allocated ? bin->limit / 2 : 0);
+        bin->spilled |= bin->allocated;
         bin->allocated = 0;
     }
     tcache_free(size_class, block);

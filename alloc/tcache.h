@@ -37,16 +37,26 @@
 #include "pool.h"
 #include "sizeclass.h"
 
-/* Bounds memory a thread holds: with many threads on many CPUs the
- * bins add up.  On 16 cores, larson --threads 16 peaked at 27.0 MiB
- * with 16 KiB bins, 22.1 with 8 and 19.1 with 4 (glibc 17.8), and
- * --threads 4 at 9.4, 8.0, 6.5 (glibc 5.6), at about the same speed; on
- * 2 cores python3, sqlite3 and larson ran in the same time with all
- * three.  A bin still holds at least 2 blocks, so a 4 KiB class still
- * takes one lock per two calls at worst. */
+/*
+ * A bin starts at TCACHE_BIN_BYTES of blocks (at least 2, at most
+ * TCACHE_BIN_START_MAX), enough for most classes of most programs.  A
+ * bin that bounces (it spilled to its heap and then ran dry, so the
+ * program keeps more blocks of the class in flight than the bin holds)
+ * doubles its limit, up to TCACHE_BIN_GROWN_BYTES and TCACHE_BIN_MAX
+ * blocks, while the sum of the thread's limits stays within
+ * TCACHE_THREAD_BYTES.  So a thread holds back at most that much
+ * however many classes it uses, and only classes it really churns get
+ * big bins; the rest keep the small start (on 16 cores, larson
+ * --threads 16 peaked at 27.0 MiB with every bin at 16 KiB, 19.1 with
+ * 4 KiB; glibc 17.8).
+ */
 #define TCACHE_BIN_BYTES (4u << 10)
-#define TCACHE_BIN_MAX 128u          /* bounds the cost of a spill */
+#define TCACHE_BIN_START_MAX 128u
+#define TCACHE_BIN_GROWN_BYTES (64u << 10)
+#define TCACHE_BIN_MAX 1024u           /* bounds the cost of a spill */
+#define TCACHE_THREAD_BYTES (1u << 20)
 #define TCACHE_FIRST_BATCH 2u
+#define TCACHE_BATCH_MAX 256u          /* blocks moved under one lock */
 
 struct tcache_entry {
     struct tcache_entry *next;
@@ -56,17 +66,20 @@ struct tcache_entry {
 struct tcache_bin {
     struct tcache_entry *head;
     uint16_t count;
-    uint16_t allocated; /* nonzero: a block was taken since the last
-                           spill (so the thread does allocate here) */
     uint16_t limit;
     uint16_t batch;     /* blocks per refill: doubles up to limit / 2 */
+    uint8_t allocated;  /* nonzero: a block was taken since the last
+                           spill (so the thread does allocate here) */
+    uint8_t spilled;    /* spilled since the last refill: a refill now
+                           means the bin is too small (it bounces) */
 };
 
 enum tcache_state { TCACHE_UNSET = 0, TCACHE_ACTIVE, TCACHE_OFF };
 
 struct tcache {
     struct tcache_bin bins[SC_COUNT];
-    int state; /* enum tcache_state */
+    int state;           /* enum tcache_state */
+    uint32_t limit_bytes; /* sum over bins of limit x block size */
 };
 
 extern __thread struct tcache tcache_self

@@ -29,6 +29,8 @@ KNOWN = {
                  'install the Debian package libjemalloc2'),
     'tcmalloc': (f'{LIBDIR}/libtcmalloc_minimal.so.4',
                  'install the Debian package libtcmalloc-minimal4'),
+    'mimalloc': (f'{LIBDIR}/libmimalloc.so.2',
+                 'install the Debian package libmimalloc2.0'),
 }
 # Variables that would change what a run measures if inherited.
 SCRUB = ('LD_PRELOAD', 'MALLOC_PERTURB_', 'MALLOC_CHECK_', 'PYTHONMALLOC')

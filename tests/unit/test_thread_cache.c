@@ -4,7 +4,8 @@
  * takes one (the course requirement: a lock on every allocation and
  * free).  The test reads the same setting to know what to expect.  Also:
  * a thread's cached blocks go back to the heaps when it exits, and of
- * a class over 2 KiB a thread keeps one block at most (tcache.c), and
+ * a class over 2 KiB a thread keeps one block until it bounces, a bin
+ * too small for the blocks a program keeps in flight grows, and
  * the classes over 4 KiB, arena blocks of the class size, behave as
  * pool blocks do (reuse, realloc in place, double free caught).
  */
@@ -56,6 +57,34 @@ static void test_big_classes_cache_one_block(bool cache_on)
         CHECK(taken < ROUNDS / 10);
     else
         CHECK(taken >= 2 * ROUNDS);
+}
+
+/*
+ * A program that keeps more blocks of a class in flight than a bin
+ * starts with (400 of 32 bytes against 128) bounces between its bin and
+ * the heap; the bin grows until the rounds need no lock at all.
+ */
+#define BOUNCE_BLOCKS 400
+static void test_bouncing_bin_grows(bool cache_on)
+{
+    static void *blocks[BOUNCE_BLOCKS];
+    uint64_t first = 0, late = 0;
+    for (int round = 0; round < 20; round++) {
+        uint64_t before = acquisitions();
+        for (int i = 0; i < BOUNCE_BLOCKS; i++)
+            blocks[i] = mallard_malloc(32);
+        for (int i = 0; i < BOUNCE_BLOCKS; i++)
+            mallard_free(blocks[i]);
+        uint64_t taken = acquisitions() - before;
+        if (round == 0)
+            first = taken;
+        if (round >= 10)
+            late += taken;
+    }
+    if (cache_on)
+        CHECK(first > 0 && late == 0);
+    else
+        CHECK(late >= 10 * 2 * BOUNCE_BLOCKS);
 }
 
 /* Classes over 4 KiB are arena blocks of exactly the class size: the
@@ -128,6 +157,7 @@ int main(void)
     mallard_free(mallard_malloc(1));   /* initialise */
     test_lock_use_follows_the_setting(cache_on);
     test_big_classes_cache_one_block(cache_on);
+    test_bouncing_bin_grows(cache_on);
     test_arena_classes();
     test_double_free_into_a_full_bin_aborts();
     test_exiting_thread_returns_its_cache();
