@@ -52,8 +52,8 @@
  */
 #define TCACHE_BIN_BYTES (4u << 10)
 #define TCACHE_BIN_START_MAX 128u
-#define TCACHE_BIN_GROWN_BYTES (64u << 10)
-#define TCACHE_BIN_MAX 1024u           /* bounds the cost of a spill */
+#define TCACHE_BIN_GROWN_BYTES (128u << 10)
+#define TCACHE_BIN_MAX 2048u           /* bounds the cost of a spill */
 #define TCACHE_THREAD_BYTES (1u << 20)
 #define TCACHE_FIRST_BATCH 2u
 #define TCACHE_BATCH_MAX 256u          /* blocks moved under one lock */
