@@ -11,6 +11,7 @@
 #include "huge.h"
 #include "lock.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -91,7 +92,7 @@ bool alloc_init_slow(void)
     return ready;
 }
 
-void *alloc_large(size_t size)
+static void *large_block(size_t size)
 {
     if (!alloc_ensure_init() || size > PTRDIFF_MAX)
         return NULL;
@@ -102,6 +103,47 @@ void *alloc_large(size_t size)
     void *block = arena_alloc(&heap->arena, heap, size);
     heap_unlock(heap);
     return block;
+}
+
+void *alloc_large(size_t size)
+{
+    void *block = large_block(size);
+    if (block == NULL)
+        errno = ENOMEM;
+    return block;
+}
+
+void alloc_free_invalid(const void *ptr)
+{
+    os_fatal_pointer("free(): invalid pointer", ptr);
+}
+
+/*
+ * The class of an arena block of exactly a class's size (the classes
+ * over SC_POOL_MAX, which the thread cache keeps), else SC_COUNT.  Reads
+ * the block's header without the lock (arena_block_size_unlocked).
+ */
+static unsigned arena_class_of(const void *ptr)
+{
+    if (((uintptr_t)ptr & 15) != 0)
+        return SC_COUNT;
+    size_t size = arena_block_size_unlocked(ptr) - ARENA_HEADER;
+    if (size <= SC_POOL_MAX || size > SC_MAX_SIZE)
+        return SC_COUNT;    /* also a block not in use: size wrapped */
+    unsigned size_class = sc_of_size(size);
+    return sc_block_size[size_class] == size ? size_class : SC_COUNT;
+}
+
+void alloc_free_other(struct span_header *span, void *ptr)
+{
+    if (span == NULL)
+        alloc_free_invalid(ptr);
+    unsigned size_class = span->kind == SPAN_ARENA ? arena_class_of(ptr) :
+                          SC_COUNT;
+    if (size_class < SC_COUNT)
+        tcache_free(size_class, ptr);
+    else
+        alloc_free_span(span, ptr);
 }
 
 void alloc_free_span(struct span_header *span, void *ptr)

@@ -42,10 +42,12 @@ static inline bool alloc_ensure_init(void)
     return alloc_init_slow();
 }
 
+/* Both set errno to ENOMEM when they return NULL, so malloc() is
+ * alloc_malloc() itself, with no frame of its own. */
 void *alloc_large(size_t size);
 void alloc_free_span(struct span_header *span, void *ptr);
 
-/* NULL only when out of memory. */
+/* NULL only when out of memory, with errno ENOMEM. */
 static inline void *alloc_malloc(size_t size)
 {
     if (__builtin_expect(size <= SC_MAX_SIZE, 1))
@@ -54,42 +56,28 @@ static inline void *alloc_malloc(size_t size)
 }
 
 /*
- * The class of an arena block of exactly a class's size (the classes
- * over SC_POOL_MAX, which the thread cache keeps), else SC_COUNT.  Reads
- * the block's header without the lock (arena_block_size_unlocked).
+ * free() of anything but a pool block: an arena block (of a class size,
+ * to the thread cache), a mapped block, or a pointer that is not ours
+ * (span NULL: abort).  Out of line, so the pool path below makes no
+ * call and keeps no stack frame.
  */
-static inline unsigned alloc_arena_class(const void *ptr)
-{
-    if (((uintptr_t)ptr & 15) != 0)
-        return SC_COUNT;
-    size_t size = arena_block_size_unlocked(ptr) - ARENA_HEADER;
-    if (size <= SC_POOL_MAX || size > SC_MAX_SIZE)
-        return SC_COUNT;    /* also a block not in use: size wrapped */
-    unsigned size_class = sc_of_size(size);
-    return sc_block_size[size_class] == size ? size_class : SC_COUNT;
-}
+void alloc_free_other(struct span_header *span, void *ptr);
+_Noreturn void alloc_free_invalid(const void *ptr);
 
 static inline void alloc_free(void *ptr)
 {
     if (ptr == NULL)
         return;
     struct span_header *span = chunkmap_lookup(ptr);
-    if (__builtin_expect(span == NULL, 0))
-        os_fatal_pointer("free(): invalid pointer", ptr);
-    if (__builtin_expect(span->kind == SPAN_POOL, 1)) {
+    if (__builtin_expect(span != NULL && span->kind == SPAN_POOL, 1)) {
         struct pool *pool = (struct pool *)span;
         size_t index;
         if (__builtin_expect(!pool_block_index(pool, ptr, &index), 0))
-            os_fatal_pointer("free(): invalid pointer", ptr);
+            alloc_free_invalid(ptr);
         tcache_free(pool->size_class, ptr);
         return;
     }
-    unsigned size_class = span->kind == SPAN_ARENA ?
-                          alloc_arena_class(ptr) : SC_COUNT;
-    if (size_class < SC_COUNT)
-        tcache_free(size_class, ptr);
-    else
-        alloc_free_span(span, ptr);
+    alloc_free_other(span, ptr);
 }
 
 /* Zeroed memory for total bytes. */

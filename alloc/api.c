@@ -42,7 +42,7 @@ static bool is_power_of_two(size_t value)
 
 EXPORT void *API(malloc)(size_t size)
 {
-    return enomem_if_null(alloc_malloc(size));
+    return alloc_malloc(size);      /* sets errno itself */
 }
 
 EXPORT void API(free)(void *ptr)

@@ -41,6 +41,7 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
     pool->decommitted = 0;
     pool->blocks = (char *)pool + offset;
     pool->end = pool->blocks + capacity * block_size;
+    pool->blocks_bytes = (uint32_t)(capacity * block_size);
     pool->owner = owner;
     pool->prev = pool->next = NULL;
     /* Bits past the last block read as out: never found free.  (The

@@ -56,6 +56,7 @@ struct pool {
     uint8_t listed;          /* on the heap's list of pools with room */
     uint32_t block_size;
     uint32_t reciprocal;     /* sc_reciprocal[size_class] */
+    uint32_t blocks_bytes;   /* end - blocks */
     /* The fields above and these three are what free() reads without
      * the lock: kept in the first cache line, so a free of a block of a
      * pool whose header is cold costs one miss, not two. */
@@ -161,16 +162,16 @@ static inline bool pool_has_room(const struct pool *pool)
     return pool->used < pool->capacity;
 }
 
-/* Index of block in pool; false when block is not a block boundary. */
+/* Index of block in pool; false when block is not a block boundary.
+ * One unsigned compare checks both ends: a block below `blocks` wraps
+ * to a huge offset. */
 static inline bool pool_block_index(const struct pool *pool,
                                     const void *block, size_t *index)
 {
-    size_t offset = (size_t)((const char *)block - pool->blocks);
+    size_t offset = (uintptr_t)block - (uintptr_t)pool->blocks;
     size_t found = (size_t)(((uint64_t)offset * pool->reciprocal) >> 32);
     *index = found;
-    return (const char *)block >= pool->blocks &&
-           (const char *)block < pool->end &&
-           found * pool->block_size == offset;
+    return offset < pool->blocks_bytes && found * pool->block_size == offset;
 }
 
 #endif

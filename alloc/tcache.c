@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "os.h"
 
+#include <errno.h>
 #include <pthread.h>
 
 __thread struct tcache tcache_self
@@ -24,12 +25,6 @@ static void check_not_cached(const struct tcache_bin *bin, void *block)
         if (at == block)
             os_fatal_pointer("free(): double free detected in thread "
                              "cache", block);
-}
-
-void tcache_free_keyed(struct tcache_bin *bin, void *block)
-{
-    check_not_cached(bin, block);
-    tcache_bin_push(bin, block);
 }
 
 /*
@@ -191,8 +186,10 @@ static unsigned refill_count(struct tcache_bin *bin)
 
 void *tcache_alloc_slow(unsigned size_class)
 {
-    if (!alloc_ensure_init())
+    if (!alloc_ensure_init()) {
+        errno = ENOMEM;
         return NULL;
+    }
     struct tcache *cache = &tcache_self;
     if (cache->state == TCACHE_UNSET)
         activate(cache);
@@ -209,8 +206,10 @@ void *tcache_alloc_slow(unsigned size_class)
     heap_lock(heap);
     unsigned got = take_blocks(heap, size_class, batch, want);
     heap_unlock(heap);
-    if (got == 0)
+    if (got == 0) {
+        errno = ENOMEM;
         return NULL;
+    }
     for (unsigned i = got - 1; i > 0; i--)
         tcache_bin_push(bin, batch[i]);
     return batch[0];
@@ -248,7 +247,7 @@ void tcache_free_slow(unsigned size_class, void *block)
         bin->spilled |= bin->allocated;
         bin->allocated = 0;
     }
-    tcache_free(size_class, block);
+    tcache_bin_push(bin, block);
 }
 
 /* pthread key destructor: the thread is exiting. */

@@ -86,16 +86,11 @@ extern __thread struct tcache tcache_self
     __attribute__((tls_model("initial-exec")));
 extern uint64_t tcache_key;
 
-/* A free() of a block carrying the key: aborts if the block is cached
- * already, else caches it.  Out of line, so the fast path below keeps
- * to scratch registers (no saves around a call). */
-void tcache_free_keyed(struct tcache_bin *bin, void *block);
-
 /* Refills the bin (or, uncached, takes one block); NULL when out of
  * memory. */
 void *tcache_alloc_slow(unsigned size_class);
-/* Frees a block of size_class when its bin is full or the cache is
- * off. */
+/* Frees a block of size_class when its bin is full, the cache is off,
+ * or the block carries the key (maybe a double free: it looks). */
 void tcache_free_slow(unsigned size_class, void *block);
 
 /* Puts a free block at the head of bin, marked as cached. */
@@ -126,13 +121,10 @@ static inline void *tcache_alloc(unsigned size_class)
 static inline void tcache_free(unsigned size_class, void *block)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
-    if (__builtin_expect(bin->count >= bin->limit, 0)) {
-        tcache_free_slow(size_class, block);
-        return;
-    }
     struct tcache_entry *entry = block;
-    if (__builtin_expect(entry->key == tcache_key, 0)) {
-        tcache_free_keyed(bin, block);
+    if (__builtin_expect(bin->count >= bin->limit ||
+                         entry->key == tcache_key, 0)) {
+        tcache_free_slow(size_class, block);
         return;
     }
     tcache_bin_push(bin, entry);
