@@ -49,9 +49,10 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
      * the header's share can lie beyond the last block.) */
     size_t words = pool_bitmap_words(block_size);
     for (size_t i = 0; i < words; i++)
-        pool->out_bits[i] = i < capacity / 64 ? 0 : ~(uint64_t)0;
+        pool_set_bits(pool, i, i < capacity / 64 ? 0 : ~(uint64_t)0);
     if (capacity % 64 != 0)
-        pool->out_bits[capacity / 64] = ~(uint64_t)0 << (capacity % 64);
+        pool_set_bits(pool, capacity / 64,
+                      ~(uint64_t)0 << (capacity % 64));
 }
 
 /* The chunk's pages that the block at index overlaps, as a page mask. */
@@ -68,18 +69,20 @@ static uint64_t pages_of_block(const struct pool *pool, size_t index)
 static unsigned take_from_word(struct pool *pool, size_t word, void **out,
                                unsigned max)
 {
-    uint64_t free_bits = ~pool->out_bits[word];
+    uint64_t word_bits = pool_bits(pool, word);
+    uint64_t free_bits = ~word_bits;
     unsigned taken = 0;
     size_t index = 0;
     while (free_bits != 0 && taken < max) {
         uint64_t lowest = free_bits & -free_bits;
         index = word * 64 + (size_t)__builtin_ctzll(free_bits);
         free_bits ^= lowest;
-        pool->out_bits[word] |= lowest;
+        word_bits |= lowest;
         out[taken++] = pool->blocks + index * pool->block_size;
         if (pool->decommitted != 0)   /* the program will touch it */
             pool->decommitted &= ~pages_of_block(pool, index);
     }
+    pool_set_bits(pool, word, word_bits);
     if (taken != 0 && index >= pool->carved)
         pool->carved = (uint32_t)index + 1;
     return taken;
@@ -92,7 +95,7 @@ unsigned pool_take(struct pool *pool, void **out, unsigned max)
     unsigned taken = 0;
     while (taken < max && word < words) {
         taken += take_from_word(pool, word, out + taken, max - taken);
-        if (pool->out_bits[word] == ~(uint64_t)0)
+        if (pool_bits(pool, word) == ~(uint64_t)0)
             word++;
         else
             break;
@@ -115,9 +118,10 @@ void pool_put(struct pool *pool, void *block)
     if (!pool_block_index(pool, block, &index))
         os_fatal_pointer("free(): invalid pointer", block);
     uint64_t bit = (uint64_t)1 << (index % 64);
-    if ((pool->out_bits[index / 64] & bit) == 0)
+    uint64_t out = pool_bits(pool, index / 64);
+    if ((out & bit) == 0)
         os_fatal_pointer("free(): double free detected", block);
-    pool->out_bits[index / 64] &= ~bit;
+    pool_set_bits(pool, index / 64, out & ~bit);
     if (index / 64 < pool->first_word)
         pool->first_word = (uint32_t)(index / 64);
     pool->used--;
@@ -142,14 +146,14 @@ size_t pool_free_resident(const struct pool *pool)
 }
 
 /* Whether any bit from first to last (inclusive) is set. */
-static bool any_out(const uint64_t *bits, size_t first, size_t last)
+static bool any_out(const struct pool *pool, size_t first, size_t last)
 {
     size_t word = first / 64, last_word = last / 64;
     uint64_t mask = ~(uint64_t)0 << (first % 64);
     for (; word < last_word; word++, mask = ~(uint64_t)0)
-        if (bits[word] & mask)
+        if (pool_bits(pool, word) & mask)
             return true;
-    return (bits[word] & mask & bits_upto(last % 64)) != 0;
+    return (pool_bits(pool, word) & mask & bits_upto(last % 64)) != 0;
 }
 
 /* The carved pages, page 0 aside, that no block out of the pool
@@ -169,7 +173,7 @@ static uint64_t free_page_mask(const struct pool *pool)
                       pool->block_size;
         if (last >= pool->carved)
             last = pool->carved - 1;
-        if (!any_out(pool->out_bits, first, last))
+        if (!any_out(pool, first, last))
             mask |= (uint64_t)1 << page;
     }
     return mask;

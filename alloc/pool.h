@@ -29,7 +29,9 @@
  *  - a block's bit in out_bits is set iff the block is out of the pool
  *    (with the program or in a thread cache); a free of a block whose
  *    bit is clear is a double free; the bits past the last block are
- *    set, so they never look free;
+ *    set, so they never look free; the bits change under the lock, but
+ *    the thread that holds a block may read its bit without it (no one
+ *    else changes that bit while the block is out);
  *  - used counts the set bits of real blocks;
  *  - every out_bits word below first_word is all ones;
  *  - blocks at index carved and above were never handed out;
@@ -39,6 +41,7 @@
 #ifndef MALLARD_POOL_H
 #define MALLARD_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,7 +78,10 @@ struct pool {
     uint32_t decommit_wait;  /* ticks of low use before a decommit */
     uint64_t decommitted;    /* pages given back, one bit a page */
     struct pool *prev, *next;/* the owner's list of pools with room */
-    uint64_t out_bits[];      /* CHUNK_SIZE / block_size bits */
+    /* CHUNK_SIZE / block_size bits.  Atomic only so that free() may
+     * read a block's bit without the lock (pool_block_is_out); every
+     * access is relaxed, plain loads and stores in the machine code. */
+    _Atomic uint64_t out_bits[];
 };
 _Static_assert(offsetof(struct pool, owner) + sizeof(void *) <= 64,
                "free()'s fields of a pool share its first cache line");
@@ -155,6 +161,28 @@ static inline void pool_mark(struct pool *pool, uint32_t tick)
 static inline struct pool *pool_of_block(const void *block)
 {
     return (struct pool *)((uintptr_t)block & ~(uintptr_t)(CHUNK_SIZE - 1));
+}
+
+/* A word of the bitmap (relaxed: see out_bits). */
+static inline uint64_t pool_bits(const struct pool *pool, size_t word)
+{
+    return atomic_load_explicit(&pool->out_bits[word],
+                                memory_order_relaxed);
+}
+
+static inline void pool_set_bits(struct pool *pool, size_t word,
+                                 uint64_t bits)
+{
+    atomic_store_explicit(&pool->out_bits[word], bits,
+                          memory_order_relaxed);
+}
+
+/* Whether the block at index is out of the pool.  Without the lock this
+ * is exact for a block the caller holds; for a block freed twice it may
+ * be stale, which can only miss the double free, never report one. */
+static inline bool pool_block_is_out(const struct pool *pool, size_t index)
+{
+    return (pool_bits(pool, index / 64) >> (index % 64)) & 1;
 }
 
 static inline bool pool_has_room(const struct pool *pool)

@@ -18,6 +18,12 @@ uint64_t tcache_key;
 
 static pthread_key_t exit_key;
 
+void tcache_bad_entry(const void *block)
+{
+    os_fatal_pointer("malloc(): double free or use after free of a "
+                     "cached block", block);
+}
+
 /* Aborts if block, which carries the cache's key, is in bin. */
 static void check_not_cached(const struct tcache_bin *bin, void *block)
 {
@@ -228,6 +234,20 @@ static void free_to_heap(unsigned size_class, void *block)
     heap_unlock(owner);
 }
 
+/* A pool block whose bit says it is back in its pool was freed twice
+ * (its first free reached the pool through a spill): caching it would
+ * let the pool and the bin both hand it out.  Only the slow path looks
+ * (the bitmap is a load the fast path does without); a bin of one
+ * block, as the big classes start with, takes it at every other free. */
+static void check_still_out(unsigned size_class, void *block)
+{
+    size_t index;
+    struct pool *pool = pool_of_block(block);
+    if (size_class < SC_POOL_COUNT && pool_block_index(pool, block, &index)
+        && !pool_block_is_out(pool, index))
+        os_fatal_pointer("free(): double free detected", block);
+}
+
 void tcache_free_slow(unsigned size_class, void *block)
 {
     struct tcache *cache = &tcache_self;
@@ -242,6 +262,7 @@ void tcache_free_slow(unsigned size_class, void *block)
      * freed twice and clear its key, hiding the second free. */
     if (((struct tcache_entry *)block)->key == tcache_key)
         check_not_cached(bin, block);
+    check_still_out(size_class, block);
     if (bin->count >= bin->limit) {
         spill(size_class, bin, bin->allocated ? bin->limit / 2 : 0);
         bin->spilled |= bin->allocated;

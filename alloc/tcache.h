@@ -26,7 +26,14 @@
  * takes one from the heap's arena, a spill frees it there.
  *
  * A cached block holds {next, key}: key == tcache_key marks "in some
- * thread cache", which lets free() spot most double frees cheaply.
+ * thread cache".  free() does not read the block it frees (in a program
+ * with a big working set that block is cold, and the load stalls the
+ * free); it compares it with the bin's head, which catches a block freed
+ * twice in a row.  Any other double free leaves the block in a bin
+ * twice: malloc checks the key of every block it pops, and the second
+ * pop of such a block finds the key it cleared at the first (or what the
+ * program wrote there since), and aborts; a spill finds the second copy
+ * already free in its pool's bitmap, and aborts.
  */
 #ifndef MALLARD_TCACHE_H
 #define MALLARD_TCACHE_H
@@ -90,7 +97,7 @@ extern uint64_t tcache_key;
  * memory. */
 void *tcache_alloc_slow(unsigned size_class);
 /* Frees a block of size_class when its bin is full, the cache is off,
- * or the block carries the key (maybe a double free: it looks). */
+ * or the block is the bin's head (a double free: aborts). */
 void tcache_free_slow(unsigned size_class, void *block);
 
 /* Puts a free block at the head of bin, marked as cached. */
@@ -103,12 +110,18 @@ static inline void tcache_bin_push(struct tcache_bin *bin, void *block)
     bin->count++;
 }
 
+/* A popped block without the key: it was handed out already (freed
+ * twice) or written after it was freed.  Aborts. */
+_Noreturn void tcache_bad_entry(const void *block);
+
 static inline void *tcache_alloc(unsigned size_class)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
     struct tcache_entry *entry = bin->head;
     if (__builtin_expect(entry == NULL, 0))
         return tcache_alloc_slow(size_class);
+    if (__builtin_expect(entry->key != tcache_key, 0))
+        tcache_bad_entry(entry);
     bin->head = entry->next;
     bin->count--;
     bin->allocated = 1;
@@ -121,13 +134,12 @@ static inline void *tcache_alloc(unsigned size_class)
 static inline void tcache_free(unsigned size_class, void *block)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
-    struct tcache_entry *entry = block;
-    if (__builtin_expect(bin->count >= bin->limit ||
-                         entry->key == tcache_key, 0)) {
+    if (__builtin_expect(bin->count >= bin->limit || block == bin->head,
+                         0)) {
         tcache_free_slow(size_class, block);
         return;
     }
-    tcache_bin_push(bin, entry);
+    tcache_bin_push(bin, block);
 }
 
 /* Creates the thread-exit hook; called once from initialisation. */

@@ -128,6 +128,37 @@ static void test_double_free_into_a_full_bin_aborts(void)
     }
 }
 
+/* free(a), free(b), free(a): a is not the bin's head at its second
+ * free, so free() lets it in; the block must never be handed out twice.
+ * The mallocs that follow reach the second copy and abort (or a spill
+ * finds it already free in its pool). */
+static void free_interleaved(void *size)
+{
+    size_t bytes = *(size_t *)size;
+    char *a = mallard_malloc(bytes), *b = mallard_malloc(bytes);
+    mallard_free(a);
+    mallard_free(b);
+    mallard_free(a);
+    for (int i = 0; i < 4; i++) {
+        char *again = mallard_malloc(bytes);
+        memset(again, 0x5a, bytes);     /* what a program would do */
+        if (again == a && i > 0)
+            _exit(3);                   /* handed out twice */
+    }
+}
+
+static void test_interleaved_double_free_aborts(void)
+{
+    size_t sizes[] = { 200, 3000, 6000 };
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        int status = run_in_child(free_interleaved, &sizes[i], text,
+                                  sizeof(text));
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+        CHECK(strstr(text, "double free") != NULL);
+    }
+}
+
 static void *allocate_and_leave(void *unused)
 {
     (void)unused;
@@ -160,6 +191,7 @@ int main(void)
     test_bouncing_bin_grows(cache_on);
     test_arena_classes();
     test_double_free_into_a_full_bin_aborts();
+    test_interleaved_double_free_aborts();
     test_exiting_thread_returns_its_cache();
     CHECK_DONE();
 }
