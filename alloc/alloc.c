@@ -34,11 +34,27 @@ static struct lock init_lock = LOCK_INIT;
  */
 static bool fork_locked;
 
+/*
+ * glibc's stdio list lock, taken before ours: glibc's fork takes it
+ * after running the prepare handlers, and stdio takes it before a
+ * FILE's lock, under which getline and friends call malloc.  Holding
+ * the heap locks while fork waits for the list lock would close a
+ * circle (fork: heap -> list; fflush(NULL): list -> FILE; getline:
+ * FILE -> heap).  Taking the list lock first keeps glibc's own order.
+ * It is recursive, so glibc's fork takes it again; glibc releases its
+ * hold in the parent before our parent handler runs and resets the lock
+ * in the child.  Weak: a C library without them skips this.
+ */
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+
 static void fork_prepare(void)
 {
     fork_locked = !__libc_single_threaded;
     if (!fork_locked)
         return;
+    if (_IO_list_lock && _IO_list_unlock)
+        _IO_list_lock();
     heap_fork_prepare();
     chunk_fork_prepare();
     huge_fork_prepare();
@@ -51,6 +67,8 @@ static void fork_parent(void)
     huge_fork_parent();
     chunk_fork_parent();
     heap_fork_parent();
+    if (_IO_list_lock && _IO_list_unlock)
+        _IO_list_unlock();
 }
 
 static void fork_child(void)

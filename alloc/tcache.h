@@ -53,15 +53,17 @@
  * blocks, while the sum of the thread's limits stays within
  * TCACHE_THREAD_BYTES.  So a thread holds back at most that much
  * however many classes it uses, and only classes it really churns get
- * big bins; the rest keep the small start (on 16 cores, larson
- * --threads 16 peaked at 27.0 MiB with every bin at 16 KiB, 19.1 with
- * 4 KiB; glibc 17.8).
+ * big bins; the rest keep the small start.  The sum is what bounds
+ * memory (rptest, 1 thread, sizes to 16 KiB: peak RSS 8.2 MiB with a
+ * 1 MiB sum, 7.6 with 512 KiB, 6.8 with 256 KiB, as with no growth;
+ * glibc 4.8), and 256 KiB still holds the blocks of glibc-simple's and
+ * larson's rounds (docs/benchmarks.md).
  */
 #define TCACHE_BIN_BYTES (4u << 10)
 #define TCACHE_BIN_START_MAX 128u
 #define TCACHE_BIN_GROWN_BYTES (128u << 10)
 #define TCACHE_BIN_MAX 2048u           /* bounds the cost of a spill */
-#define TCACHE_THREAD_BYTES (1u << 20)
+#define TCACHE_THREAD_BYTES (256u << 10)
 #define TCACHE_FIRST_BATCH 2u
 #define TCACHE_BATCH_MAX 256u          /* blocks moved under one lock */
 
