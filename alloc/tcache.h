@@ -26,14 +26,12 @@
  * takes one from the heap's arena, a spill frees it there.
  *
  * A cached block holds {next, key}: key == tcache_key marks "in some
- * thread cache".  free() does not read the block it frees (in a program
- * with a big working set that block is cold, and the load stalls the
- * free); it compares it with the bin's head, which catches a block freed
- * twice in a row.  Any other double free leaves the block in a bin
- * twice: malloc checks the key of every block it pops, and the second
- * pop of such a block finds the key it cleared at the first (or what the
- * program wrote there since), and aborts; a spill finds the second copy
- * already free in its pool's bitmap, and aborts.
+ * thread cache".  free() of a block carrying the key looks for it in
+ * the bin (found: a double free, abort).  malloc checks the key of every
+ * block it pops: a block without it was written after its free (a use
+ * after free), or is the second copy of a block freed twice whose first
+ * copy had left the bin; abort.  The slow path of free also checks a
+ * pool block's bit in its pool (tcache.c).
  */
 #ifndef MALLARD_TCACHE_H
 #define MALLARD_TCACHE_H
@@ -99,7 +97,7 @@ extern uint64_t tcache_key;
  * memory. */
 void *tcache_alloc_slow(unsigned size_class);
 /* Frees a block of size_class when its bin is full, the cache is off,
- * or the block is the bin's head (a double free: aborts). */
+ * or the block carries the key (maybe a double free: it looks). */
 void tcache_free_slow(unsigned size_class, void *block);
 
 /* Puts a free block at the head of bin, marked as cached. */
@@ -136,12 +134,13 @@ static inline void *tcache_alloc(unsigned size_class)
 static inline void tcache_free(unsigned size_class, void *block)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
-    if (__builtin_expect(bin->count >= bin->limit || block == bin->head,
-                         0)) {
+    struct tcache_entry *entry = block;
+    if (__builtin_expect(bin->count >= bin->limit ||
+                         entry->key == tcache_key, 0)) {
         tcache_free_slow(size_class, block);
         return;
     }
-    tcache_bin_push(bin, block);
+    tcache_bin_push(bin, entry);
 }
 
 /* Creates the thread-exit hook; called once from initialisation. */
