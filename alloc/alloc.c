@@ -100,6 +100,7 @@ bool alloc_init_slow(void)
         if (config.print_stats)
             stats_keep_stderr();
         tcache_key = random_key();
+        pool_init_geometry();
         ready = heap_init_all() && tcache_init_global() &&
                 pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
         if (config.mmap_threshold_fixed)

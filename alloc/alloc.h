@@ -64,20 +64,33 @@ static inline void *alloc_malloc(size_t size)
 void alloc_free_other(struct span_header *span, void *ptr);
 _Noreturn void alloc_free_invalid(const void *ptr);
 
+/*
+ * A pool block: the chunk map's entry carries the class (pool_tag), and
+ * the pool's geometry is the class's, so the block's index is checked
+ * (a pointer into the middle of a block, or past the last, aborts)
+ * without reading the pool's header.  One unsigned compare checks both
+ * ends: a pointer below the first block wraps to a huge offset.
+ */
 static inline void alloc_free(void *ptr)
 {
     if (ptr == NULL)
         return;
-    struct span_header *span = chunkmap_lookup(ptr);
-    if (__builtin_expect(span != NULL && span->kind == SPAN_POOL, 1)) {
-        struct pool *pool = (struct pool *)span;
-        size_t index;
-        if (__builtin_expect(!pool_block_index(pool, ptr, &index), 0))
+    uintptr_t entry = chunkmap_entry_of(ptr);
+    unsigned tag = (unsigned)(entry & CHUNKMAP_TAG_MASK);
+    if (__builtin_expect(tag != 0, 1)) {
+        unsigned size_class = tag - 1;
+        const struct pool_geometry *pool = &pool_geometry[size_class];
+        /* A pool is one chunk: the offset in the chunk is the address's
+         * low bits. */
+        size_t offset = ((uintptr_t)ptr & CHUNKMAP_TAG_MASK) - pool->offset;
+        size_t index = (size_t)(((uint64_t)offset * pool->reciprocal) >> 32);
+        if (__builtin_expect(offset >= pool->blocks_bytes ||
+                             index * pool->block_size != offset, 0))
             alloc_free_invalid(ptr);
-        tcache_free(pool->size_class, ptr);
+        tcache_free(size_class, ptr);
         return;
     }
-    alloc_free_other(span, ptr);
+    alloc_free_other(chunkmap_span(entry), ptr);
 }
 
 /* Zeroed memory for total bytes. */

@@ -33,8 +33,10 @@ static chunkmap_entry *leaf_for(uintptr_t chunk)
     return leaf;
 }
 
-int chunkmap_set(void *span, size_t size, struct span_header *header)
+int chunkmap_set_tagged(void *span, size_t size,
+                        struct span_header *header, unsigned tag)
 {
+    uintptr_t entry = header == NULL ? 0 : (uintptr_t)header | tag;
     uintptr_t first = (uintptr_t)span >> CHUNK_SHIFT;
     uintptr_t last = ((uintptr_t)span + size - 1) >> CHUNK_SHIFT;
     for (uintptr_t chunk = first; chunk <= last; chunk++) {
@@ -42,7 +44,7 @@ int chunkmap_set(void *span, size_t size, struct span_header *header)
         if (leaf == NULL)
             return -1;
         atomic_store_explicit(
-            &leaf[chunk & ((1u << CHUNKMAP_LEAF_BITS) - 1)], header,
+            &leaf[chunk & ((1u << CHUNKMAP_LEAF_BITS) - 1)], entry,
             memory_order_release);
     }
     return 0;

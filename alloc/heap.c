@@ -66,7 +66,8 @@ static struct pool *pool_create(struct heap *heap, unsigned size_class)
     pool_init(pool, size_class, heap, source);
     pool->mark_tick = heap->decay_ticks;
     pool->decommit_wait = HEAP_DECOMMIT_WAIT;
-    if (chunkmap_set(pool, CHUNK_SIZE, &pool->span) != 0) {
+    if (chunkmap_set_tagged(pool, CHUNK_SIZE, &pool->span,
+                            pool_tag(size_class)) != 0) {
         chunk_free(pool, CHUNK_SIZE, source);
         return NULL;
     }

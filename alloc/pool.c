@@ -17,6 +17,21 @@ static uint64_t bits_upto(size_t last)
     return last == 63 ? ~(uint64_t)0 : ((uint64_t)2 << last) - 1;
 }
 
+struct pool_geometry pool_geometry[SC_POOL_COUNT];
+
+void pool_init_geometry(void)
+{
+    for (unsigned c = 0; c < SC_POOL_COUNT; c++) {
+        size_t offset = pool_blocks_offset(c);
+        size_t capacity = (CHUNK_SIZE - offset) / sc_block_size[c];
+        pool_geometry[c].offset = (uint32_t)offset;
+        pool_geometry[c].blocks_bytes =
+            (uint32_t)(capacity * sc_block_size[c]);
+        pool_geometry[c].block_size = sc_block_size[c];
+        pool_geometry[c].reciprocal = sc_reciprocal[c];
+    }
+}
+
 void pool_init(struct pool *pool, unsigned size_class, void *owner,
                enum chunk_source source)
 {

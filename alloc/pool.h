@@ -106,6 +106,27 @@ static inline size_t pool_blocks_offset(unsigned size_class)
     return (header + align - 1) & ~(align - 1);
 }
 
+/*
+ * Where a pool of each class keeps its blocks, from the chunk's start:
+ * the same for every pool of the class, so free() finds a block's index
+ * from the chunk map's tag and this table, without the pool's header.
+ * Filled by pool_init_geometry() before the first pool exists.
+ */
+struct pool_geometry {
+    uint32_t offset;       /* pool_blocks_offset() */
+    uint32_t blocks_bytes; /* capacity x block size */
+    uint32_t block_size;
+    uint32_t reciprocal;
+};
+extern struct pool_geometry pool_geometry[SC_POOL_COUNT];
+void pool_init_geometry(void);
+
+/* The chunk map's tag of a pool of size_class (never 0). */
+static inline unsigned pool_tag(unsigned size_class)
+{
+    return size_class + 1;
+}
+
 void pool_init(struct pool *pool, unsigned size_class, void *owner,
                enum chunk_source source);
 
