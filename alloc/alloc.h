@@ -68,8 +68,7 @@ _Noreturn void alloc_free_invalid(const void *ptr);
  * A pool block: the chunk map's entry carries the class (pool_tag), and
  * the pool's geometry is the class's, so the block's index is checked
  * (a pointer into the middle of a block, or past the last, aborts)
- * without reading the pool's header.  One unsigned compare checks both
- * ends: a pointer below the first block wraps to a huge offset.
+ * without reading the pool's header.
  */
 static inline void alloc_free(void *ptr)
 {
@@ -83,9 +82,10 @@ static inline void alloc_free(void *ptr)
         /* A pool is one chunk: the offset in the chunk is the address's
          * low bits. */
         size_t offset = ((uintptr_t)ptr & CHUNKMAP_TAG_MASK) - pool->offset;
-        size_t index = (size_t)(((uint64_t)offset * pool->reciprocal) >> 32);
-        if (__builtin_expect(offset >= pool->blocks_bytes ||
-                             index * pool->block_size != offset, 0))
+        size_t index;
+        if (__builtin_expect(!pool_offset_index(offset, pool->blocks_bytes,
+                                 pool->block_size, pool->reciprocal,
+                                 &index), 0))
             alloc_free_invalid(ptr);
         tcache_free(size_class, ptr);
         return;

@@ -60,9 +60,9 @@ struct pool {
     uint32_t block_size;
     uint32_t reciprocal;     /* sc_reciprocal[size_class] */
     uint32_t blocks_bytes;   /* end - blocks */
-    /* The fields above and these three are what free() reads without
-     * the lock: kept in the first cache line, so a free of a block of a
-     * pool whose header is cold costs one miss, not two. */
+    /* The fields above and these three are what pool_block_index and
+     * the thread cache's spill read (the free fast path reads none:
+     * pool_geometry): one cache line, one miss on a cold header. */
     char *blocks;            /* first block */
     char *end;               /* end of the last whole block */
     void *owner;             /* struct heap * */
@@ -84,7 +84,7 @@ struct pool {
     _Atomic uint64_t out_bits[];
 };
 _Static_assert(offsetof(struct pool, owner) + sizeof(void *) <= 64,
-               "free()'s fields of a pool share its first cache line");
+               "a pool's most read fields share its first cache line");
 
 /* Words of out_bits a pool of blocks of block_size needs. */
 static inline size_t pool_bitmap_words(size_t block_size)
@@ -211,16 +211,25 @@ static inline bool pool_has_room(const struct pool *pool)
     return pool->used < pool->capacity;
 }
 
-/* Index of block in pool; false when block is not a block boundary.
- * One unsigned compare checks both ends: a block below `blocks` wraps
- * to a huge offset. */
+/* The index of the block offset bytes past a pool's first block; false
+ * when that is no block boundary.  One unsigned compare checks both
+ * ends: an address below the first block wraps to a huge offset. */
+static inline bool pool_offset_index(size_t offset, uint32_t blocks_bytes,
+                                     uint32_t block_size,
+                                     uint32_t reciprocal, size_t *index)
+{
+    size_t found = (size_t)(((uint64_t)offset * reciprocal) >> 32);
+    *index = found;
+    return offset < blocks_bytes && found * block_size == offset;
+}
+
+/* Index of block in pool; false when block is not a block boundary. */
 static inline bool pool_block_index(const struct pool *pool,
                                     const void *block, size_t *index)
 {
-    size_t offset = (uintptr_t)block - (uintptr_t)pool->blocks;
-    size_t found = (size_t)(((uint64_t)offset * pool->reciprocal) >> 32);
-    *index = found;
-    return offset < pool->blocks_bytes && found * pool->block_size == offset;
+    return pool_offset_index((uintptr_t)block - (uintptr_t)pool->blocks,
+                             pool->blocks_bytes, pool->block_size,
+                             pool->reciprocal, index);
 }
 
 #endif

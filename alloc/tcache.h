@@ -1,15 +1,15 @@
 /*
  * tcache.h - the per-thread cache in front of the heaps.
  *
- * Each thread keeps, per size class, a short list of free blocks it may
- * hand out or take back without any lock (as glibc's tcache).  Lists
- * refill from, and spill half their blocks back to, the blocks' heaps in
- * batches, so one lock round trip serves many calls.  A bin holds at
- * most TCACHE_BIN_BYTES of blocks (and at most TCACHE_BIN_MAX), which
- * bounds what a thread can hold back from other threads.  A refill
- * starts at TCACHE_FIRST_BATCH blocks and doubles with each refill, so a
- * class a program touches once costs it one or two blocks, not half a
- * bin of pages.
+ * Each thread keeps, per size class, a list of free blocks it may hand
+ * out or take back without any lock (as glibc's tcache).  Lists refill
+ * from, and spill half their blocks back to, the blocks' heaps in
+ * batches, so one lock round trip serves many calls.  A bin's limit
+ * starts small and grows only while the bin bounces, within a per-thread
+ * sum (below), which bounds what a thread can hold back from other
+ * threads.  A refill starts at TCACHE_FIRST_BATCH blocks and doubles
+ * with each refill, so a class a program touches once costs it one or
+ * two blocks, not half a bin of pages.
  *
  * A full bin spills half its blocks, or all of them when the thread has
  * taken none from it since the last spill: a thread that only frees
