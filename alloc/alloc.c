@@ -5,6 +5,7 @@
  */
 #include "alloc.h"
 
+#include "heapcheck.h"
 #include "chunk.h"
 #include "config.h"
 #include "heap.h"
@@ -55,6 +56,8 @@ static void fork_prepare(void)
         return;
     if (_IO_list_lock && _IO_list_unlock)
         _IO_list_lock();
+    if (config.check)
+        heapcheck_fork_prepare();
     heap_fork_prepare();
     chunk_fork_prepare();
     huge_fork_prepare();
@@ -67,6 +70,8 @@ static void fork_parent(void)
     huge_fork_parent();
     chunk_fork_parent();
     heap_fork_parent();
+    if (config.check)
+        heapcheck_fork_parent();
     if (_IO_list_lock && _IO_list_unlock)
         _IO_list_unlock();
 }
@@ -78,6 +83,8 @@ static void fork_child(void)
     huge_fork_child();
     chunk_fork_child();
     heap_fork_child();
+    if (config.check)
+        heapcheck_fork_child();
 }
 
 /* A per-process secret for the thread cache's double-free mark. */
@@ -124,17 +131,72 @@ static void *large_block(size_t size)
     return block;
 }
 
+/*
+ * A class over SC_POOL_MAX, from the thread cache: these are arena
+ * blocks, whose header a write before the block (or an overflow of the
+ * one before) can break while the block sits in the cache.  Its size
+ * must still cover the class, as when it was cached.
+ */
+static void *cached_arena_block(size_t size)
+{
+    unsigned size_class = sc_of_size(size);
+    void *block = tcache_alloc(size_class, size);
+    if (block != NULL && !config.check &&
+        arena_block_size_unlocked(block) <
+        sc_block_size[size_class] + ARENA_HEADER)
+        os_fatal_pointer("malloc(): corrupted header of a cached block",
+                         block);
+    return block;
+}
+
 void *alloc_large(size_t size)
 {
+    if (size <= SC_MAX_SIZE)
+        return cached_arena_block(size);
+    if (alloc_ensure_init() && config.check)
+        return heapcheck_malloc(size);
     void *block = large_block(size);
     if (block == NULL)
         errno = ENOMEM;
     return block;
 }
 
-void alloc_free_invalid(const void *ptr)
+static _Noreturn void free_invalid(const void *ptr)
 {
     os_fatal_pointer("free(): invalid pointer", ptr);
+}
+
+void alloc_free_not_block(void *ptr)
+{
+    if (!config.check)
+        free_invalid(ptr);
+    heapcheck_free(ptr);
+}
+
+void *alloc_unchecked(size_t size)
+{
+    if (size > SC_POOL_MAX)
+        return large_block(size);
+    struct heap *heap = heap_for_this_cpu();
+    void *block = NULL;
+    heap_lock(heap);
+    heap_take_blocks(heap, sc_of_size(size), &block, 1);
+    heap_unlock(heap);
+    return block;
+}
+
+void alloc_free_unchecked(void *block)
+{
+    struct span_header *span = chunkmap_lookup(block);
+    if (span->kind != SPAN_POOL) {
+        alloc_free_span(span, block);
+        return;
+    }
+    struct pool *pool = (struct pool *)span;
+    struct heap *owner = pool->owner;   /* the put may release the pool */
+    heap_lock(owner);
+    heap_put_block(owner, pool, block);
+    heap_unlock(owner);
 }
 
 /*
@@ -155,8 +217,12 @@ static unsigned arena_class_of(const void *ptr)
 
 void alloc_free_other(struct span_header *span, void *ptr)
 {
+    if (config.check) {
+        heapcheck_free(ptr);
+        return;
+    }
     if (span == NULL)
-        alloc_free_invalid(ptr);
+        free_invalid(ptr);
     unsigned size_class = span->kind == SPAN_ARENA ? arena_class_of(ptr) :
                           SC_COUNT;
     if (size_class < SC_COUNT)
@@ -180,7 +246,7 @@ void alloc_free_span(struct span_header *span, void *ptr)
 void *alloc_zeroed(size_t total)
 {
     /* Fresh mappings are zero already: no memset of new pages. */
-    if (total >= huge_threshold() && alloc_ensure_init())
+    if (total >= huge_threshold() && alloc_ensure_init() && !config.check)
         return huge_alloc_zeroed(total);
     void *block = alloc_malloc(total);
     if (block != NULL)
@@ -192,6 +258,8 @@ size_t alloc_usable_size(const void *ptr)
 {
     if (ptr == NULL)
         return 0;
+    if (config.check)
+        return heapcheck_usable_size(ptr);
     struct span_header *span = chunkmap_lookup(ptr);
     if (span == NULL)
         os_fatal_pointer("malloc_usable_size(): invalid pointer", ptr);
@@ -212,6 +280,8 @@ size_t alloc_trim(void)
 {
     if (!alloc_ensure_init())
         return 0;
+    if (config.check)
+        heapcheck_drain();
     size_t cached = huge_cached_bytes();
     huge_release_cached();
     size_t decommitted = heap_trim_all();
@@ -282,6 +352,8 @@ void *alloc_realloc(void *ptr, size_t size)
         return alloc_malloc(size);
     if (size > PTRDIFF_MAX)
         return NULL;
+    if (config.check)
+        return heapcheck_realloc(ptr, size);
     struct span_header *span = chunkmap_lookup(ptr);
     if (span == NULL)
         os_fatal_pointer("realloc(): invalid pointer", ptr);
@@ -315,9 +387,11 @@ void *alloc_aligned(size_t align, size_t size)
         return alloc_malloc(size);
     if (!alloc_ensure_init() || size > PTRDIFF_MAX || align > PTRDIFF_MAX)
         return NULL;
+    if (config.check)
+        return heapcheck_aligned(align, size);
     unsigned size_class = aligned_class(align, size);
     if (size_class < SC_COUNT)
-        return tcache_alloc(size_class);
+        return tcache_alloc(size_class, size);
     if (size + align >= huge_threshold())
         return huge_alloc(size, align);
     struct heap *heap = heap_for_this_cpu();

@@ -47,11 +47,13 @@ static inline bool alloc_ensure_init(void)
 void *alloc_large(size_t size);
 void alloc_free_span(struct span_header *span, void *ptr);
 
-/* NULL only when out of memory, with errno ENOMEM. */
+/* NULL only when out of memory, with errno ENOMEM.  The classes over
+ * SC_POOL_MAX take alloc_large's path through the same thread cache,
+ * which checks their arena headers as it hands them out. */
 static inline void *alloc_malloc(size_t size)
 {
-    if (__builtin_expect(size <= SC_MAX_SIZE, 1))
-        return tcache_alloc(sc_of_size(size));
+    if (__builtin_expect(size <= SC_POOL_MAX, 1))
+        return tcache_alloc(sc_of_size(size), size);
     return alloc_large(size);
 }
 
@@ -62,7 +64,9 @@ static inline void *alloc_malloc(size_t size)
  * call and keeps no stack frame.
  */
 void alloc_free_other(struct span_header *span, void *ptr);
-_Noreturn void alloc_free_invalid(const void *ptr);
+/* A pool address that is no block's start: aborts, except in the
+ * checking mode, where it is how every checked block comes back. */
+void alloc_free_not_block(void *ptr);
 
 /*
  * A pool block: the chunk map's entry carries the class (pool_tag), and
@@ -85,8 +89,10 @@ static inline void alloc_free(void *ptr)
         size_t index;
         if (__builtin_expect(!pool_offset_index(offset, pool->blocks_bytes,
                                  pool->block_size, pool->reciprocal,
-                                 &index), 0))
-            alloc_free_invalid(ptr);
+                                 &index), 0)) {
+            alloc_free_not_block(ptr);
+            return;
+        }
         tcache_free(size_class, ptr);
         return;
     }
@@ -101,5 +107,10 @@ void *alloc_aligned(size_t align, size_t size);
 size_t alloc_usable_size(const void *ptr);
 /* Gives retained free memory back to the kernel; bytes released. */
 size_t alloc_trim(void);
+
+/* The checking mode's raw blocks (heapcheck.c): from the heaps with no
+ * thread cache and no checks; NULL when out of memory. */
+void *alloc_unchecked(size_t size);
+void alloc_free_unchecked(void *block);
 
 #endif

@@ -186,6 +186,16 @@ static void treap_remove(struct arena *arena, struct arena_block *block)
     note_bin(arena, bin);
 }
 
+/* A free block's header says in use: a write before the payload of the
+ * block, or past the end of the one before, overwrote it after its
+ * free.  Searching on would trust a broken size. */
+static void check_free_header(const struct arena_block *block)
+{
+    if (block->head & FLAG_INUSE)
+        os_fatal_pointer("malloc(): corrupted header of a free block",
+                         (const char *)block + ARENA_HEADER);
+}
+
 /* The smallest block of tree of at least size bytes, lowest address
  * first among equals. */
 static struct arena_block *tree_best_fit(struct arena_block *tree,
@@ -193,6 +203,7 @@ static struct arena_block *tree_best_fit(struct arena_block *tree,
 {
     struct arena_block *best = NULL;
     for (struct arena_block *at = tree; at != NULL;) {
+        check_free_header(at);
         if (block_size(at) >= size) {
             best = at;
             at = at->left;
@@ -350,6 +361,7 @@ static void carve_tail(struct arena *arena, struct arena_block *block,
 /* Takes free block out of the treap and marks it in use. */
 static void claim(struct arena *arena, struct arena_block *block)
 {
+    check_free_header(block);
     treap_remove(arena, block);
     block->head |= FLAG_INUSE;
     flag_set(block_after(block), FLAG_PREV_INUSE);

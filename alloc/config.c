@@ -44,6 +44,9 @@ void config_read(void)
     config.thread_cache = read_flag("MALLARD_THREAD_CACHE", true);
     config.print_stats = read_flag("MALLARD_STATS", false);
     config.use_sbrk = read_flag("MALLARD_SBRK", true);
+    config.check = read_flag("MALLARD_CHECK", false);
+    if (config.check)
+        config.thread_cache = false;    /* every call reaches heapcheck.c */
     const char *threshold = getenv("MALLARD_MMAP_THRESHOLD");
     /* Clamped where it is applied (huge_fix_threshold). */
     if (threshold != NULL && parse_size(threshold) > 0) {

@@ -8,6 +8,8 @@
  *   MALLARD_MMAP_THRESHOLD=N requests of N bytes or more get their own
  *                            mmap; setting it turns adaptation off
  *   MALLARD_SBRK=0           never use the program break (mmap only)
+ *   MALLARD_CHECK=1          check the heap for misuse at every call
+ *                            (heapcheck.h), at a cost in time and memory
  */
 #ifndef MALLARD_CONFIG_H
 #define MALLARD_CONFIG_H
@@ -19,6 +21,7 @@ struct config {
     bool thread_cache;
     bool print_stats;
     bool use_sbrk;
+    bool check;
     bool mmap_threshold_fixed;
     size_t mmap_threshold;
 };

@@ -5,6 +5,7 @@
 #include "tcache.h"
 
 #include "alloc.h"
+#include "heapcheck.h"
 #include "config.h"
 #include "heap.h"
 #include "os.h"
@@ -190,12 +191,14 @@ static unsigned refill_count(struct tcache_bin *bin)
     return want;
 }
 
-void *tcache_alloc_slow(unsigned size_class)
+void *tcache_alloc_slow(unsigned size_class, size_t size)
 {
     if (!alloc_ensure_init()) {
         errno = ENOMEM;
         return NULL;
     }
+    if (config.check)
+        return heapcheck_malloc(size);
     struct tcache *cache = &tcache_self;
     if (cache->state == TCACHE_UNSET)
         activate(cache);
@@ -250,6 +253,10 @@ static void check_still_out(unsigned size_class, void *block)
 
 void tcache_free_slow(unsigned size_class, void *block)
 {
+    if (config.check) {     /* not a checked block: heapcheck_free says so */
+        heapcheck_free(block);
+        return;
+    }
     struct tcache *cache = &tcache_self;
     if (cache->state == TCACHE_UNSET && alloc_ensure_init())
         activate(cache);

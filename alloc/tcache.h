@@ -37,6 +37,7 @@
 #define MALLARD_TCACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pool.h"
@@ -94,8 +95,9 @@ extern __thread struct tcache tcache_self
 extern uint64_t tcache_key;
 
 /* Refills the bin (or, uncached, takes one block); NULL when out of
- * memory. */
-void *tcache_alloc_slow(unsigned size_class);
+ * memory.  size is what the program asked for, which only the checking
+ * mode (heapcheck.h), served from here, needs. */
+void *tcache_alloc_slow(unsigned size_class, size_t size);
 /* Frees a block of size_class when its bin is full, the cache is off,
  * or the block carries the key (maybe a double free: it looks). */
 void tcache_free_slow(unsigned size_class, void *block);
@@ -114,12 +116,12 @@ static inline void tcache_bin_push(struct tcache_bin *bin, void *block)
  * twice) or written after it was freed.  Aborts. */
 _Noreturn void tcache_bad_entry(const void *block);
 
-static inline void *tcache_alloc(unsigned size_class)
+static inline void *tcache_alloc(unsigned size_class, size_t size)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
     struct tcache_entry *entry = bin->head;
     if (__builtin_expect(entry == NULL, 0))
-        return tcache_alloc_slow(size_class);
+        return tcache_alloc_slow(size_class, size);
     if (__builtin_expect(entry->key != tcache_key, 0))
         tcache_bad_entry(entry);
     bin->head = entry->next;

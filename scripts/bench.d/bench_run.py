@@ -32,6 +32,11 @@ KNOWN = {
     'mimalloc': (f'{LIBDIR}/libmimalloc.so.2',
                  'install the Debian package libmimalloc2.0'),
 }
+# name -> (allocator in KNOWN, settings it runs with): one library in
+# another mode, e.g. Mallard's heap checks (what they cost).
+VARIANTS = {
+    'mallard-check': ('mallard', {'MALLARD_CHECK': '1'}),
+}
 # Variables that would change what a run measures if inherited.
 SCRUB = ('LD_PRELOAD', 'MALLOC_PERTURB_', 'MALLOC_CHECK_', 'PYTHONMALLOC')
 
@@ -57,9 +62,10 @@ def library_for(name, build):
         if not os.path.isfile(name):
             raise SystemExit(f'bench: {name}: no such file')
         return os.path.abspath(name)
+    name = VARIANTS.get(name, (name, {}))[0]
     if name not in KNOWN:
         raise SystemExit(f'bench: unknown allocator {name!r}; known: '
-                         f'{", ".join(KNOWN)}')
+                         f'{", ".join(list(KNOWN) + list(VARIANTS))}')
     path, how = KNOWN[name]
     if path is None:
         return None
@@ -70,16 +76,18 @@ def library_for(name, build):
     return os.path.abspath(path)
 
 
-def _environment(case, library):
+def _environment(case, allocator, library):
     env = {k: v for k, v in os.environ.items() if k not in SCRUB}
     env.update(case.env)
+    env.update(VARIANTS.get(allocator, ('', {}))[1])
     if library:
         env['LD_PRELOAD'] = library
     return env
 
 
-def _command_line(case, library, work):
+def _command_line(case, allocator, library, work):
     env = dict(case.env)
+    env.update(VARIANTS.get(allocator, ('', {}))[1])
     if library:
         env['LD_PRELOAD'] = library
     sets = ' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())
@@ -141,7 +149,7 @@ def _measure(runstat, case, env, work, timeout):
 
 def run_once(runstat, case, allocator, library, work, timeout):
     """Run `case` once with `library` preloaded; returns a Run."""
-    env = _environment(case, library)
+    env = _environment(case, allocator, library)
     status, seconds, maxrss, timed_out = _measure(runstat, case, env,
                                                   work, timeout)
     with open(os.path.join(work, 'last.err'), errors='replace') as err:
@@ -152,4 +160,5 @@ def run_once(runstat, case, allocator, library, work, timeout):
     if problem and err_text:
         problem += '; stderr: ' + err_text.strip()[-600:]
     return Run(case.name, allocator, seconds, maxrss, not problem,
-               problem, digest, _command_line(case, library, work))
+               problem, digest,
+               _command_line(case, allocator, library, work))

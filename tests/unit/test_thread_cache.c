@@ -161,6 +161,30 @@ static void test_interleaved_double_free_aborts(void)
     expect_double_free_abort(free_interleaved, sizes, 3);
 }
 
+/* A class over 4 KiB is an arena block with a header: a write over the
+ * header of a cached block (glibc's tst-malloc-backtrace writes the
+ * word before a freed block) is caught when malloc hands it out. */
+static void break_cached_header(void *size)
+{
+    size_t bytes = *(size_t *)size;
+    char *volatile block = mallard_malloc(bytes);
+    mallard_free(block);
+    *(size_t *)(block - sizeof(size_t)) = 1;
+    mallard_malloc(bytes);
+}
+
+static void test_broken_header_of_cached_block_aborts(void)
+{
+    static const size_t sizes[] = { 6000, 16384 };
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        int status = run_in_child(break_cached_header, (void *)&sizes[i],
+                                  text, sizeof(text));
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+        CHECK(strstr(text, "corrupted header") != NULL);
+    }
+}
+
 static void *allocate_and_leave(void *unused)
 {
     (void)unused;
@@ -194,6 +218,7 @@ int main(void)
     test_arena_classes();
     test_double_free_into_a_full_bin_aborts();
     test_interleaved_double_free_aborts();
+    test_broken_header_of_cached_block_aborts();
     test_exiting_thread_returns_its_cache();
     CHECK_DONE();
 }
