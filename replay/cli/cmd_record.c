@@ -42,8 +42,9 @@ static void record_usage(FILE *f)
             "Runs PROGRAM with the recorder preloaded and writes its "
             "finalised trace\nto FILE (default %s); a forked child writes "
             "FILE.PID, named in FILE.\n--follow-exec also records programs"
-            " it execs (FILE.execN).\n--raw keeps the recorder's own, "
-            "bigger file: every command reads it,\n`mallard trace "
+            " it execs\n(FILE.PID.execN.PROGRAM, named in the exec'ing "
+            "trace).\n--raw keeps the recorder's own, bigger file: every "
+            "command reads it,\n`mallard trace "
             "finalize FILE` finalises it later.\n--time-unit keeps op "
             "times to NS nanoseconds (default %d).\nEnvironment: "
             "MALLARD_RECORD_LIB overrides the recorder library.\n",

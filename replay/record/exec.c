@@ -4,16 +4,20 @@
  * exec replaces the process without running exit handlers, so the
  * buffers are flushed and an END chunk (flag "exec") written first.
  * With follow-exec the trace names the next image's trace in a CHILD
- * chunk (same pid); the new image's recorder opens it.  If exec fails,
+ * chunk (same pid; session_exec_path gives the name); the new image's
+ * recorder opens it.  If exec fails,
  * recording resumes; a later END supersedes the first.  The l-variants
  * call execve/execvpe inside glibc without passing through the PLT, so
- * they are rebuilt here on top of the v-variants.  Not covered:
- * posix_spawn and fexecve (glibc execs inside them directly).
+ * they are rebuilt here on top of the v-variants.  posix_spawn's
+ * children are named after the spawn (below).  Not covered: fexecve
+ * (no program name to give the trace).
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -25,18 +29,17 @@
 
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 
-static int exec_begin(void)
+static int exec_begin(char *const argv[])
 {
     int was_active = atomic_load(&record_active);
     if (!was_active || !session_owned_here())
         return 0;
-    if (session.follow_exec) {
-        char next[PATH_MAX];
-        int n = snprintf(next, sizeof(next), "%s.exec%llu", session.base,
-                         (unsigned long long)session.generation + 1);
-        if (n > 0 && (size_t)n < sizeof(next))
-            session_name_child((uint64_t)getpid(), next);
-    }
+    char next[PATH_MAX];
+    if (session.follow_exec &&
+        session_exec_path(next, sizeof(next), (uint64_t)getpid(),
+                          session.generation + 1,
+                          argv ? argv[0] : NULL) == 0)
+        session_name_child((uint64_t)getpid(), next);
     session_close(TRACE_END_EXEC, 0);
     return 1;
 }
@@ -52,7 +55,7 @@ EXEC_EXPORT int execve(const char *path, char *const argv[],
                        char *const envp[])
 {
     execvpe_fn real = (execvpe_fn)dlsym(RTLD_NEXT, "execve");
-    int was = exec_begin();
+    int was = exec_begin(argv);
     return exec_end(was, real(path, argv, envp));
 }
 
@@ -60,7 +63,7 @@ EXEC_EXPORT int execvpe(const char *file, char *const argv[],
                         char *const envp[])
 {
     execvpe_fn real = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
-    int was = exec_begin();
+    int was = exec_begin(argv);
     return exec_end(was, real(file, argv, envp));
 }
 
@@ -134,4 +137,64 @@ EXEC_EXPORT int execle(const char *path, const char *arg0, ...)
         return -1;
     }
     return execve(path, argv, envp);
+}
+
+/*
+ * posix_spawn execs inside glibc, past the wrappers above, and the
+ * child, still preloaded, records itself under the name
+ * session_exec_path gives it: its pid, the generation it finds in the
+ * environment it was given, its argv[0].  The parent names that trace
+ * here, once the pid is known, so that it is finalised and listed with
+ * the others.
+ */
+typedef int (*spawn_fn)(pid_t *, const char *,
+                        const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const[],
+                        char *const[]);
+
+static uint64_t spawn_generation(char *const envp[])
+{
+    static const char key[] = "MALLARD_TRACE_GEN=";
+    uint64_t gen = 0;
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], key, sizeof(key) - 1) == 0)
+            for (const char *d = envp[i] + sizeof(key) - 1;
+                 *d >= '0' && *d <= '9'; d++)
+                gen = gen * 10 + (uint64_t)(*d - '0');
+    return gen;
+}
+
+static void spawn_name_child(int rc, const pid_t *pid, char *const argv[],
+                             char *const envp[])
+{
+    char path[PATH_MAX];
+    if (rc != 0 || pid == NULL || !session.follow_exec ||
+        !atomic_load(&record_active) || !session_owned_here())
+        return;
+    if (session_exec_path(path, sizeof(path), (uint64_t)*pid,
+                          spawn_generation(envp),
+                          argv ? argv[0] : NULL) == 0)
+        session_name_child((uint64_t)*pid, path);
+}
+
+EXEC_EXPORT int posix_spawn(pid_t *pid, const char *path,
+                            const posix_spawn_file_actions_t *actions,
+                            const posix_spawnattr_t *attr,
+                            char *const argv[], char *const envp[])
+{
+    spawn_fn real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+    int rc = real(pid, path, actions, attr, argv, envp);
+    spawn_name_child(rc, pid, argv, envp);
+    return rc;
+}
+
+EXEC_EXPORT int posix_spawnp(pid_t *pid, const char *file,
+                             const posix_spawn_file_actions_t *actions,
+                             const posix_spawnattr_t *attr,
+                             char *const argv[], char *const envp[])
+{
+    spawn_fn real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+    int rc = real(pid, file, actions, attr, argv, envp);
+    spawn_name_child(rc, pid, argv, envp);
+    return rc;
 }

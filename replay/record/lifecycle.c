@@ -90,13 +90,14 @@ static int choose_paths(void)
         n = snprintf(session.base, sizeof(session.base), "%s/%s", cwd, env);
     if (n < 0 || (size_t)n >= sizeof(session.base))
         return -1;
-    if (session.generation == 0)
+    if (session.generation == 0) {
         n = snprintf(session.path, sizeof(session.path), "%s",
                      session.base);
-    else
-        n = snprintf(session.path, sizeof(session.path), "%s.exec%llu",
-                     session.base, (unsigned long long)session.generation);
-    return n < 0 || (size_t)n >= sizeof(session.path) ? -1 : 0;
+        return n < 0 || (size_t)n >= sizeof(session.path) ? -1 : 0;
+    }
+    return session_exec_path(session.path, sizeof(session.path),
+                             (uint64_t)getpid(), session.generation,
+                             program_invocation_name);
 }
 
 static void on_fatal_signal(int sig)

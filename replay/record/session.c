@@ -295,6 +295,19 @@ void session_reopen_after_exec(void)
 }
 
 /* A CHILD chunk: this trace names another process's trace. */
+int session_exec_path(char *out, size_t cap, uint64_t pid, uint64_t gen,
+                      const char *argv0)
+{
+    const char *program = argv0 ? strrchr(argv0, '/') : NULL;
+    program = program ? program + 1 : argv0;
+    if (program == NULL || *program == '\0')
+        program = "program";
+    int n = snprintf(out, cap, "%s.%llu.exec%llu.%.64s", session.base,
+                     (unsigned long long)pid, (unsigned long long)gen,
+                     program);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 void session_name_child(uint64_t pid, const char *path)
 {
     uint8_t payload[SESSION_SMALL_MAX];

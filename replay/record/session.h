@@ -28,6 +28,15 @@ void session_close(unsigned end_flags, int from_signal);
 void session_reopen_after_exec(void);
 void session_name_child(uint64_t pid, const char *path);
 /*
+ * The trace path of a program exec'd as generation gen by process pid
+ * from argv0: "<base>.<pid>.exec<gen>.<program>".  The exec'ing image
+ * names it in its trace (a CHILD chunk) and the new image opens it, so
+ * both compute it from what both know; the pid keeps concurrent
+ * children apart.  0, or -1 when it does not fit.
+ */
+int session_exec_path(char *out, size_t cap, uint64_t pid, uint64_t gen,
+                      const char *argv0);
+/*
  * 0 in a child that shares our memory without having forked it a
  * session of its own: vfork, or posix_spawn's clone.  Such a child runs
  * on the parent's memory until it execs or _exits (Python's subprocess

@@ -19,6 +19,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,34 @@ static int run_vfork_children(void)
     return 0;
 }
 
+extern char **environ;
+
+/* Two forked children exec this program at the same time, and a third
+ * is started with posix_spawn: three exec'd traces, one per pid. */
+static int run_exec_children(char *self)
+{
+    char *child_argv[] = { self, "2", "50", "exec-child", NULL };
+    pid_t pids[3];
+    fflush(stdout);
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            execv("/proc/self/exe", child_argv);
+            _exit(1);
+        }
+    }
+    if (posix_spawn(&pids[2], "/proc/self/exe", NULL, NULL, child_argv,
+                    environ) != 0)
+        return 1;
+    int failed = 0;
+    for (int i = 0; i < 3; i++) {
+        int status;
+        waitpid(pids[i], &status, 0);
+        failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    return failed;
+}
+
 static int run_mode(const char *mode, char *self)
 {
     if (strcmp(mode, "crash") == 0) {
@@ -161,6 +190,8 @@ static int run_mode(const char *mode, char *self)
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
     } else if (strcmp(mode, "vfork") == 0) {
         return run_vfork_children();
+    } else if (strcmp(mode, "exec-children") == 0) {
+        return run_exec_children(self);
     } else if (strcmp(mode, "exec") == 0) {
         fflush(stdout);
         /* execl: the recorder must rebuild it on its execv wrapper */
@@ -174,7 +205,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: %s THREADS ROUNDS "
-                "[crash|fork|exec|solo-first|waves|vfork]\n",
+                "[crash|fork|exec|exec-children|solo-first|waves|vfork]\n",
                 argv[0]);
         return 2;
     }

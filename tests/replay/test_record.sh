@@ -200,15 +200,44 @@ case_exec_followed_only_when_asked() {
     "$mallard" record -o "$work/t" -- "$workload" 2 50 exec \
         > "$work/out" || fail "record"
     [ "$(grep -c '^ok$' "$work/out")" = 2 ] || fail "exec'd program lost"
-    [ ! -e "$work/t.exec1" ] || fail "exec followed without --follow-exec"
+    ! ls "$work"/t.*.exec* > /dev/null 2>&1 ||
+        fail "exec followed without --follow-exec"
     "$mallard" trace info "$work/t" | grep -q "normally (by exec)" ||
         fail "trace not ended by exec"
     "$mallard" record --follow-exec -o "$work/f" -- "$workload" 2 50 exec \
         > /dev/null || fail "record --follow-exec"
-    "$mallard" trace check "$work/f.exec1" > /dev/null ||
-        fail "exec'd program's trace missing or unsound"
-    "$mallard" trace info "$work/f" | grep -q "f.exec1" ||
+    local next
+    next=$(ls "$work"/f.*.exec1.crossthread_workload) ||
+        fail "exec'd program's trace not named FILE.PID.exec1.PROGRAM"
+    "$mallard" trace check "$next" > /dev/null ||
+        fail "exec'd program's trace unsound"
+    "$mallard" trace info "$work/f" | grep -q "$next" ||
         fail "first trace does not name the exec'd one"
+}
+
+# Children that exec at the same time each keep their own trace (named
+# by pid), posix_spawn's too, and the parent's trace lists them all.
+case_concurrent_exec_children_keep_their_traces() {
+    "$mallard" record --follow-exec -o "$work/c" -- "$workload" 2 50 \
+        exec-children > "$work/out" 2> "$work/err" ||
+        fail "record failed: $(cat "$work/err")"
+    [ "$(grep -c '^ok$' "$work/out")" = 4 ] || fail "a program's output lost"
+    local traces
+    traces=$(ls "$work"/c.*.exec1.crossthread_workload | wc -l)
+    [ "$traces" = 3 ] || fail "expected 3 exec'd traces, found $traces"
+    for t in "$work"/c.*.exec1.crossthread_workload; do
+        "$mallard" trace check "$t" | grep -q "sound" ||
+            fail "$t unsound"
+    done
+    local named=0 t
+    for t in "$work/c" "$work"/c.[0-9]*; do
+        named=$((named + $("$mallard" trace info "$t" |
+                          grep -c '^child: .*exec1.crossthread_workload')))
+    done
+    [ "$named" = 3 ] ||
+        fail "the traces do not name all three exec'd children"
+    ! grep -q "chunk lost\|error" "$work/err" ||
+        fail "finalising reported: $(cat "$work/err")"
 }
 
 case_unwritable_output_keeps_program_running() {
