@@ -260,6 +260,11 @@ size_t alloc_usable_size(const void *ptr)
         return 0;
     if (config.check)
         return heapcheck_usable_size(ptr);
+    return alloc_usable_unchecked(ptr);
+}
+
+size_t alloc_usable_unchecked(const void *ptr)
+{
     struct span_header *span = chunkmap_lookup(ptr);
     if (span == NULL)
         os_fatal_pointer("malloc_usable_size(): invalid pointer", ptr);

@@ -112,5 +112,6 @@ size_t alloc_trim(void);
  * thread cache and no checks; NULL when out of memory. */
 void *alloc_unchecked(size_t size);
 void alloc_free_unchecked(void *block);
+size_t alloc_usable_unchecked(const void *block);
 
 #endif

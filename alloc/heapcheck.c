@@ -40,9 +40,9 @@
 #define CHECK_QUARANTINE_BYTES ((size_t)64 << 20)
 /* Every call checks the canaries of the newest live blocks and the
  * first bytes of the newest freed ones. */
-#define CHECK_RECENT 16u
-#define CHECK_RECENT_FREED 8u
-#define CHECK_FREED_PROBE 4096u
+#define CHECK_RECENT 8u
+#define CHECK_RECENT_FREED 4u
+#define CHECK_FREED_PROBE 1024u
 
 enum check_state { CHECK_LIVE = 1, CHECK_FREED = 2 };
 
@@ -94,13 +94,13 @@ _Noreturn static void fail(const char *op, const char *what,
     os_fatal_pointer(message, ptr);
 }
 
+/* Every byte equals the first (the C library's memcmp is vectorised),
+ * and the first is value. */
 static bool all_bytes(const unsigned char *bytes, size_t length,
                       unsigned char value)
 {
-    for (size_t i = 0; i < length; i++)
-        if (bytes[i] != value)
-            return false;
-    return true;
+    return length == 0 ||
+           (bytes[0] == value && memcmp(bytes, bytes + 1, length - 1) == 0);
 }
 
 /* Aborts unless both canaries of user's block are whole. */
@@ -178,13 +178,15 @@ static void forget_recent(const char *user)
             recent[i] = NULL;
 }
 
-void *heapcheck_aligned(size_t align, size_t size)
+/* A live checked block of size bytes in a raw block with room for
+ * room bytes (room >= size), or NULL with errno ENOMEM. */
+static void *checked_block(size_t align, size_t size, size_t room)
 {
     if (align < 16)
         align = 16;
     size_t raw_size;
-    if (size > PTRDIFF_MAX || __builtin_add_overflow(
-            size, CHECK_FRONT + CHECK_TAIL + (align - 16), &raw_size)) {
+    if (room > PTRDIFF_MAX || __builtin_add_overflow(
+            room, CHECK_FRONT + CHECK_TAIL + (align - 16), &raw_size)) {
         errno = ENOMEM;
         return NULL;
     }
@@ -212,9 +214,14 @@ void *heapcheck_aligned(size_t align, size_t size)
     return user;
 }
 
+void *heapcheck_aligned(size_t align, size_t size)
+{
+    return checked_block(align, size, size);
+}
+
 void *heapcheck_malloc(size_t size)
 {
-    return heapcheck_aligned(16, size);
+    return checked_block(16, size, size);
 }
 
 /* The oldest quarantined block, checked whole, back to the heap. */
@@ -251,15 +258,41 @@ void heapcheck_free(void *ptr)
     lock_release(&check_lock);
 }
 
-/* Always moves: a block never stays where a stale pointer finds it. */
+/* Resizes user's block in place when its raw block has room for the
+ * new size and the tail canary; lock held. */
+static bool resize_in_place(char *user, struct check_header *header,
+                            size_t size)
+{
+    size_t room = alloc_usable_unchecked(user - header->offset) -
+                  header->offset - CHECK_TAIL;
+    if (size > room)
+        return false;
+    if (size > header->size)    /* new bytes read as zero, as a fresh */
+        memset(user + header->size, 0, size - header->size);
+    header->size = size;        /* block's would */
+    header->seal = seal_of(user, size, header->offset, CHECK_LIVE);
+    memset(user + size, CHECK_CANARY, CHECK_TAIL);
+    return true;
+}
+
+/* In place where the raw block has room, else moved to a new block
+ * with half as much again for growth: a buffer grown a little at a
+ * time is copied a logarithmic number of times, not at every step. */
 void *heapcheck_realloc(void *ptr, size_t size)
 {
     if (ptr == NULL)
         return heapcheck_malloc(size);
     lock_acquire(&check_lock);
-    size_t old_size = find_live("realloc()", ptr)->size;
+    struct check_header *header = find_live("realloc()", ptr);
+    size_t old_size = header->size;
+    bool resized = resize_in_place(ptr, header, size);
     lock_release(&check_lock);
-    void *moved = heapcheck_malloc(size);
+    if (resized)
+        return ptr;
+    size_t room = size;
+    if (size > old_size && size <= PTRDIFF_MAX / 2)
+        room = size + size / 2;
+    void *moved = checked_block(16, size, room);
     if (moved == NULL)
         return NULL;
     memcpy(moved, ptr, old_size < size ? old_size : size);

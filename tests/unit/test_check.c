@@ -35,9 +35,13 @@ static void test_blocks_behave(void)
         CHECK(mallard_malloc_usable_size(block) == size);
         memset(block, 0x5a, size);
         unsigned char *grown = mallard_realloc(block, size * 2);
-        CHECK(grown != NULL && grown != block);   /* always moves */
-        CHECK(grown[0] == 0x5a && grown[size - 1] == 0x5a);
-        mallard_free(grown);
+        CHECK(grown != NULL && grown[0] == 0x5a && grown[size - 1] == 0x5a);
+        CHECK(all_zero(grown + size, size));
+        CHECK(mallard_malloc_usable_size(grown) == size * 2);
+        unsigned char *shrunk = mallard_realloc(grown, size / 2);
+        CHECK(shrunk == grown && shrunk[size / 2 - 1] == 0x5a);
+        CHECK(mallard_malloc_usable_size(shrunk) == size / 2);
+        mallard_free(shrunk);
         void *aligned = NULL;
         CHECK(mallard_posix_memalign(&aligned, 4096, size) == 0);
         CHECK(((uintptr_t)aligned & 4095) == 0);
@@ -129,6 +133,15 @@ static void underflow_by_32(size_t size)
     mallard_free(block);
 }
 
+/* The old tail canary moves with the size: a write past the new end
+ * of a shrunk block is caught. */
+static void overflow_after_shrink(size_t size)
+{
+    char *volatile block = mallard_realloc(mallard_malloc(size), size / 2);
+    block[size / 2] ^= 'A';
+    mallard_free(block);
+}
+
 static void double_free(size_t size)
 {
     char *volatile block = mallard_malloc(size);
@@ -168,6 +181,7 @@ static const struct misuse misuses[] = {
     { overflow_by_one, "free(): write past the end of block" },
     { overflow_by_32, "free(): write past the end of block" },
     { overflow_unfreed, "malloc(): write past the end of block" },
+    { overflow_after_shrink, "free(): write past the end of block" },
     { underflow_by_one, "free(): write before the start of block" },
     { underflow_by_32, "free(): invalid pointer, or a write before" },
     { double_free, "free(): double free" },
