@@ -12,11 +12,13 @@
  * the trace could not be made.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,9 +161,9 @@ static int record_finish(const char *path, uint64_t unit)
     uint64_t ops = 0;
     for (uint32_t i = 0; i < ct.trace.thread_count; i++)
         ops += ct.trace.threads[i].op_count;
-    fprintf(stderr, "mallard record: %s: %llu ops on %u threads, peak "
+    fprintf(stderr, "mallard record: %s: %llu ops on %u thread%s, peak "
             "%llu live bytes%s\n", path, (unsigned long long)ops,
-            ct.trace.thread_count,
+            ct.trace.thread_count, ct.trace.thread_count == 1 ? "" : "s",
             (unsigned long long)ct.trace.peak_live_bytes,
             ct.trace.truncated ? ", truncated" : "");
     for (size_t i = 0; i < ct.raw.child_count; i++)
@@ -169,6 +171,27 @@ static int record_finish(const char *path, uint64_t unit)
             rc |= record_finish(ct.raw.children[i].path, unit);
     cli_trace_free(&ct);
     return rc;
+}
+
+/* The trace can be created where asked: checked before the program
+ * runs, so a typo costs nothing (the recorder would only say so when
+ * the program starts, and run it unrecorded).  Leaves no file. */
+static int record_check_output(const char *trace)
+{
+    struct stat st;
+    if (stat(trace, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mallard record: -o %s: is a directory\n", trace);
+        return -1;
+    }
+    int fd = open(trace, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "mallard record: -o %s: cannot create the trace: "
+                "%s\n", trace, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(trace);                    /* never report a stale trace */
+    return 0;
 }
 
 static int record_absolute(const char *path, char *out, size_t cap)
@@ -195,7 +218,8 @@ int cmd_record(int argc, char **argv)
         return 1;
     if (record_absolute(o.out, trace, sizeof(trace)) < 0)
         return 1;
-    unlink(trace);                    /* never report a stale trace */
+    if (record_check_output(trace) < 0)
+        return 1;
     if (record_setenv(&o, lib, trace) < 0)
         return 1;
     int status = record_run(o.argv);

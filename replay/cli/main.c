@@ -36,7 +36,8 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mallard COMMAND [ARGS...]\n"
-                 "       mallard COMMAND --help\n\ncommands:\n");
+                 "       mallard COMMAND --help\n"
+                 "       mallard --version\n\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -46,6 +47,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("mallard %s\n", MALLARD_VERSION);
+        return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -116,9 +116,10 @@ int trace_cmd_check(int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", argv[1], c.msg);
     else
-        printf("%s: sound: %llu ops, %u threads, %u slots%s\n", argv[1],
+        printf("%s: sound: %llu ops, %u thread%s, %u slots%s\n", argv[1],
                (unsigned long long)ops, ct.trace.thread_count,
-               ct.trace.slot_count, ct.trace.truncated ? ", truncated" : "");
+               ct.trace.thread_count == 1 ? "" : "s", ct.trace.slot_count,
+               ct.trace.truncated ? ", truncated" : "");
     cli_trace_free(&ct);
     return rc < 0 ? 1 : 0;
 }

@@ -5,8 +5,11 @@
  * feeds the same numbers to gnuplot as inline data blocks; the chart is
  * made from what is printed, nothing else.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "schedule.h"
@@ -132,6 +135,23 @@ static int stats_plot(const struct stats_ctx *s, const char *png,
     return 0;
 }
 
+/* The chart can be written where asked, checked before the work (and
+ * instead of gnuplot's own words for it). */
+static int stats_check_png(const char *png)
+{
+    int existed = access(png, F_OK) == 0;
+    int fd = open(png, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "mallard trace stats: --plot %s: cannot write: "
+                "%s\n", png, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    if (!existed)
+        unlink(png);
+    return 0;
+}
+
 static int stats_run(const struct cli_trace *ct, const char *png)
 {
     struct stats_ctx *s = calloc(1, sizeof(*s));
@@ -188,6 +208,8 @@ int trace_cmd_stats(int argc, char **argv)
         fprintf(stderr, "usage: mallard trace stats FILE [--plot PNG]\n");
         return 2;
     }
+    if (png && stats_check_png(png) < 0)
+        return 1;
     struct cli_trace ct;
     if (cli_trace_load(file, &ct) < 0)
         return 1;

@@ -36,7 +36,7 @@ static struct compare_case *compare_cases(const struct cmp_options *o,
 static int compare_prepare_dir(const char *dir, char *err, size_t len)
 {
     char sub[CMP_PATH_MAX];
-    if (cmp_mkdir_p(dir, err, len) != 0)
+    if (cmp_clear_dir(dir, err, len) != 0 || cmp_mkdir_p(dir, err, len))
         return -1;
     snprintf(sub, sizeof(sub), "%s/rss", dir);
     if (cmp_mkdir_p(sub, err, len) != 0)

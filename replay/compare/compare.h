@@ -145,6 +145,9 @@ int cmp_summary_write_json(const char *dir, const struct cmp_stats *st,
 void cmp_summary_print(FILE *out, const struct cmp_stats *st);
 
 /* Loads DIR/results.csv and DIR/meta.txt into stats (plot and merge). */
+/* Empties a folder of an earlier compare's files (it may not exist);
+ * refuses one holding anything a compare does not write. */
+int cmp_clear_dir(const char *dir, char *err, size_t err_len);
 int cmp_load_dir(const char *dir, struct cmp_rows *rows,
                  struct cmp_stats *st, char *baseline, size_t len,
                  char *err, size_t err_len);

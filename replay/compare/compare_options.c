@@ -5,8 +5,10 @@
  * Every value is checked here, so a typo is one clear message before
  * any run starts rather than a failure an hour in.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compare.h"
 
@@ -85,31 +87,66 @@ static int opt_timeout(const char *s, struct cmp_options *opt)
     return (end == s || *end || !(opt->timeout_s > 0)) ? -1 : 0;
 }
 
-/* Options that take a value; returns 1 if arg was one, -1 if bad. */
-static int opt_valued(const char *arg, const char *val,
-                      struct cmp_options *opt)
+/* The allocator list: not empty, no name twice. */
+static int opt_allocators(const char *val, struct cmp_options *opt,
+                          char *err, size_t err_len)
 {
-    if (strcmp(arg, "--allocators") == 0) {
-        opt->nallocators = cmp_split_list(val, opt->allocators,
-                                          CMP_MAX_ALLOCATORS);
-        opt->allocators_given = 1;
-        return opt->nallocators > 0 ? 1 : -1;
+    opt->nallocators = cmp_split_list(val, opt->allocators,
+                                      CMP_MAX_ALLOCATORS);
+    opt->allocators_given = 1;
+    if (opt->nallocators <= 0) {
+        snprintf(err, err_len, "--allocators: expected a comma list of "
+                 "allocator names or .so paths, got '%s'", val);
+        return -1;
     }
-    if (strcmp(arg, "--runs") == 0)
-        return opt_int(val, 1, OPT_MAX_RUNS, &opt->runs) ? -1 : 1;
-    if (strcmp(arg, "--instances") == 0)
-        return opt_instances(val, opt) ? -1 : 1;
-    if (strcmp(arg, "--baseline") == 0)
-        return (opt->baseline = val), 1;
-    if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
-        return (opt->out_dir = val), 1;
-    if (strcmp(arg, "--timeout") == 0)
-        return opt_timeout(val, opt) ? -1 : 1;
-    if (strcmp(arg, "--shard") == 0)
-        return opt_shard(val, opt) ? -1 : 1;
-    if (strcmp(arg, "--max-lead") == 0)
-        return opt_int(val, 1, OPT_MAX_LEAD_US, &opt->max_lead_us) ? -1 : 1;
-    return 0;
+    for (int i = 0; i < opt->nallocators; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(opt->allocators[i], opt->allocators[j]) == 0) {
+                snprintf(err, err_len, "--allocators: %s is given twice",
+                         opt->allocators[i]);
+                return -1;
+            }
+    return 1;
+}
+
+/* Options that take a value; returns 1 if arg was one, 0 if not, -1 if
+ * its value is bad (err says what was expected). */
+static int opt_valued(const char *arg, const char *val,
+                      struct cmp_options *opt, char *err, size_t err_len)
+{
+    static const char *const valued[] = {
+        "--allocators", "--runs", "--instances", "--baseline", "-o",
+        "--output", "--timeout", "--shard", "--max-lead",
+    };
+    size_t known = 0;
+    while (known < sizeof(valued) / sizeof(valued[0]) &&
+           strcmp(arg, valued[known]) != 0)
+        known++;
+    if (known == sizeof(valued) / sizeof(valued[0]))
+        return 0;
+    const char *expected = NULL;
+    if (strcmp(arg, "--allocators") == 0)
+        return opt_allocators(val, opt, err, err_len);
+    if (strcmp(arg, "--runs") == 0 &&
+        opt_int(val, 1, OPT_MAX_RUNS, &opt->runs))
+        expected = "a number from 1 to 1000";
+    else if (strcmp(arg, "--instances") == 0 && opt_instances(val, opt))
+        expected = "a comma list of numbers from 1 to 256";
+    else if (strcmp(arg, "--baseline") == 0)
+        opt->baseline = val;
+    else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
+        opt->out_dir = val;
+    else if (strcmp(arg, "--timeout") == 0 && opt_timeout(val, opt))
+        expected = "a number of seconds above 0";
+    else if (strcmp(arg, "--shard") == 0 && opt_shard(val, opt))
+        expected = "I/N with 1 <= I <= N";
+    else if (strcmp(arg, "--max-lead") == 0 &&
+             opt_int(val, 1, OPT_MAX_LEAD_US, &opt->max_lead_us))
+        expected = "a number from 1 to 1000000000";
+    if (expected == NULL)
+        return 1;
+    snprintf(err, err_len, "%s: expected %s, got '%s'", arg, expected, val);
+    return -1;
 }
 
 static void opt_defaults(struct cmp_options *opt, char **traces)
@@ -135,13 +172,14 @@ static int opt_check_traces(const struct cmp_options *opt, char *err,
         return -1;
     }
     for (int i = 0; i < opt->ntraces; i++) {
-        FILE *f = fopen(opt->traces[i], "rb");
-        if (!f) {
-            snprintf(err, err_len, "%s: cannot open the trace",
-                     opt->traces[i]);
+        struct stat st;
+        const char *problem = stat(opt->traces[i], &st) != 0 ?
+                              strerror(errno) : S_ISDIR(st.st_mode) ?
+                              "is a directory, not a trace" : NULL;
+        if (problem) {
+            snprintf(err, err_len, "%s: %s", opt->traces[i], problem);
             return -1;
         }
-        fclose(f);
         if (strchr(opt->traces[i], ',') ||
             strlen(opt->traces[i]) >= CMP_PATH_MAX / 2) {
             snprintf(err, err_len, "%s: a trace path may not contain a "
@@ -170,14 +208,13 @@ int cmp_options_parse(int argc, char **argv, struct cmp_options *opt,
             traces[opt->ntraces++] = argv[i];
             continue;
         }
-        int r = i + 1 < argc ? opt_valued(arg, argv[i + 1], opt) : 0;
+        int r = i + 1 < argc ?
+                opt_valued(arg, argv[i + 1], opt, err, err_len) : 0;
         if (r == 1) {
             i++;
             continue;
         }
-        if (r < 0)
-            snprintf(err, err_len, "%s %s: bad value", arg, argv[i + 1]);
-        else
+        if (r == 0)
             snprintf(err, err_len, "%s: unknown option or missing value",
                      arg);
         return -1;

@@ -174,8 +174,8 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
         cmp_display_name(st->allocators[a], name, sizeof(name));
         if (st->geo_traces[a])
             fprintf(out, "  %-12s time %5.2fx  peak RSS %5.2fx  (%d "
-                    "traces)\n", name, st->geo_time[a], st->geo_rss[a],
-                    st->geo_traces[a]);
+                    "trace%s)\n", name, st->geo_time[a], st->geo_rss[a],
+                    st->geo_traces[a], st->geo_traces[a] == 1 ? "" : "s");
         else
             fprintf(out, "  %-12s no trace with a ratio\n", name);
     }

@@ -198,6 +198,13 @@ int replay_options_parse(int argc, char **argv, struct replay_options *o,
                                                           : NULL);
             if (options_valued(opt, val, o, err, err_len) != 0)
                 return -1;
+        } else if ((strcmp(arg, "--json") == 0 &&
+                    o->format == REPLAY_OUT_CSV) ||
+                   (strcmp(arg, "--csv") == 0 &&
+                    o->format == REPLAY_OUT_JSON)) {
+            snprintf(err, err_len, "--json and --csv: choose one output "
+                     "format");
+            return -1;
         } else if (arg[0] == '-' && arg[1] && options_flag(arg, o) != 0) {
             snprintf(err, err_len, "%s: unknown option (see --help)", arg);
             return -1;

@@ -166,9 +166,10 @@ static void report_table(FILE *out, const struct replay_image *image,
                          const struct replay_result *res, int runs)
 {
     const struct replay_options *o = &image->options;
-    fprintf(out, "replay of %s: %u threads x %d instance%s, %llu ops "
+    fprintf(out, "replay of %s: %u thread%s x %d instance%s, %llu ops "
             "per instance\nallocator %s: malloc from %s\n",
-            o->trace_path, image->thread_count, o->instances,
+            o->trace_path, image->thread_count,
+            image->thread_count == 1 ? "" : "s", o->instances,
             o->instances == 1 ? "" : "s",
             (unsigned long long)image->total_ops, o->allocator,
             res[0].library_resolved[0] ? res[0].library_resolved : "?");

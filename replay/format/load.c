@@ -28,6 +28,11 @@ int trace_map_file(const char *path, const uint8_t **data, size_t *size,
             close(fd);
         return -1;
     }
+    if (S_ISDIR(st.st_mode)) {
+        trace_error(err, err_len, path, 0, "is a directory, not a trace");
+        close(fd);
+        return -1;
+    }
     *size = (size_t)st.st_size;
     *data = NULL;
     if (*size > 0) {

@@ -192,15 +192,44 @@ report_loads_in_chromium() {
 bad_input_is_a_clear_error() {
   "$mallard" compare -o "$work/x" "$work/missing.trace" 2> "$work/err"
   [ $? -eq 2 ] || fail "missing trace: exit status"
-  grep -q "missing.trace: cannot open the trace" "$work/err" ||
+  grep -q "missing.trace: No such file or directory" "$work/err" ||
     fail "missing trace: message"
+  "$mallard" compare -o "$work/x" "$work" 2> "$work/err"
+  [ $? -eq 2 ] && grep -q "is a directory, not a trace" "$work/err" ||
+    fail "a directory as a trace"
   record_tiny
+  # The same words as replay's for the same mistake.
   "$mallard" compare --runs 0 "$work/tiny.trace" 2> "$work/err"
-  [ $? -eq 2 ] && grep -q -- "--runs 0: bad value" "$work/err" ||
-    fail "--runs 0"
+  [ $? -eq 2 ] && grep -q -- "--runs: expected a number from 1 to 1000, \
+got '0'" "$work/err" || fail "--runs 0"
+  "$mallard" replay --runs 0 "$work/tiny.trace" 2> "$work/err"
+  [ $? -eq 2 ] && grep -q -- "--runs: expected a number from 1 to 1000, \
+got '0'" "$work/err" || fail "replay --runs 0"
   "$mallard" compare --shard 3/2 "$work/tiny.trace" 2> "$work/err"
-  [ $? -eq 2 ] && grep -q -- "--shard 3/2: bad value" "$work/err" ||
+  [ $? -eq 2 ] && grep -q -- "--shard: expected I/N" "$work/err" ||
     fail "--shard 3/2"
+  "$mallard" compare --allocators '' "$work/tiny.trace" 2> "$work/err"
+  [ $? -eq 2 ] && grep -q -- "--allocators: expected a comma list" \
+    "$work/err" || fail "--allocators ''"
+  "$mallard" compare --allocators glibc,glibc "$work/tiny.trace" \
+    2> "$work/err"
+  [ $? -eq 2 ] && grep -q -- "--allocators: glibc is given twice" \
+    "$work/err" || fail "--allocators glibc,glibc"
+  # A folder reused: an earlier compare's files go; anything else in it
+  # makes compare refuse the folder and touch nothing.
+  "$mallard" compare --allocators glibc --runs 1 --no-plot \
+    -o "$work/again" "$work/tiny.trace" > /dev/null 2>&1 || fail "compare"
+  touch "$work/again/logs/99999.err" "$work/again/rss/99999.csv"
+  "$mallard" compare --allocators glibc --runs 1 --no-plot \
+    -o "$work/again" "$work/tiny.trace" > /dev/null 2>&1 || fail "again"
+  [ ! -e "$work/again/logs/99999.err" ] &&
+    [ ! -e "$work/again/rss/99999.csv" ] || fail "stale files kept"
+  touch "$work/again/notes.txt"
+  "$mallard" compare --allocators glibc --runs 1 --no-plot \
+    -o "$work/again" "$work/tiny.trace" > /dev/null 2> "$work/err"
+  [ $? -eq 2 ] && grep -q "holds notes.txt, which no compare writes" \
+    "$work/err" && [ -e "$work/again/results.csv" ] ||
+    fail "a foreign folder was not refused"
   "$mallard" compare --baseline tcmalloc --allocators glibc \
     "$work/tiny.trace" 2> "$work/err"
   [ $? -eq 2 ] && grep -q "baseline tcmalloc is not among" "$work/err" ||

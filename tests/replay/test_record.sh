@@ -288,6 +288,28 @@ case_bad_input_is_refused_with_offset() {
         echo "$f: $(head -1 "$work/err")"
     done
     [ ! -e "$work/out.t" ] || fail "finalize wrote output for bad input"
+    "$mallard" trace info "$work/dir" 2> "$work/err"
+    grep -q "is a directory" "$work/err" ||
+        fail "a directory is not called one"
+    # Output that cannot be written is refused before any work: the
+    # program never runs, no chart is attempted.
+    local out
+    for out in /proc/nope/x.trace "$work/dir"; do
+        "$mallard" record -o "$out" -- touch "$work/ran" 2> "$work/err"
+        [ $? = 1 ] && [ ! -e "$work/ran" ] ||
+            fail "record -o $out ran the program"
+        grep -q "^mallard record: -o $out: " "$work/err" ||
+            fail "record -o $out: message $(cat "$work/err")"
+    done
+    "$mallard" trace stats --plot /proc/nope/x.png "$work/good" \
+        > "$work/out" 2> "$work/err"
+    [ $? = 1 ] && [ ! -s "$work/out" ] &&
+        grep -q "^mallard trace stats: --plot /proc/nope/x.png: cannot" \
+            "$work/err" || fail "stats --plot to a bad path"
+    "$mallard" replay --json --csv "$work/good" 2> "$work/err"
+    [ $? = 2 ] && grep -q "choose one output format" "$work/err" ||
+        fail "replay --json --csv"
+    "$mallard" --version | grep -q "^mallard [0-9]" || fail "--version"
 }
 
 case_stats_plot_draws_png() {
