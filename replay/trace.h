@@ -73,6 +73,9 @@ struct trace {
     struct trace_thread *threads;
     uint64_t peak_live_bytes; /* most requested bytes live at once */
     uint64_t dropped_frees;   /* frees of blocks from before recording */
+    uint64_t time_unit_ns;    /* op times are multiples of it (a
+                                 finalised trace's unit; 1 for the
+                                 recorder's own file) */
     int truncated;            /* recording ended abnormally */
 };
 

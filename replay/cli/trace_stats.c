@@ -20,6 +20,8 @@
 struct stats_ctx {
     uint64_t sizes[STATS_BUCKETS];
     uint64_t lifetimes[STATS_BUCKETS];
+    uint64_t below_unit;          /* lifetimes under the time unit */
+    uint64_t unit;                /* the trace's time unit, ns */
     uint64_t *born;               /* per slot: time_ns of its allocation */
 };
 
@@ -44,8 +46,13 @@ static int stats_visit(void *ctx, uint32_t th, uint64_t i,
     (void)i;
     if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE) {
         uint64_t born = s->born[op->old_slot];
-        s->lifetimes[stats_bucket(op->time_ns > born ?
-                                  op->time_ns - born : 0)]++;
+        uint64_t lifetime = op->time_ns > born ? op->time_ns - born : 0;
+        /* Times are kept to the unit: a block freed within the unit it
+         * was allocated in has no measured lifetime, only "shorter". */
+        if (lifetime == 0 && s->unit > 1)
+            s->below_unit++;
+        else
+            s->lifetimes[stats_bucket(lifetime)]++;
     }
     if (op->slot != TRACE_NO_SLOT) {
         s->born[op->slot] = op->time_ns;
@@ -54,12 +61,17 @@ static int stats_visit(void *ctx, uint32_t th, uint64_t i,
     return 0;
 }
 
-static void stats_print_histogram(const char *title, const uint64_t *h)
+/* below_unit: a first row for values under unit (when unit > 1). */
+static void stats_print_histogram(const char *title, const uint64_t *h,
+                                  uint64_t below_unit, uint64_t unit)
 {
     uint64_t most = 1;
     for (unsigned b = 0; b < STATS_BUCKETS; b++)
         most = h[b] > most ? h[b] : most;
     printf("%s\n", title);
+    if (unit > 1)
+        printf("  < %llu ns %10llu  (shorter than the trace's time unit)\n",
+               (unsigned long long)unit, (unsigned long long)below_unit);
     for (unsigned b = 0; b < STATS_BUCKETS; b++) {
         if (!h[b])
             continue;
@@ -162,14 +174,15 @@ static int stats_run(const struct cli_trace *ct, const char *png)
         fprintf(stderr, "mallard trace stats: out of memory\n");
         return 1;
     }
+    s->unit = ct->trace.time_unit_ns;
     int rc = schedule_walk(&ct->trace, stats_visit, s, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", ct->path, err);
     } else {
         stats_print_histogram("request sizes (allocations by bytes):",
-                              s->sizes);
+                              s->sizes, 0, 1);
         stats_print_histogram("lifetimes (frees by ns since allocation):",
-                              s->lifetimes);
+                              s->lifetimes, s->below_unit, s->unit);
         stats_print_threads(&ct->trace);
         if (png && strchr(png, '\'')) {
             fprintf(stderr, "mallard trace stats: --plot path must not "

@@ -61,6 +61,7 @@ int final_read_summary(struct decode_ctx *d)
     f->t.truncated = v[4] != 0;
     f->t.duration_ns = v[5];
     f->unit = v[6];
+    f->t.time_unit_ns = v[6] ? v[6] : 1;
     f->t.threads = calloc(v[0] + 1, sizeof(*f->t.threads));
     f->expected = calloc(v[0] + 1, sizeof(*f->expected));
     f->cap = calloc(v[0] + 1, sizeof(*f->cap));

@@ -221,6 +221,7 @@ void fin_summary(const struct fin_ctx *f, const struct trace_raw *raw,
     out->slot_count = f->slot_count;
     out->peak_live_bytes = f->peak_live_bytes;
     out->dropped_frees = f->report.dropped_frees;
+    out->time_unit_ns = 1;
     out->truncated = !raw->have_end ||
                      (raw->end_flags & TRACE_END_TRUNCATED) ||
                      raw->events_lost > 0;

@@ -344,6 +344,7 @@ static int slice_build(struct slice_ctx *c, struct trace *out,
     }
     out->slot_count = c->next_slot;
     out->peak_live_bytes = c->peak_bytes;
+    out->time_unit_ns = in->time_unit_ns;
     return 0;
 }
 

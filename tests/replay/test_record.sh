@@ -320,6 +320,16 @@ case_stats_plot_draws_png() {
     grep -q "^request sizes" "$work/s" || fail "no size histogram"
     grep -q "^lifetimes" "$work/s" || fail "no lifetime histogram"
     [ "$(head -c 4 "$work/p.png" | tail -c 3)" = PNG ] || fail "not a PNG"
+    # Times are kept to 10 us: lifetimes below that are counted as such,
+    # not as lifetimes of 1 ns; at 1 ns units there is no such row.
+    sed -n '/^lifetimes/,/^threads/p' "$work/s" > "$work/life"
+    grep -q "^  < 10000 ns " "$work/life" && ! grep -q "2^0 " "$work/life" ||
+        fail "lifetimes ignore the time unit: $(cat "$work/life")"
+    "$mallard" trace finalize --time-unit 1 -o "$work/t1" "$work/t" \
+        > /dev/null 2>&1 || fail "finalize --time-unit 1"
+    "$mallard" trace stats "$work/t1" | grep -q "^  < [0-9]* ns " &&
+        fail "a below-unit row at a 1 ns unit"
+    return 0
 }
 
 case_help_explains_each_command() {
