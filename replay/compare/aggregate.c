@@ -153,21 +153,52 @@ static void agg_ratio(const struct cmp_rows *rows, struct cmp_stats *st,
     c->within_noise = c->ratio_lo <= 1.0 && c->ratio_hi >= 1.0;
 }
 
-/* Marks the fastest case of each trace and instance count. */
-static void agg_best(struct cmp_stats *st)
+/* The fastest and the second fastest case of c's trace and instance
+ * count (second NULL when c's group has one case). */
+static void agg_two_fastest(struct cmp_stats *st, const struct cmp_case *c,
+                            struct cmp_case **first,
+                            struct cmp_case **second)
+{
+    *first = *second = NULL;
+    for (size_t j = 0; j < st->ncases; j++) {
+        struct cmp_case *o = &st->cases[j];
+        if (!o->n_ok || o->instances != c->instances ||
+            strcmp(o->trace, c->trace) != 0)
+            continue;
+        if (!*first || o->wall_med < (*first)->wall_med) {
+            *second = *first;
+            *first = o;
+        } else if (!*second || o->wall_med < (*second)->wall_med) {
+            *second = o;
+        }
+    }
+}
+
+/*
+ * Marks the fastest case of each trace and instance count, when the
+ * runs tell it apart from the second fastest: the bootstrap interval of
+ * their ratio lies below 1.  Otherwise no case of the group is "best"
+ * (a lead inside the noise is no lead).
+ */
+static void agg_best(const struct cmp_rows *rows, struct cmp_stats *st)
 {
     for (size_t i = 0; i < st->ncases; i++) {
-        struct cmp_case *c = &st->cases[i], *best = NULL;
+        struct cmp_case *c = &st->cases[i], *first, *second;
+        c->best = 0;
         if (!c->n_ok)
             continue;
-        for (size_t j = 0; j < st->ncases; j++) {
-            struct cmp_case *o = &st->cases[j];
-            if (o->n_ok && o->instances == c->instances &&
-                strcmp(o->trace, c->trace) == 0 &&
-                (!best || o->wall_med < best->wall_med))
-                best = o;
+        agg_two_fastest(st, c, &first, &second);
+        if (first != c)
+            continue;
+        if (second == NULL) {
+            c->best = 1;
+            continue;
         }
-        c->best = best == c;
+        double a[AGG_MAX_RUNS], b[AGG_MAX_RUNS], lo, hi;
+        size_t na = agg_collect(rows, c, AGG_FIELD(wall_s), a);
+        size_t nb = agg_collect(rows, second, AGG_FIELD(wall_s), b);
+        cmp_bootstrap_ratio_ci(a, na, b, nb, &lo, &hi);
+        c->best = hi < 1.0;
     }
 }
 
@@ -223,7 +254,7 @@ int cmp_stats_build(const struct cmp_rows *rows, const char *baseline,
             }
     for (size_t i = 0; i < st->ncases; i++)
         agg_ratio(rows, st, &st->cases[i]);
-    agg_best(st);
+    agg_best(rows, st);
     if (st->ninstances)
         agg_geomeans(st);
     return 0;

@@ -123,6 +123,28 @@ static void test_stats_ratios_best_and_failed_cases(void)
     cmp_rows_free(&rows);
 }
 
+/* Two allocators whose runs overlap: neither is "best". */
+static void test_no_best_within_noise(void)
+{
+    struct cmp_rows rows = { 0 };
+    const double a[] = { 1.0, 1.2, 0.9 }, b[] = { 0.95, 1.15, 1.05 };
+    for (int r = 0; r < 3; r++) {
+        struct cmp_row ra = make_row(2 * r, "glibc", r + 1, "ok", a[r]);
+        struct cmp_row rb = make_row(2 * r + 1, "other", r + 1, "ok", b[r]);
+        cmp_rows_push(&rows, &ra);
+        cmp_rows_push(&rows, &rb);
+    }
+    struct cmp_stats st;
+    CHECK(cmp_stats_build(&rows, "glibc", &st) == 0);
+    const struct cmp_case *g = cmp_stats_find(&st, "traces/t.trace",
+                                              "glibc", 1);
+    const struct cmp_case *o = cmp_stats_find(&st, "traces/t.trace",
+                                              "other", 1);
+    CHECK(g && o && !g->best && !o->best && o->within_noise);
+    cmp_stats_free(&st);
+    cmp_rows_free(&rows);
+}
+
 static void test_results_csv_round_trip(void)
 {
     char path[] = "/tmp/mallard-test-results-XXXXXX";
@@ -187,6 +209,7 @@ int main(void)
     test_ratio_interval_of_twice_as_slow();
     test_geomean_ignores_missing();
     test_stats_ratios_best_and_failed_cases();
+    test_no_best_within_noise();
     test_results_csv_round_trip();
     test_reads_replay_json();
     CHECK_DONE();
