@@ -129,6 +129,9 @@ static void agg_fill_case(const struct cmp_rows *rows, struct cmp_case *c)
     c->frag_med = agg_median_of(rows, c, AGG_FIELD(fragmentation));
     for (int i = 0; i < CMP_LAT_COUNT; i++)
         c->lat_med[i] = agg_median_of(rows, c, AGG_LAT(i));
+    c->edge_wait_med = agg_median_of(rows, c, AGG_FIELD(edge_wait_s));
+    c->edge_wait_large = c->edge_wait_med >
+                         CMP_EDGE_WAIT_SHARE * c->wall_med;
     c->ratio = c->ratio_lo = c->ratio_hi = c->rss_ratio = NAN;
 }
 

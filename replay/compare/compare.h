@@ -116,7 +116,15 @@ struct cmp_case {
     double rss_med, rss_min, rss_max, rss_ratio;
     double calls_per_s_med, frag_med;
     double lat_med[CMP_LAT_COUNT];
+    double edge_wait_med;               /* s, summed over threads */
+    int edge_wait_large;                /* over CMP_EDGE_WAIT_SHARE of
+                                           the wall time */
 };
+/* Waiting on the recorded cross-thread order (edges) summed over the
+ * threads, as a share of the wall time, above which the report flags a
+ * case: its time then depends on that order as much as on the
+ * allocator. */
+#define CMP_EDGE_WAIT_SHARE 0.25
 
 struct cmp_stats {
     struct cmp_case *cases;

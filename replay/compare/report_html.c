@@ -119,7 +119,13 @@ static void html_case(FILE *f, const struct cmp_stats *st, size_t a,
     html_num(f, "%.1f", c->rss_med);
     html_num(f, "%.2f", c->frag_med);
     html_num(f, "%.0f", c->lat_med[2]);
-    fprintf(f, "<td>%d/%d</td><td class=\"failed\">", c->n_ok,
+    fprintf(f, "<td%s>", c->edge_wait_large ? " class=\"failed\"" : "");
+    if (isfinite(c->edge_wait_med))
+        fprintf(f, "%.4f%s", c->edge_wait_med,
+                c->edge_wait_large ? " !" : "");
+    else
+        fputs("&ndash;", f);
+    fprintf(f, "</td><td>%d/%d</td><td class=\"failed\">", c->n_ok,
             c->n_ok + c->n_failed);
     if (c->failure) {
         html_text(f, c->failure->status);
@@ -135,11 +141,16 @@ static void html_table(FILE *f, const struct cmp_stats *st)
             "<b>");
     html_text(f, st->baseline);
     fprintf(f, "</b> on the same trace; ~ marks a ratio whose 95%% "
-            "interval contains 1 (within noise).</p>\n<table>\n<tr><th>"
-            "trace</th><th>allocator</th><th>time s</th><th>95%% "
-            "interval</th><th>ratio</th><th>peak RSS MiB</th><th>"
-            "fragmentation</th><th>p99 ns</th><th>runs ok</th><th>"
-            "failure</th></tr>\n");
+            "interval contains 1 (within noise).  Edge wait: time "
+            "threads waited for another thread's earlier op (the recorded "
+            "order), summed; ! marks over %.0f%% of the wall time, where "
+            "the time depends on that order as much as on the allocator."
+            "</p>\n"
+            "<table>\n<tr><th>trace</th><th>allocator</th><th>time s"
+            "</th><th>95%% interval</th><th>ratio</th><th>peak RSS MiB"
+            "</th><th>fragmentation</th><th>p99 ns</th><th>edge wait s"
+            "</th><th>runs ok</th><th>failure</th></tr>\n",
+            100.0 * CMP_EDGE_WAIT_SHARE);
     for (size_t t = 0; t < st->ntraces; t++)
         for (size_t k = 0; k < st->ninstances; k++)
             for (size_t a = 0; a < st->nallocators; a++) {

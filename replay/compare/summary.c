@@ -133,7 +133,8 @@ static void sum_print_case(FILE *out, const struct cmp_case *c,
                 c->ratio_hi, c->within_noise ? "~" : " ");
     else
         fprintf(out, "  %24s", "(no baseline)");
-    fprintf(out, " %9.1f", c->rss_med);
+    fprintf(out, " %9.1f %9.4f%s", c->rss_med, c->edge_wait_med,
+            c->edge_wait_large ? "!" : " ");
     if (c->n_failed)
         fprintf(out, "  %d/%d runs failed", c->n_failed,
                 c->n_ok + c->n_failed);
@@ -145,10 +146,10 @@ static void sum_print_trace(FILE *out, const struct cmp_stats *st,
 {
     char label[CMP_PATH_MAX];
     cmp_trace_label(trace, label, sizeof(label));
-    fprintf(out, "\n%s, %d instance%s:\n  %-12s %9s %21s  %-24s %9s\n",
-            label, instances, instances == 1 ? "" : "s", "allocator",
-            "time s", "95% interval", "ratio to baseline [95%]",
-            "peak MiB");
+    fprintf(out, "\n%s, %d instance%s:\n  %-12s %9s %21s  %-24s %9s "
+            "%9s\n", label, instances, instances == 1 ? "" : "s",
+            "allocator", "time s", "95% interval",
+            "ratio to baseline [95%]", "peak MiB", "edge s");
     for (size_t a = 0; a < st->nallocators; a++) {
         const struct cmp_case *c = cmp_stats_find(st, trace,
                 st->allocators[a], instances);
@@ -163,7 +164,11 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
         for (size_t k = 0; k < st->ninstances; k++)
             sum_print_trace(out, st, st->traces[t], st->instances[k]);
     fprintf(out, "\n~ : the ratio's 95%% interval contains 1.00, so the "
-            "difference is within the noise of the runs.\n");
+            "difference is within the noise of the runs.\nedge s: time "
+            "threads waited for another thread's earlier op (the recorded "
+            "order), summed;\n! : over %.0f%% of the wall time: the "
+            "time depends on that order as much as on the allocator.\n",
+            100.0 * CMP_EDGE_WAIT_SHARE);
     if (!st->ninstances)
         return;
     fprintf(out, "geometric mean over traces (%d instance%s), ratio to "

@@ -61,6 +61,8 @@ rows_and_charts() {
   [ "$(grep -c '"trace":' "$out/summary.json")" -eq 2 ] ||
     fail "summary.json should hold 2 cases"
   grep -q "ratio to baseline" "$work/stdout" || fail "no terminal summary"
+  grep -q "edge s" "$work/stdout" && grep -q "edge wait s" "$out/index.html" ||
+    fail "edge wait not shown in the summary and the report"
   for c in $charts; do
     check_png "$out/charts/$c.png"
     check_svg "$out/charts/$c.svg"
