@@ -1,10 +1,14 @@
 /*
  * lifecycle.c - when recording starts and stops.
  *
- * Starts in a constructor (early priority): reads MALLARD_TRACE,
- * MALLARD_FOLLOW_EXEC and MALLARD_TRACE_GEN, opens the trace, hooks fork
- * and fatal signals.  Calls made before it (other libraries' constructors)
- * are forwarded but not recorded; their frees show up as dropped frees.
+ * Starts at the program's first malloc-family call, or in a constructor
+ * if none came before: reads MALLARD_TRACE, MALLARD_FOLLOW_EXEC and
+ * MALLARD_TRACE_GEN, opens the trace, hooks fork and fatal signals.  A
+ * preloaded library is initialised after every library the program
+ * links, so other libraries' constructors (C++ static initialisers)
+ * allocate before our constructor runs: starting at the first call
+ * records them too.  Calls made before the C library has set up the
+ * environment (the dynamic loader's own) are forwarded unrecorded.
  * Stops in a destructor (normal exit), in _exit/_Exit (which skip the
  * destructors; fork children often leave that way) or a fatal-signal
  * handler.
@@ -153,8 +157,13 @@ static void fork_child(void)
         atomic_store(&record_active, 1);
 }
 
-__attribute__((constructor(101))) static void record_start(void)
+/* Set by the first start, lazy or from the constructor: one try only. */
+static atomic_int start_tried;
+
+static void record_start(void)
 {
+    if (atomic_exchange(&start_tried, 1))
+        return;
     session.fd = -1;
     if (record_resolve() < 0 || record_threads_init() != 0)
         return;
@@ -176,6 +185,19 @@ __attribute__((constructor(101))) static void record_start(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     hook_signals();
     atomic_store(&record_active, 1);
+}
+
+__attribute__((constructor(101))) static void record_start_at_load(void)
+{
+    record_start();
+}
+
+int record_start_lazily(void)
+{
+    if (environ == NULL || atomic_load(&start_tried))
+        return atomic_load(&record_active);
+    record_start();
+    return atomic_load(&record_active);
 }
 
 __attribute__((destructor)) static void record_stop(void)

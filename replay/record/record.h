@@ -129,6 +129,9 @@ int record_threads_init(void);
 
 /* ---- session.c ---- */
 extern atomic_int record_active;    /* 1 while events are being written */
+/* lifecycle.c: starts recording if it never was (the program's first
+ * call, before our constructor); returns record_active. */
+int record_start_lazily(void);
 /* An ordered stamp of the trace clock: taken after every earlier load
  * of this thread is globally visible (rdtscp, or the vDSO's clock, which
  * orders its own TSC read the same way). */

@@ -24,11 +24,16 @@
 
 static RECORD_TLS unsigned shim_depth;  /* malloc API calls in progress */
 
-/* 1 if this call is the program's own and recording is on. */
+/* 1 if this call is the program's own and recording is on; the first
+ * such call starts the recording (lifecycle.c). */
 static inline int shim_enter(void)
 {
-    return shim_depth++ == 0 &&
-           atomic_load_explicit(&record_active, memory_order_relaxed);
+    if (shim_depth++ != 0)
+        return 0;
+    if (RECORD_LIKELY(atomic_load_explicit(&record_active,
+                                           memory_order_relaxed)))
+        return 1;
+    return record_start_lazily();
 }
 
 static inline void shim_leave(void)

@@ -11,8 +11,16 @@
  * from inside another (a depth counter per thread).  At exit it writes
  * "KIND COUNT" lines to $COUNTING_OUT, with the names `mallard trace
  * dump` uses.
+ *
+ * COUNTING_ALL=1 counts every call of every thread from the process's
+ * first, the check that nothing before the recorder's constructor is
+ * lost.  The program must then leave by _exit (wrapped here: the counts
+ * are written before the recorder's own _exit closes the trace), since
+ * destructors after ours would allocate unseen.  Counts are written
+ * with write(2), which does not allocate.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +41,15 @@ static size_t boot_used;
 static __thread int resolving;
 static __thread int depth;
 
+static int count_all = -1;       /* COUNTING_ALL, read at first count */
+
 static void count(int kind)
 {
-    if (depth == 1 && gettid() != getpid())
+    if (count_all < 0) {
+        const char *all = getenv("COUNTING_ALL");
+        count_all = all && all[0] == '1';
+    }
+    if (depth == 1 && (count_all || gettid() != getpid()))
         atomic_fetch_add_explicit(&counts[kind], 1, memory_order_relaxed);
 }
 
@@ -136,16 +150,27 @@ size_t malloc_usable_size(void *p)
 __attribute__((destructor)) static void write_counts(void)
 {
     const char *path = getenv("COUNTING_OUT");
-    char line[64];
+    char text[COUNT_KINDS * 64];
+    size_t used = 0;
     if (!path)
         return;
-    FILE *f = fopen(path, "w");
-    if (!f)
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
         return;
-    for (int k = 1; k < COUNT_KINDS; k++) {
-        snprintf(line, sizeof(line), "%s %lu\n", kind_names[k],
-                 atomic_load(&counts[k]));
-        fputs(line, f);
-    }
-    fclose(f);
+    for (int k = 1; k < COUNT_KINDS; k++)
+        used += (size_t)snprintf(text + used, sizeof(text) - used,
+                                 "%s %lu\n", kind_names[k],
+                                 atomic_load(&counts[k]));
+    (void)!write(fd, text, used);
+    close(fd);
+}
+
+void _exit(int status)
+{
+    static __typeof__(_exit) *real_exit;
+    write_counts();
+    if (!real_exit)
+        real_exit = (__typeof__(_exit) *)next("_exit");
+    real_exit(status);
+    __builtin_unreachable();
 }

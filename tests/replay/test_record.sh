@@ -6,6 +6,7 @@
 # given, is an allocator preloaded behind the recorder (libmallard).
 set -uo pipefail
 case_name=$1 mallard=$2 reclib=$3 workload=$4 counter=$5 alloc=${6:-}
+early=${7:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
@@ -34,6 +35,39 @@ case_counts_match_counting_shim() {
     diff "$work/expected" "$work/recorded" ||
         fail "recorded counts differ from the counting shim's"
     echo "counts match: $(tr '\n' ' ' < "$work/expected")"
+}
+
+# Every call from the process's first, including those of a C++
+# library's static initialiser (before the recorder's constructor) and
+# a threaded python3's, equals an independent counter's count.
+calls_match_whole_program() {
+    local name=$1
+    shift
+    rm -f "$work/w"
+    LD_PRELOAD="$counter $reclib" MALLARD_TRACE="$work/w" COUNTING_ALL=1 \
+        COUNTING_OUT="$work/counted" "$@" > "$work/out" ||
+        fail "$name failed under the recorder"
+    "$mallard" trace info "$work/w" | sed -n '/^ops:/,/^slots:/p' |
+        awk 'NF == 2 && $1 != "ops:" && $1 != "slots:" &&
+             $1 !~ /^thread_/ { print $1, $2 }' | sort > "$work/recorded"
+    awk '$2 > 0' "$work/counted" | sort > "$work/expected"
+    diff "$work/expected" "$work/recorded" ||
+        fail "$name: recorded counts differ from the counting shim's"
+    echo "$name: $(tr '\n' ' ' < "$work/expected")"
+}
+
+case_first_calls_are_recorded() {
+    calls_match_whole_program "C program, C++ library" "$early"
+    [ "$(cat "$work/out")" = 100 ] || fail "early_alloc_main's output"
+    grep -q "^malloc [0-9][0-9][0-9]" "$work/expected" ||
+        fail "the library's initialiser was not counted"
+    local py=/usr/bin/python3
+    [ -x "$py" ] || return 0
+    printf '%s\n' 'import json, os, sys, threading' \
+        'def work():' '    for i in range(200): json.dumps(list(range(i)))' \
+        't = threading.Thread(target=work); t.start(); work(); t.join()' \
+        'sys.stdout.flush(); os._exit(0)' > "$work/early.py"
+    calls_match_whole_program python3 "$py" "$work/early.py"
 }
 
 case_round_trip() {
