@@ -81,9 +81,10 @@ struct replay_options {
  * replay_packed_op for the run.
  */
 #define REPLAY_OP_IS_DEP_TARGET 1u  /* another thread waits on this op */
-/* malloc_usable_size of another thread's block: counted, not called,
- * since nothing orders it before that block's free in the replay; the
- * packed form also marks thread start and exit so */
+/* malloc_usable_size of another thread's block whose free is not on
+ * the asking thread: counted, not called, since nothing orders it
+ * before that free in the replay (slots.c); the packed form also marks
+ * thread start and exit so */
 #define REPLAY_OP_NO_CALL 2u
 /* packed form only: the op has a replay_op_extra (see below) */
 #define REPLAY_OP_EXTRA 4u
@@ -145,6 +146,10 @@ struct replay_image {
     uint64_t peak_live_bytes;       /* recorded ideal peak */
     uint64_t final_live_bytes;      /* requested bytes never freed */
     uint64_t kind_counts[REPLAY_KIND_SLOTS];
+    /* malloc_usable_size asked by another thread than the one that
+     * holds the block: recorded, not replayed (nothing orders the call
+     * before the holder's free, so it could land on a freed block). */
+    uint64_t usable_size_not_called;
 };
 
 struct replay_image *replay_image_build(const struct trace *trace,

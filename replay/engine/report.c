@@ -190,6 +190,12 @@ static void report_table(FILE *out, const struct replay_image *image,
     }
     if (last_ok >= 0)
         report_table_latency(out, &res[last_ok], o->latency_every);
+    if (image->usable_size_not_called)
+        fprintf(out, "malloc_usable_size: %llu recorded; %llu of them, asked "
+                "by another thread than the\nblock's holder, not replayed "
+                "(nothing orders them before the holder's free)\n",
+                (unsigned long long)image->kind_counts[TRACE_USABLE_SIZE],
+                (unsigned long long)image->usable_size_not_called);
     if (last_ok >= 0)
         fprintf(out, "\npeak live %.1f MiB recorded, %.1f MiB sampled in "
                 "this replay; edge wait %.2f%% of thread time\n",
@@ -273,13 +279,17 @@ static void report_json(FILE *out, const struct replay_image *image,
     fprintf(out, ",\n  \"threads\": %u, \"instances\": %d, "
             "\"ops_per_instance\": %llu, \"touch\": \"%s\", \"timing\": "
             "\"%s\", \"verify\": %s, \"latency_every\": %d, "
-            "\"passes\": %d, \"max_lead_us\": %d,\n  \"runs\": [\n",
+            "\"passes\": %d, \"max_lead_us\": %d,\n  "
+            "\"usable_size_recorded\": %llu, "
+            "\"usable_size_not_replayed\": %llu,\n  \"runs\": [\n",
             image->thread_count,
             o->instances, (unsigned long long)image->total_ops,
             (const char *[]){ "none", "first", "pages", "all" }[o->touch],
             o->timing == REPLAY_TIMING_ASAP ? "asap" : "recorded",
             o->verify ? "true" : "false", o->latency_every,
-            o->passes > 1 ? o->passes : 1, o->max_lead_us);
+            o->passes > 1 ? o->passes : 1, o->max_lead_us,
+            (unsigned long long)image->kind_counts[TRACE_USABLE_SIZE],
+            (unsigned long long)image->usable_size_not_called);
     for (int i = 0; i < runs; i++) {
         report_json_run(out, i + 1, &res[i]);
         fprintf(out, i + 1 < runs ? ",\n" : "\n");

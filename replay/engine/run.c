@@ -82,8 +82,12 @@ static void run_plan(const struct replay_image *image,
     for (uint32_t t = 0; t < image->thread_count; t++) {
         const struct replay_packed_op *op = ops + desc[t].first_op;
         for (uint64_t i = 0; i < desc[t].op_count; i++, op++) {
-            plans[t].kind_ops[op->kind]++;
-            plans[t].calls += !(op->flags & REPLAY_OP_NO_CALL);
+            int called = !(op->flags & REPLAY_OP_NO_CALL);
+            /* a deferred usable_size is not performed; thread start
+             * and exit are performed, though not calls */
+            plans[t].kind_ops[op->kind] += called ||
+                                           op->kind != TRACE_USABLE_SIZE;
+            plans[t].calls += called;
         }
     }
 }

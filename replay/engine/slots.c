@@ -22,6 +22,12 @@
  * The same walk proves the trace sound: known kinds, live slots only,
  * edges in range and on every cross-thread free, and no edge cycle (a
  * cycle would hang the replay).
+ *
+ * malloc_usable_size on a block of another thread is ordered after the
+ * allocation (an edge) but not before the free: it is not called unless
+ * the asking thread is also the one that releases the block (redis asks,
+ * then frees), which the walk learns only at the release.  Until then
+ * such ops wait in a chain per replay slot (usable_last, usable_prev).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +57,10 @@ struct slots_walk {
     uint64_t *alloc_op;     /* per replay slot: by which op (while
                                free: the op that freed it) */
     uint64_t *size;         /* per replay slot: bytes requested */
+    uint64_t *usable_last;  /* per replay slot: 1 + global index of the
+                               newest deferred usable_size op, or 0 */
+    uint32_t *usable_thread; /* per replay slot: the thread asking */
+    uint64_t *usable_prev;  /* per op: 1 + the chain's previous, or 0 */
     uint32_t used, cap;     /* replay slots handed out, capacity */
     uint64_t limit;         /* past this, borrow freed slots */
     int64_t live, peak;
@@ -83,9 +93,51 @@ static int slots_grow(struct slots_walk *w)
     uint32_t *ho = realloc(w->holder, cap * sizeof(*ho));
     if (ho)
         w->holder = ho;
-    if (!nf || !at || !ao || !sz || !ho)
+    uint64_t *ul = realloc(w->usable_last, cap * sizeof(*ul));
+    if (ul)
+        w->usable_last = ul;
+    uint32_t *ut = realloc(w->usable_thread, cap * sizeof(*ut));
+    if (ut)
+        w->usable_thread = ut;
+    if (!nf || !at || !ao || !sz || !ho || !ul || !ut)
         return -1;
     w->cap = cap;
+    return 0;
+}
+
+/* Ends replay slot r's chain of deferred usable_size ops, making them
+ * calls when the releasing thread is the one that asked. */
+static void usable_settle(struct slots_walk *w, uint32_t r, uint32_t t)
+{
+    int callable = w->usable_thread[r] == t;
+    for (uint64_t at = w->usable_last[r]; at != 0;) {
+        struct replay_op *u = &w->ops[at - 1];
+        if (callable) {
+            u->flags &= (uint8_t)~REPLAY_OP_NO_CALL;
+            w->image->usable_size_not_called--;
+        }
+        at = w->usable_prev[at - 1];
+    }
+    w->usable_last[r] = 0;
+}
+
+/* A usable_size op of thread t on another thread's block r: deferred
+ * (not called) until the walk sees who releases r. */
+static int usable_defer(struct slots_walk *w, uint32_t t, uint32_t r,
+                        struct replay_op *op)
+{
+    if (!w->usable_prev &&
+        !(w->usable_prev = calloc(w->image->total_ops + 1,
+                                  sizeof(*w->usable_prev))))
+        return slots_fail(w, t, "out of memory deferring usable_size");
+    op->flags |= REPLAY_OP_NO_CALL;
+    w->image->usable_size_not_called++;
+    if (w->usable_last[r] && w->usable_thread[r] != t)
+        usable_settle(w, r, SLOTS_NONE);     /* another asker: dropped */
+    uint64_t index = (uint64_t)(op - w->ops);
+    w->usable_prev[index] = w->usable_last[r];
+    w->usable_last[r] = index + 1;
+    w->usable_thread[r] = t;
     return 0;
 }
 
@@ -110,9 +162,11 @@ static int slots_release(struct slots_walk *w, uint32_t t,
     if (edge)
         w->holder[r] = t;
     op->old_slot = r;
-    if (op->kind == TRACE_USABLE_SIZE && w->alloc_thread[r] != t)
-        op->flags |= REPLAY_OP_NO_CALL;
+    if (op->kind == TRACE_USABLE_SIZE && w->alloc_thread[r] != t &&
+        usable_defer(w, t, r, op) != 0)
+        return -1;
     if (frees) {
+        usable_settle(w, r, t);
         w->alloc_op[r] = w->pos[t];
         w->map[old] = SLOTS_NONE;
         w->live -= (int64_t)w->size[r];
@@ -165,6 +219,7 @@ static int slots_take(struct slots_walk *w, uint32_t t,
     w->map[s] = r;
     w->alloc_thread[r] = t;
     w->holder[r] = SLOTS_NONE;
+    w->usable_last[r] = 0;
     w->alloc_op[r] = w->pos[t];
     w->size[r] = image_requested_bytes(op);
     w->live += (int64_t)w->size[r];
@@ -265,6 +320,9 @@ static void slots_free_walk(struct slots_walk *w)
     free(w->holder);
     free(w->alloc_op);
     free(w->size);
+    free(w->usable_last);
+    free(w->usable_thread);
+    free(w->usable_prev);
 }
 
 int image_check_and_rename(struct replay_image *image,

@@ -342,8 +342,10 @@ static void worker_count(struct replay_worker *w, uint64_t done)
         return;
     }
     for (uint64_t i = 0; i < done; i++) {
-        w->kind_ops[w->ops[i].kind]++;
-        w->calls += !(w->ops[i].flags & REPLAY_OP_NO_CALL);
+        int called = !(w->ops[i].flags & REPLAY_OP_NO_CALL);
+        w->kind_ops[w->ops[i].kind] += called ||
+                                       w->ops[i].kind != TRACE_USABLE_SIZE;
+        w->calls += called;
     }
 }
 

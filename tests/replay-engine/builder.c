@@ -243,6 +243,23 @@ void builder_cross(struct builder *b, uint32_t threads, uint64_t rounds,
     free(held);
 }
 
+void builder_usable_cross(struct builder *b, uint64_t rounds)
+{
+    builder_init(b, 2);
+    builder_thread_marks(b, 2, TRACE_THREAD_START);
+    for (uint64_t r = 0; r < rounds; r++) {
+        uint64_t asked_op, kept_op;
+        uint32_t asked = builder_alloc(b, 0, TRACE_MALLOC, 100, 0,
+                                       &asked_op);
+        uint32_t kept = builder_alloc(b, 0, TRACE_MALLOC, 200, 0, &kept_op);
+        builder_release(b, 1, TRACE_USABLE_SIZE, asked, 0, asked_op);
+        builder_release(b, 1, TRACE_FREE, asked, 0, asked_op);
+        builder_release(b, 1, TRACE_USABLE_SIZE, kept, 0, kept_op);
+        builder_release(b, 0, TRACE_FREE, kept, TRACE_NO_DEP, 0);
+    }
+    builder_thread_marks(b, 2, TRACE_THREAD_EXIT);
+}
+
 void builder_options(struct replay_options *opt)
 {
     memset(opt, 0, sizeof(*opt));

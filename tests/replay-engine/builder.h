@@ -43,6 +43,13 @@ void builder_mixed(struct builder *b, uint64_t rounds);
  */
 void builder_cross(struct builder *b, uint32_t threads, uint64_t rounds,
                    uint32_t per_round);
+/*
+ * Two threads; each round thread 0 allocates two blocks, thread 1 asks
+ * malloc_usable_size of both (an edge on each allocation) and frees the
+ * first; thread 0 frees the second.  Only the first question has its
+ * free after it on the same thread.
+ */
+void builder_usable_cross(struct builder *b, uint64_t rounds);
 
 /* Default options for the tests: glibc, one run, one instance. */
 void builder_options(struct replay_options *opt);

@@ -61,6 +61,30 @@ static void test_counts_are(const struct builder *b, uint64_t times)
           (unsigned long long)test_result.ops, (unsigned long long)total);
 }
 
+/* A usable_size question on another thread's block is replayed when the
+ * asking thread frees the block itself (nothing can free it between),
+ * not when the owner frees it; the report counts those apart. */
+static void test_cross_thread_usable_size(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_usable_cross(&b, 200);
+    builder_options(&opt);
+    struct replay_image *image = test_replay(&b, &opt);
+    if (image) {
+        CHECK(image->kind_counts[TRACE_USABLE_SIZE] == 400 &&
+              image->usable_size_not_called == 200, "usable %llu, not "
+              "called %llu", (unsigned long long)
+              image->kind_counts[TRACE_USABLE_SIZE],
+              (unsigned long long)image->usable_size_not_called);
+        CHECK(test_result.kind_ops[TRACE_USABLE_SIZE] == 200,
+              "usable_size calls %llu", (unsigned long long)
+              test_result.kind_ops[TRACE_USABLE_SIZE]);
+        replay_image_unmap(image);
+    }
+    builder_free(&b);
+}
+
 /* Every call timed by default; one in N with --latency-every N. */
 static void test_latency_counts_follow_sampling(void)
 {
@@ -474,6 +498,7 @@ int main(void)
     alarm(TEST_WATCHDOG_S);
     test_latency_quantiles_bound_the_truth();
     test_replay_performs_every_recorded_op();
+    test_cross_thread_usable_size();
     test_latency_counts_follow_sampling();
     test_verify_and_touch_all_pass_on_glibc();
     test_cross_thread_frees_never_deadlock_1_to_64();
