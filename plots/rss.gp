@@ -1,11 +1,11 @@
-# rss.gp - chart (2): peak resident memory (VmHWM) per trace and
-# allocator, median of runs, error bars from the smallest to the largest
-# run.  Reads data/rss.dat: trace, then per allocator median, min, max
+# rss.gp - chart (2): the allocator's peak memory (anonymous resident
+# memory: the harness keeps its own apart) per trace and allocator,
+# median of runs, error bars from the smallest to the largest run.  Reads data/rss.dat: trace, then per allocator median, min, max
 # in MiB; NaN leaves a gap.
 load plotsdir.'/common.gp'
-set title sprintf("Peak resident memory (median of runs, min to max; " . \
+set title sprintf("Allocator's peak memory (median of runs, min to max; " . \
     "%d instance(s))", inst)
-set ylabel "peak RSS (MiB, lower is better)"
+set ylabel "peak memory: anonymous RSS (MiB, lower is better)"
 set xlabel "trace"
 set style data histograms
 set style histogram errorbars gap 1 lw 1

@@ -1,14 +1,15 @@
-# rss_time.gp - chart (4): resident memory over the replay, a line per
-# allocator (its run of median time), against the ideal: the bytes the
-# program had live, which a perfect allocator would hold.  One panel per
-# trace.  Reads data/rss-T-A.dat (trace T, allocator A, 1-based) and
-# data/rss-T-0.dat (the ideal): time s, RSS MiB, live MiB.
+# rss_time.gp - chart (4): the allocator's memory (anonymous resident)
+# over the replay, a line per allocator (its run of median time),
+# against the ideal: the bytes the program had live, which a perfect
+# allocator would hold.  One panel per trace.  Reads data/rss-T-A.dat
+# (trace T, allocator A, 1-based) and data/rss-T-0.dat (the ideal):
+# time s, memory MiB, live MiB.
 panels = words(traces)
 load plotsdir.'/common.gp'
 set xlabel "time since the start of the replay (s)"
-set ylabel "resident memory (MiB)"
+set ylabel "allocator's memory: anonymous RSS (MiB)"
 set yrange [0:*]
-set multiplot layout rows, cols title sprintf("RSS over time against " . \
+set multiplot layout rows, cols title sprintf("Memory over time against " . \
     "ideal live bytes (%d instance(s))", inst)
 do for [t=1:ntrace] {
     set title word(traces, t) noenhanced

@@ -118,7 +118,8 @@ static void agg_fill_case(const struct cmp_rows *rows, struct cmp_case *c)
     }
     cmp_bootstrap_median_ci(v, n, &c->wall_lo, &c->wall_hi);
     agg_runs(rows, c);
-    n = agg_collect(rows, c, AGG_FIELD(peak_rss_bytes), v);
+    /* memory: the allocator's (anonymous resident), not the harness's */
+    n = agg_collect(rows, c, AGG_FIELD(peak_anon_bytes), v);
     c->rss_med = cmp_median(v, n) / AGG_MIB;
     c->rss_min = c->rss_max = n ? v[0] / AGG_MIB : NAN;
     for (size_t i = 0; i < n; i++) {

@@ -37,7 +37,9 @@ struct cmp_row {
     int signal;
     double wall_s, user_s, sys_s;
     double calls, calls_per_s;
-    double peak_rss_bytes, baseline_rss_bytes, peak_live_bytes;
+    double peak_rss_bytes, baseline_rss_bytes;
+    double peak_anon_bytes, baseline_anon_bytes; /* the allocator's */
+    double peak_live_bytes;
     double fragmentation;
     double minor_faults, major_faults, edge_wait_s;
     double lat_ns[CMP_LAT_COUNT]; /* p50 p90 p99 p99.9 max */

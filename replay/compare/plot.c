@@ -34,20 +34,22 @@ const struct cmp_chart cmp_charts[] = {
       "Median wall time of each allocator divided by the baseline's on "
       "the same trace; bars are 95% bootstrap intervals. Lower is "
       "better." },
-    { "rss", "Peak resident memory",
-      "Median peak RSS (VmHWM) per trace; bars span min to max over "
-      "runs. Lower is better." },
+    { "rss", "Peak memory of the allocator",
+      "Median peak of the allocator's memory (anonymous resident memory; "
+      "the harness's own is kept apart) per trace; bars span min to max "
+      "over runs. Lower is better." },
     { "latency", "Latency percentiles per call",
       "Per-call latency of all allocator calls, p50 to max, median over "
       "runs; log scale." },
-    { "rss_time", "RSS over time against ideal live bytes",
-      "RSS of the run of median time per allocator; the dashed line is "
-      "the bytes the program had live (a perfect allocator)." },
+    { "rss_time", "Memory over time against ideal live bytes",
+      "The allocator's memory (anonymous resident) in the run of median "
+      "time per allocator; the dashed line is the bytes the program had "
+      "live (a perfect allocator)." },
     { "scaling", "Scaling with instances",
       "Allocator calls per second with K copies of the trace "
       "at once (--instances). Higher is better." },
     { "geomean", "Summary: geometric means over traces",
-      "Geometric mean over traces of the time and peak RSS ratios to "
+      "Geometric mean over traces of the time and peak memory ratios to "
       "the baseline. Lower is better." },
 };
 const size_t cmp_chart_count = sizeof(cmp_charts) / sizeof(cmp_charts[0]);

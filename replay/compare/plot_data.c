@@ -62,10 +62,11 @@ static void data_time(FILE *f, const struct cmp_stats *st)
     }
 }
 
-/* rss.dat: trace, then per allocator median, min, max peak RSS, MiB. */
+/* rss.dat: trace, then per allocator median, min, max peak memory (the
+ * allocator's anonymous resident memory), MiB. */
 static void data_rss(FILE *f, const struct cmp_stats *st)
 {
-    fprintf(f, "# trace, then per allocator: peak RSS MiB median, min, "
+    fprintf(f, "# trace, then per allocator: peak memory MiB median, min, "
             "max\n");
     for (size_t t = 0; t < st->ntraces; t++) {
         data_label(f, st->traces[t]);
@@ -117,21 +118,22 @@ static void data_scaling(FILE *f, const struct cmp_stats *st)
     }
 }
 
-/* geomean.dat: rows time and peak RSS, a column per allocator. */
+/* geomean.dat: rows time and peak memory, a column per allocator. */
 static void data_geomean(FILE *f, const struct cmp_stats *st)
 {
     fprintf(f, "# measure, then per allocator geometric mean of the "
             "ratios to %s\n\"time\"", st->baseline);
     for (size_t a = 0; a < st->nallocators; a++)
         fprintf(f, " %g", st->geo_time[a]);
-    fputs("\n\"peak RSS\"", f);
+    fputs("\n\"peak memory\"", f);
     for (size_t a = 0; a < st->nallocators; a++)
         fprintf(f, " %g", st->geo_rss[a]);
     fputc('\n', f);
 }
 
-/* rss-T-A.dat (1-based): time s, RSS MiB, ideal live MiB of the run of
- * median time; one NaN row when the case has no successful run. */
+/* rss-T-A.dat (1-based): time s, the allocator's memory (anonymous
+ * resident) MiB, ideal live MiB of the run of median time; one NaN row
+ * when the case has no successful run. */
 static int data_timeline(const char *dir, const struct cmp_case *c,
                          FILE *out)
 {
@@ -140,13 +142,15 @@ static int data_timeline(const char *dir, const struct cmp_case *c,
     if (c && c->median_run && c->median_run->rss_file[0] &&
         cmp_join(path, sizeof(path), dir, c->median_run->rss_file) == 0)
         in = fopen(path, "r");
-    fprintf(out, "# time_s rss_mib live_mib\n");
+    fprintf(out, "# time_s memory_mib live_mib\n");
     int rows = 0;
     while (in && fgets(line, sizeof(line), in)) {
         int run;
-        double t, rss, live;
-        if (sscanf(line, "%d,%lf,%lf,%lf", &run, &t, &rss, &live) == 4) {
-            fprintf(out, "%g %g %g\n", t, rss / DATA_MIB, live / DATA_MIB);
+        double t, rss, live, anon;
+        if (sscanf(line, "%d,%lf,%lf,%lf,%lf", &run, &t, &rss, &live,
+                   &anon) == 5) {
+            fprintf(out, "%g %g %g\n", t, anon / DATA_MIB,
+                    live / DATA_MIB);
             rows++;
         }
     }

@@ -83,6 +83,8 @@ int cmp_parse_replay_json(const char *text, struct cmp_row *row)
     row->calls_per_s = json_number(run, "calls_per_s");
     row->peak_rss_bytes = json_number(run, "peak_rss_bytes");
     row->baseline_rss_bytes = json_number(run, "baseline_rss_bytes");
+    row->peak_anon_bytes = json_number(run, "peak_anon_bytes");
+    row->baseline_anon_bytes = json_number(run, "baseline_anon_bytes");
     row->peak_live_bytes = json_number(run, "peak_live_bytes");
     row->fragmentation = json_number(run, "fragmentation");
     row->minor_faults = json_number(run, "minor_faults");

@@ -147,7 +147,7 @@ static void html_table(FILE *f, const struct cmp_stats *st)
             "the time depends on that order as much as on the allocator."
             "</p>\n"
             "<table>\n<tr><th>trace</th><th>allocator</th><th>time s"
-            "</th><th>95%% interval</th><th>ratio</th><th>peak RSS MiB"
+            "</th><th>95%% interval</th><th>ratio</th><th>peak memory MiB"
             "</th><th>fragmentation</th><th>p99 ns</th><th>edge wait s"
             "</th><th>runs ok</th><th>failure</th></tr>\n",
             100.0 * CMP_EDGE_WAIT_SHARE);

@@ -17,14 +17,15 @@
 #define ROWS_HEADER \
     "seq,trace,allocator,instances,run,status,exit_code,signal,wall_s," \
     "user_s,sys_s,calls,calls_per_s,peak_rss_bytes,baseline_rss_bytes," \
+    "peak_anon_bytes,baseline_anon_bytes," \
     "peak_live_bytes,fragmentation,minor_faults,major_faults," \
     "edge_wait_s,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,rss_file,message"
-#define ROWS_FIELDS 27
+#define ROWS_FIELDS 29
 #define ROWS_LINE_MAX 8192
 #define ROWS_FIRST_CAP 64
 /* Fields wall_s .. max_ns: the numbers, in file order. */
 #define ROWS_FIRST_NUMBER 8
-#define ROWS_NUMBERS 17
+#define ROWS_NUMBERS 19
 
 int cmp_rows_push(struct cmp_rows *rows, const struct cmp_row *row)
 {
@@ -79,11 +80,12 @@ void cmp_row_write_header(FILE *out)
 void cmp_row_write(FILE *out, const struct cmp_row *r)
 {
     fprintf(out, "%ld,%s,%s,%d,%d,%s,%d,%d,%.6f,%.6f,%.6f,%.0f,%.1f,"
-            "%.0f,%.0f,%.0f,%.4f,%.0f,%.0f,%.6f",
+            "%.0f,%.0f,%.0f,%.0f,%.0f,%.4f,%.0f,%.0f,%.6f",
             r->seq, r->trace, r->allocator, r->instances, r->run,
             r->status, r->exit_code, r->signal, r->wall_s, r->user_s,
             r->sys_s, r->calls, r->calls_per_s, r->peak_rss_bytes,
-            r->baseline_rss_bytes, r->peak_live_bytes, r->fragmentation,
+            r->baseline_rss_bytes, r->peak_anon_bytes,
+            r->baseline_anon_bytes, r->peak_live_bytes, r->fragmentation,
             r->minor_faults, r->major_faults, r->edge_wait_s);
     for (int i = 0; i < CMP_LAT_COUNT; i++)
         fprintf(out, ",%.1f", r->lat_ns[i]);
@@ -119,7 +121,8 @@ static double *rows_numbers(struct cmp_row *r, int i)
 {
     double *fixed[] = {
         &r->wall_s, &r->user_s, &r->sys_s, &r->calls, &r->calls_per_s,
-        &r->peak_rss_bytes, &r->baseline_rss_bytes, &r->peak_live_bytes,
+        &r->peak_rss_bytes, &r->baseline_rss_bytes, &r->peak_anon_bytes,
+        &r->baseline_anon_bytes, &r->peak_live_bytes,
         &r->fragmentation, &r->minor_faults, &r->major_faults,
         &r->edge_wait_s, &r->lat_ns[0], &r->lat_ns[1], &r->lat_ns[2],
         &r->lat_ns[3], &r->lat_ns[4],
@@ -132,7 +135,7 @@ static int rows_parse(char *line, struct cmp_row *r, const char **what)
     char *f[ROWS_FIELDS];
     memset(r, 0, sizeof(*r));
     if (rows_split(line, f, ROWS_FIELDS) != ROWS_FIELDS) {
-        *what = "27 comma-separated fields";
+        *what = "29 comma-separated fields";
         return -1;
     }
     char *end;
@@ -154,8 +157,10 @@ static int rows_parse(char *line, struct cmp_row *r, const char **what)
             *what = "a number in each measured field";
             return -1;
         }
-    snprintf(r->rss_file, sizeof(r->rss_file), "%s", f[25]);
-    snprintf(r->message, sizeof(r->message), "%s", f[26]);
+    snprintf(r->rss_file, sizeof(r->rss_file), "%s",
+             f[ROWS_FIRST_NUMBER + ROWS_NUMBERS]);
+    snprintf(r->message, sizeof(r->message), "%s",
+             f[ROWS_FIRST_NUMBER + ROWS_NUMBERS + 1]);
     return 0;
 }
 

@@ -107,7 +107,8 @@ static void run_blank(const struct cmp_run_spec *s, struct cmp_row *row)
     row->run = s->run;
     double *nums[] = { &row->wall_s, &row->user_s, &row->sys_s,
         &row->calls, &row->calls_per_s, &row->peak_rss_bytes,
-        &row->baseline_rss_bytes, &row->peak_live_bytes,
+        &row->baseline_rss_bytes, &row->peak_anon_bytes,
+        &row->baseline_anon_bytes, &row->peak_live_bytes,
         &row->fragmentation, &row->minor_faults, &row->major_faults,
         &row->edge_wait_s };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)

@@ -1,6 +1,6 @@
 /*
  * summary.c - what a comparison concluded: DIR/summary.json (schema
- * mallard-compare-1, docs/compare.md) for scripts, and the table printed
+ * mallard-compare-2, docs/compare.md) for scripts, and the table printed
  * at the end of a compare for people.
  *
  * The table shows, per trace, each allocator's median time with its
@@ -57,8 +57,8 @@ static void sum_case_json(FILE *f, const struct cmp_case *c)
     sum_num(f, "time_ratio_ci95_high", c->ratio_hi);
     fprintf(f, ", \"within_noise\": %s, \"best\": %s",
             c->within_noise ? "true" : "false", c->best ? "true" : "false");
-    sum_num(f, "peak_rss_mib_median", c->rss_med);
-    sum_num(f, "peak_rss_ratio", c->rss_ratio);
+    sum_num(f, "peak_memory_mib_median", c->rss_med);
+    sum_num(f, "peak_memory_ratio", c->rss_ratio);
     sum_num(f, "calls_per_s_median", c->calls_per_s_med);
     sum_num(f, "fragmentation_median", c->frag_med);
     for (int i = 0; i < CMP_LAT_COUNT; i++)
@@ -79,7 +79,7 @@ static void sum_geomeans_json(FILE *f, const struct cmp_stats *st)
         fputs("    {\"allocator\": ", f);
         sum_str(f, st->allocators[a]);
         sum_num(f, "time_ratio", st->geo_time[a]);
-        sum_num(f, "peak_rss_ratio", st->geo_rss[a]);
+        sum_num(f, "peak_memory_ratio", st->geo_rss[a]);
         fprintf(f, ", \"traces\": %d}%s\n", st->geo_traces[a],
                 a + 1 < st->nallocators ? "," : "");
     }
@@ -96,7 +96,7 @@ int cmp_summary_write_json(const char *dir, const struct cmp_stats *st,
         snprintf(err, err_len, "%s: cannot write", path);
         return -1;
     }
-    fputs("{\"schema\": \"mallard-compare-1\", \"baseline\": ", f);
+    fputs("{\"schema\": \"mallard-compare-2\", \"baseline\": ", f);
     sum_str(f, st->baseline);
     fputs(",\n  \"cases\": [\n", f);
     for (size_t i = 0; i < st->ncases; i++) {
@@ -149,7 +149,7 @@ static void sum_print_trace(FILE *out, const struct cmp_stats *st,
     fprintf(out, "\n%s, %d instance%s:\n  %-12s %9s %21s  %-24s %9s "
             "%9s\n", label, instances, instances == 1 ? "" : "s",
             "allocator", "time s", "95% interval",
-            "ratio to baseline [95%]", "peak MiB", "edge s");
+            "ratio to baseline [95%]", "memory MiB", "edge s");
     for (size_t a = 0; a < st->nallocators; a++) {
         const struct cmp_case *c = cmp_stats_find(st, trace,
                 st->allocators[a], instances);
@@ -178,7 +178,7 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
         char name[CMP_NAME_MAX];
         cmp_display_name(st->allocators[a], name, sizeof(name));
         if (st->geo_traces[a])
-            fprintf(out, "  %-12s time %5.2fx  peak RSS %5.2fx  (%d "
+            fprintf(out, "  %-12s time %5.2fx  peak memory %5.2fx  (%d "
                     "trace%s)\n", name, st->geo_time[a], st->geo_rss[a],
                     st->geo_traces[a], st->geo_traces[a] == 1 ? "" : "s");
         else

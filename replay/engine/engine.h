@@ -186,7 +186,8 @@ struct replay_latency {
 
 struct replay_sample {
     uint64_t time_ns;      /* since the start of the timed region */
-    uint64_t rss_bytes;
+    uint64_t rss_bytes;    /* all resident memory */
+    uint64_t anon_bytes;   /* anonymous resident: the allocator's */
     int64_t live_bytes;    /* requested bytes live (ideal) */
 };
 
@@ -204,6 +205,10 @@ struct replay_result {
     uint64_t kind_ops[REPLAY_KIND_SLOTS];  /* ops performed, by kind */
     uint64_t baseline_rss_bytes;         /* RSS before the timed region */
     uint64_t peak_rss_bytes;             /* VmHWM after the run */
+    /* Anonymous resident memory, the allocator's (the harness keeps
+     * its own in shared memory, which RSS counts apart: sampler.c) */
+    uint64_t baseline_anon_bytes;        /* before the timed region */
+    uint64_t peak_anon_bytes;            /* at the run's peak */
     uint64_t peak_live_bytes;            /* recorded ideal peak x K */
     int64_t sampled_peak_live_bytes;
     int64_t final_live_bytes;            /* counted live at the end */

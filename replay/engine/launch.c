@@ -46,10 +46,11 @@ static void launch_send(int fd, const void *buf, size_t len)
 }
 
 /* The child's scratch memory: mmap, never the allocator under test. */
+/* Shared: out of the anonymous memory that is the allocator's. */
 static void *launch_map(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -104,6 +105,8 @@ static void launch_passes(const struct replay_image *image,
      * their baseline already holds what the allocator kept */
     res->baseline_rss_bytes = r[0].baseline_rss_bytes;
     res->peak_rss_bytes = r[0].peak_rss_bytes;
+    res->baseline_anon_bytes = r[0].baseline_anon_bytes;
+    res->peak_anon_bytes = r[0].peak_anon_bytes;
     res->sampled_peak_live_bytes = r[0].sampled_peak_live_bytes;
     res->sample_count = r[0].sample_count;
     memcpy(samples, s, res->sample_count * sizeof(*samples));
@@ -146,7 +149,8 @@ int replay_child_main(void)
     static struct replay_result res;
     size_t sample_bytes = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
     struct replay_sample *samples = mmap(NULL, sample_bytes,
-        PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE,
+        -1, 0);
     if (samples == MAP_FAILED) {
         res.status = REPLAY_SETUP_FAILED;
         snprintf(res.message, sizeof(res.message), "cannot map samples");

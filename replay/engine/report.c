@@ -59,19 +59,20 @@ static double report_ns(const struct replay_result *r, uint64_t cycles)
 }
 
 /*
- * RSS the allocator added over the most bytes live.  The replay's own
- * peak can exceed the recording's (a producer that the program held
- * back with a lock runs ahead here: the trace has no such edge), so the
- * larger of the recorded and the sampled peak is the fair divisor.
+ * The allocator's peak memory (anonymous resident, sampler.c) over the
+ * most bytes live.  The replay's own peak can exceed the recording's (a
+ * producer that the program held back with a lock runs ahead here: the
+ * trace has no such edge), so the larger of the recorded and the
+ * sampled peak is the fair divisor.
  */
 static double report_frag(const struct replay_result *r)
 {
     double live = (double)r->peak_live_bytes;
     if ((double)r->sampled_peak_live_bytes > live)
         live = (double)r->sampled_peak_live_bytes;
-    if (live <= 0 || r->peak_rss_bytes < r->baseline_rss_bytes)
+    if (live <= 0)
         return 0;
-    return (double)(r->peak_rss_bytes - r->baseline_rss_bytes) / live;
+    return (double)r->peak_anon_bytes / live;
 }
 
 static double report_ops_per_s(const struct replay_result *r)
@@ -111,7 +112,7 @@ static void report_table_runs(FILE *out, const struct replay_result *res,
 {
     fprintf(out, "%3s %-12s %9s %9s %8s %8s %9s %6s %9s %6s %9s %8s\n",
             "run", "status", "wall_s", "Mcalls/s", "user_s", "sys_s",
-            "rss_MiB", "frag", "minflt", "majflt", "wait_ms", "waits");
+            "mem_MiB", "frag", "minflt", "majflt", "wait_ms", "waits");
     for (int i = 0; i < runs; i++) {
         const struct replay_result *r = &res[i];
         fprintf(out, "%3d %-12s %9.4f %9.3f %8.3f %8.3f %9.1f %6.2f "
@@ -121,7 +122,7 @@ static void report_table_runs(FILE *out, const struct replay_result *res,
                 report_ops_per_s(r) / 1e6,
                 (double)r->user_ns / REPORT_NS_PER_S,
                 (double)r->sys_ns / REPORT_NS_PER_S,
-                (double)r->peak_rss_bytes / REPORT_MIB, report_frag(r),
+                (double)r->peak_anon_bytes / REPORT_MIB, report_frag(r),
                 (unsigned long long)r->minor_faults,
                 (unsigned long long)r->major_faults,
                 (double)r->edge_wait_ns / 1e6,
@@ -235,11 +236,14 @@ static void report_json_run(FILE *out, int index,
             (unsigned long long)r->ops, (unsigned long long)r->calls,
             report_ops_per_s(r));
     fprintf(out, "     \"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": "
-            "%llu, \"peak_live_bytes\": %llu, \"sampled_peak_live_bytes\":"
-            " %lld, \"exact_peak_live_bytes\": %lld,\n     "
-            "\"final_live_bytes\": %lld, \"fragmentation\": %.4f,\n",
-            (unsigned long long)r->peak_rss_bytes,
+            "%llu, \"peak_anon_bytes\": %llu, \"baseline_anon_bytes\": "
+            "%llu,\n     \"peak_live_bytes\": %llu, "
+            "\"sampled_peak_live_bytes\": %lld, \"exact_peak_live_bytes\": "
+            "%lld,\n     \"final_live_bytes\": %lld, \"fragmentation\": "
+            "%.4f,\n", (unsigned long long)r->peak_rss_bytes,
             (unsigned long long)r->baseline_rss_bytes,
+            (unsigned long long)r->peak_anon_bytes,
+            (unsigned long long)r->baseline_anon_bytes,
             (unsigned long long)r->peak_live_bytes,
             (long long)r->sampled_peak_live_bytes,
             (long long)r->exact_peak_live_bytes,
@@ -303,13 +307,15 @@ static void report_csv_row(FILE *out, const struct replay_options *o,
                            uint64_t calls)
 {
     fprintf(out, "%s,%s,%d,%s,%u,%u,%.6f,%.6f,%.6f,%llu,%.1f,%llu,%llu,"
-            "%llu,%.4f,%llu,%llu,%.6f,%llu,%s,%llu,%llu,%.1f",
+            "%llu,%llu,%llu,%.4f,%llu,%llu,%.6f,%llu,%s,%llu,%llu,%.1f",
             o->trace_path, o->allocator, index,
             report_status_name(r->status), r->threads, r->instances,
             (double)r->wall_ns / 1e9, (double)r->user_ns / 1e9,
             (double)r->sys_ns / 1e9, (unsigned long long)r->calls,
             report_ops_per_s(r), (unsigned long long)r->peak_rss_bytes,
             (unsigned long long)r->baseline_rss_bytes,
+            (unsigned long long)r->peak_anon_bytes,
+            (unsigned long long)r->baseline_anon_bytes,
             (unsigned long long)r->peak_live_bytes, report_frag(r),
             (unsigned long long)r->minor_faults,
             (unsigned long long)r->major_faults,
@@ -328,7 +334,8 @@ static void report_csv(FILE *out, const struct replay_image *image,
 {
     fputs("trace,allocator,run,status,threads,instances,wall_s,user_s,"
           "sys_s,calls,calls_per_s,peak_rss_bytes,baseline_rss_bytes,"
-          "peak_live_bytes,fragmentation,minor_faults,major_faults,"
+          "peak_anon_bytes,baseline_anon_bytes,peak_live_bytes,"
+          "fragmentation,minor_faults,major_faults,"
           "edge_wait_s,edge_waits,call,count,timed,mean_ns,p50_ns,p90_ns,"
           "p99_ns,p999_ns,max_ns\n", out);
     for (int i = 0; i < runs; i++) {
@@ -361,12 +368,13 @@ int replay_write_timeline(const char *path,
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fputs("run,time_s,rss_bytes,live_bytes\n", f);
+    fputs("run,time_s,rss_bytes,live_bytes,anon_bytes\n", f);
     for (int i = 0; i < runs; i++)
         for (uint32_t s = 0; s < results[i].sample_count; s++)
-            fprintf(f, "%d,%.6f,%llu,%lld\n", i + 1,
+            fprintf(f, "%d,%.6f,%llu,%lld,%llu\n", i + 1,
                     (double)samples[i][s].time_ns / 1e9,
                     (unsigned long long)samples[i][s].rss_bytes,
-                    (long long)samples[i][s].live_bytes);
+                    (long long)samples[i][s].live_bytes,
+                    (unsigned long long)samples[i][s].anon_bytes);
     return fclose(f) == 0 ? 0 : -1;
 }

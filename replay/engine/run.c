@@ -27,10 +27,12 @@
  * one is 2^64 / golden ratio, so seeds differ in many bits). */
 #define RUN_RNG_SEED 0x9e3779b97f4a7c15ull
 
+/* Shared, so that RSS counts the harness's tables apart from the
+ * allocator's anonymous memory (sampler.c); populated before the run. */
 static void *run_map(size_t bytes)
 {
     void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -184,7 +186,8 @@ static void run_timed(struct replay_shared *run, struct replay_result *res)
 {
     struct rusage before, after;
     pthread_t sampler;
-    res->baseline_rss_bytes = sampler_rss_bytes(run->statm_fd);
+    res->baseline_rss_bytes = sampler_rss_bytes(run->statm_fd,
+                                                &res->baseline_anon_bytes);
     int sampling = pthread_create(&sampler, NULL, sampler_main, run) == 0;
     getrusage(RUSAGE_SELF, &before);
     run->start_ns = cycles_monotonic_ns();
@@ -204,7 +207,7 @@ static void run_timed(struct replay_shared *run, struct replay_result *res)
 
 static void run_collect(struct replay_shared *run, struct replay_result *res)
 {
-    res->peak_rss_bytes = sampler_peak_rss_bytes();
+    res->peak_rss_bytes = sampler_peak_rss_bytes(&res->peak_anon_bytes);
     res->sample_count = run->sample_count;
     for (uint32_t i = 0; i < run->sample_count; i++)
         if (run->samples[i].live_bytes > res->sampled_peak_live_bytes)

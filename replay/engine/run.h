@@ -154,8 +154,8 @@ void *worker_main(void *arg);
 
 /* sampler.c */
 void *sampler_main(void *arg);
-uint64_t sampler_rss_bytes(int statm_fd);
-uint64_t sampler_peak_rss_bytes(void);
+uint64_t sampler_rss_bytes(int statm_fd, uint64_t *anon_bytes);
+uint64_t sampler_peak_rss_bytes(uint64_t *peak_anon);
 
 /* none.c: 0, or -1 when the trace's slots need too much memory */
 int none_setup(struct none_memory *m, const struct replay_image *image,

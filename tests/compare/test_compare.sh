@@ -52,11 +52,12 @@ rows_and_charts() {
   # every run did the calls of the trace, the same count each time
   [ "$(col "$csv" 12 | sort -u | wc -l)" -eq 1 ] || fail "calls differ"
   [ "$(col "$csv" 12 | head -1)" -gt 50 ] || fail "too few calls"
-  for f in $(col "$csv" 26); do
-    [ "$(head -1 "$out/$f")" = "run,time_s,rss_bytes,live_bytes" ] ||
+  for f in $(col "$csv" 28); do
+    [ "$(head -1 "$out/$f")" = \
+      "run,time_s,rss_bytes,live_bytes,anon_bytes" ] ||
       fail "$f: not an RSS timeline"
   done
-  grep -q '"schema": "mallard-compare-1"' "$out/summary.json" ||
+  grep -q '"schema": "mallard-compare-2"' "$out/summary.json" ||
     fail "summary.json schema"
   [ "$(grep -c '"trace":' "$out/summary.json")" -eq 2 ] ||
     fail "summary.json should hold 2 cases"
@@ -140,11 +141,11 @@ shards_merge() {
   diff <(keys "$work/all") <(keys "$work/merged") > "$work/diff" ||
     fail "merged rows differ from one run: $(head "$work/diff")"
   [ "$(keys "$work/merged" | wc -l)" -eq 16 ] || fail "16 rows expected"
-  for f in $(col "$work/merged/results.csv" 26); do
+  for f in $(col "$work/merged/results.csv" 28); do
     [ -s "$work/merged/$f" ] || fail "merge lost $f"
   done
   check_png "$work/merged/charts/scaling.png"
-  grep -q '"schema": "mallard-compare-1"' "$work/merged/summary.json" ||
+  grep -q '"schema": "mallard-compare-2"' "$work/merged/summary.json" ||
     fail "merged summary.json"
   # a shard given twice is refused, not counted twice
   if "$mallard" merge --no-plot -o "$work/twice" "$work/s1" "$work/s1" \

@@ -80,7 +80,8 @@ static struct cmp_row make_row(long seq, const char *alloc, int run,
     r.instances = 1;
     r.run = run;
     r.wall_s = wall;
-    r.peak_rss_bytes = 1048576.0 * wall;
+    r.peak_rss_bytes = 1048576.0 * wall + 65536.0;
+    r.peak_anon_bytes = 1048576.0 * wall;
     for (int i = 0; i < CMP_LAT_COUNT; i++)
         r.lat_ns[i] = 100.0 * (i + 1);
     return r;

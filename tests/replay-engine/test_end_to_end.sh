@@ -72,7 +72,7 @@ grep -q 'libmallard' "$dir/out.json" || fail "mallard run not in libmallard"
 head -1 "$dir/out.csv" | grep -q '^trace,allocator,run,status' ||
     fail "csv header"
 [ "$(grep -c ',ok,' "$dir/out.csv")" -ge 2 ] || fail "csv rows"
-head -1 "$dir/rss.csv" | grep -q '^run,time_s,rss_bytes,live_bytes$' ||
+head -1 "$dir/rss.csv" | grep -q '^run,time_s,rss_bytes,live_bytes,anon_bytes$' ||
     fail "rss header"
 [ "$(wc -l <"$dir/rss.csv")" -ge 3 ] || fail "rss rows"
 

@@ -8,6 +8,7 @@
 #   replay NAME ALLOCATOR   replays; counts equal `mallard trace info`'s
 #   shipped_set NAME...     traces/ holds exactly these, within size
 #   slice_keeps_trace_valid NAME
+#   memory_is_the_allocators NAME ALLOCATOR
 set -euo pipefail
 
 case_name=$1 mallard=$2 traces=$3
@@ -73,8 +74,30 @@ test_slice_keeps_trace_valid() {
     fail "a slice of the whole run lost ops"
 }
 
+# On a trace whose blocks stay live (xz, zstd: one big buffer each),
+# any allocator must hold about the live bytes: the memory the replay
+# reports is within 1 MiB + 2% of them, so the harness's own (the trace
+# image, its tables: shared memory, kept apart) is not in it, while the
+# plain RSS holds the image too.
+test_memory_is_the_allocators() {
+  "$mallard" replay "$traces/$1.trace" --allocator "$2" --json \
+    >"$tmp/replay.json" || fail "replay of $1 on $2 failed"
+  "$python" - "$tmp/replay.json" <<'PY' || fail "$1 on $2: memory figure"
+import json, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+anon, live = run["peak_anon_bytes"], run["peak_live_bytes"]
+bound = (1 << 20) + 0.02 * live
+print(f"allocator memory {anon / 2**20:.2f} MiB, live {live / 2**20:.2f},"
+      f" harness anonymous {run['baseline_anon_bytes'] / 2**20:.2f},"
+      f" all RSS {run['peak_rss_bytes'] / 2**20:.2f}")
+sys.exit(0 if abs(anon - live) <= bound and
+         run["baseline_anon_bytes"] < (1 << 20) else 1)
+PY
+}
+
 case $case_name in
   check) test_check "$1" ;;
+  memory_is_the_allocators) test_memory_is_the_allocators "$1" "$2" ;;
   replay) replay_matches "$traces/$1.trace" "$2" ;;
   shipped_set) test_shipped_set "$@" ;;
   slice_keeps_trace_valid) test_slice_keeps_trace_valid "$1" ;;
