@@ -150,6 +150,11 @@ struct replay_image {
      * holds the block: recorded, not replayed (nothing orders the call
      * before the holder's free, so it could land on a freed block). */
     uint64_t usable_size_not_called;
+    /* Dependency edges: the trace's (a block's release or question on
+     * another thread than its allocation's: the program's own order)
+     * and those the replay adds (a slot borrowed from another thread's
+     * free, slots.c; --max-lead's pacing, pacing.c). */
+    uint64_t trace_edges, added_edges;
 };
 
 struct replay_image *replay_image_build(const struct trace *trace,

@@ -61,6 +61,7 @@ struct pacing_walk {
     uint64_t *asked;          /* per thread: ops A's edges already ask */
     uint32_t threads;
     uint64_t lead_ns;
+    uint64_t added;           /* edges added */
 };
 
 /* Ops of thread b that an allocation of A recorded at t must wait for,
@@ -95,6 +96,7 @@ static void pacing_thread(struct pacing_walk *w, uint32_t a)
             if (done == 0)
                 continue;
             w->asked[b] = done;
+            w->added++;
             op->dep_thread = b;
             op->dep_op = (uint32_t)(done - 1);
             w->ops[w->desc[b].first_op + done - 1].flags |=
@@ -104,7 +106,7 @@ static void pacing_thread(struct pacing_walk *w, uint32_t a)
     }
 }
 
-int replay_pacing_add(const struct replay_image *image,
+int replay_pacing_add(struct replay_image *image,
                       struct replay_op *ops, const uint64_t *times,
                       uint64_t lead_ns)
 {
@@ -128,6 +130,7 @@ int replay_pacing_add(const struct replay_image *image,
     w.ordered = ordered;
     for (uint32_t a = 0; a < n; a++)
         pacing_thread(&w, a);
+    image->added_edges += w.added;
     free(ordered);
     free(w.asked);
     return 0;

@@ -15,7 +15,7 @@
  * descs say, with their recorded times[]) and marks their targets;
  * edges already there stay.  0, or -1 when out of memory.
  */
-int replay_pacing_add(const struct replay_image *image,
+int replay_pacing_add(struct replay_image *image,
                       struct replay_op *ops, const uint64_t *times,
                       uint64_t lead_ns);
 

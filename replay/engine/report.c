@@ -197,14 +197,19 @@ static void report_table(FILE *out, const struct replay_image *image,
                 "(nothing orders them before the holder's free)\n",
                 (unsigned long long)image->kind_counts[TRACE_USABLE_SIZE],
                 (unsigned long long)image->usable_size_not_called);
-    if (last_ok >= 0)
+    if (last_ok >= 0) {
+        const struct replay_result *r = &res[last_ok];
+        double thread_ns = (double)r->wall_ns * image->thread_count *
+                           o->instances + 1;
         fprintf(out, "\npeak live %.1f MiB recorded, %.1f MiB sampled in "
-                "this replay; edge wait %.2f%% of thread time\n",
-                (double)res[last_ok].peak_live_bytes / REPORT_MIB,
-                (double)res[last_ok].sampled_peak_live_bytes / REPORT_MIB,
-                100.0 * (double)res[last_ok].edge_wait_ns /
-                ((double)res[last_ok].wall_ns * image->thread_count *
-                 o->instances + 1));
+                "this replay; edge wait %.2f%% of thread time, on %llu "
+                "edges of the trace\nand %llu the replay added\n",
+                (double)r->peak_live_bytes / REPORT_MIB,
+                (double)r->sampled_peak_live_bytes / REPORT_MIB,
+                100.0 * (double)r->edge_wait_ns / thread_ns,
+                (unsigned long long)image->trace_edges,
+                (unsigned long long)image->added_edges);
+    }
 }
 
 static void report_json_latency(FILE *out, const char *name,
@@ -285,7 +290,8 @@ static void report_json(FILE *out, const struct replay_image *image,
             "\"%s\", \"verify\": %s, \"latency_every\": %d, "
             "\"passes\": %d, \"max_lead_us\": %d,\n  "
             "\"usable_size_recorded\": %llu, "
-            "\"usable_size_not_replayed\": %llu,\n  \"runs\": [\n",
+            "\"usable_size_not_replayed\": %llu,\n  \"trace_edges\": "
+            "%llu, \"added_edges\": %llu,\n  \"runs\": [\n",
             image->thread_count,
             o->instances, (unsigned long long)image->total_ops,
             (const char *[]){ "none", "first", "pages", "all" }[o->touch],
@@ -293,7 +299,9 @@ static void report_json(FILE *out, const struct replay_image *image,
             o->verify ? "true" : "false", o->latency_every,
             o->passes > 1 ? o->passes : 1, o->max_lead_us,
             (unsigned long long)image->kind_counts[TRACE_USABLE_SIZE],
-            (unsigned long long)image->usable_size_not_called);
+            (unsigned long long)image->usable_size_not_called,
+            (unsigned long long)image->trace_edges,
+            (unsigned long long)image->added_edges);
     for (int i = 0; i < runs; i++) {
         report_json_run(out, i + 1, &res[i]);
         fprintf(out, i + 1 < runs ? ",\n" : "\n");

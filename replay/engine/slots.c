@@ -193,6 +193,7 @@ static uint32_t slots_pick(struct slots_walk *w, uint32_t t,
         if (r == SLOTS_NONE)
             continue;
         w->free_head[d] = w->next_free[r];
+        w->image->added_edges++;
         op->dep_thread = d;
         op->dep_op = (uint32_t)w->alloc_op[r];
         w->ops[w->desc[d].first_op + w->alloc_op[r]].flags |=
@@ -297,6 +298,7 @@ static int slots_check_edges(struct slots_walk *w)
             struct replay_op *op = &w->ops[w->desc[t].first_op + i];
             if (op->dep_thread == TRACE_NO_DEP)
                 continue;
+            w->image->trace_edges++;
             w->pos[t] = i;
             if (op->dep_thread >= n || op->dep_thread == t ||
                 op->dep_op >= w->desc[op->dep_thread].op_count)

@@ -215,12 +215,22 @@ static void test_max_lead_paces_without_deadlock(void)
                                                         sizeof(err));
         CHECK(plain != NULL, "image: %s", err);
         uint64_t block_edges = plain ? test_count_edges(plain) : 0;
+        /* the image tells the trace's edges from those it adds */
+        CHECK(!plain || (plain->trace_edges == block_edges &&
+                         plain->added_edges == 0), "%u threads: trace "
+              "edges %llu of %llu, added %llu", counts[i],
+              (unsigned long long)(plain ? plain->trace_edges : 0),
+              (unsigned long long)block_edges,
+              (unsigned long long)(plain ? plain->added_edges : 0));
         replay_image_unmap(plain);
         opt.max_lead_us = 1;   /* ten ops of this builder's clock */
         struct replay_image *paced = test_replay(&b, &opt);
         if (paced) {
             CHECK(test_count_edges(paced) > block_edges, "%u threads: no "
                   "pacing edge added", counts[i]);
+            CHECK(paced->added_edges == test_count_edges(paced) -
+                  block_edges, "%u threads: added edges miscounted",
+                  counts[i]);
             replay_image_unmap(paced);
         }
         test_counts_are(&b, 1);
