@@ -1,12 +1,9 @@
 /*
- * session.c - the trace file and the recorded process's lifecycle.
- *
- * Owns: opening the trace (MALLARD_TRACE, made absolute so a chdir does
- * not move forked children's traces), the header, the END chunk at exit,
- * fatal signals (flush what can be flushed, mark the trace truncated,
- * then die as the program would have), fork (the child writes its own
- * trace, named in the parent's by a CHILD chunk) and exec (recording is
- * flushed first; the new image is recorded only with follow-exec).
+ * session.c - the trace file: opening it (its path made absolute by
+ * lifecycle.c, so a chdir does not move forked children's traces), the
+ * header, small chunks (CHILD, END, CLOCK), closing it with every
+ * buffer flushed.  When recording starts and stops (exit, fork, fatal
+ * signals) is lifecycle.c; exec is exec.c; the clock is clock.c.
  * A trace that cannot be written costs the program nothing but one
  * warning: recording stops, the calls keep being forwarded.
  */
@@ -20,12 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "record.h"
 #include "session.h"
-
-#ifdef RECORD_HAVE_TSC
-#include <cpuid.h>
-#endif
 
 /* Longest command line kept in the header; longer ones are cut. */
 #define SESSION_CMDLINE_MAX 4096
@@ -38,124 +32,6 @@ static atomic_int session_closing;
 static uint8_t session_header_buf[TRACE_FILE_HEADER_SIZE +
                                   TRACE_CHUNK_HEADER_SIZE +
                                   8 * TRACE_VARINT_MAX + SESSION_CMDLINE_MAX];
-
-/* Calibration: TSC ticks counted against CLOCK_MONOTONIC over this
- * long a spin at start (each end is read to within some 50 ns, so good
- * to about 5e-4), then again over the whole run when it ends, which a
- * CLOCK chunk records; only a trace cut short keeps the quick one.
- * 200 us is 0.1% of a 0.2 s sqlite3 run. */
-#define SESSION_CALIBRATE_NS 200000u
-#define SESSION_CLOCKSOURCE \
-    "/sys/devices/system/clocksource/clocksource0/current_clocksource"
-/* CPUID 0x80000007 EDX bit 8: the TSC ticks at a constant rate in every
- * power state; 0x80000001 EDX bit 27: rdtscp exists. */
-#define SESSION_CPUID_POWER 0x80000007u
-#define SESSION_INVARIANT_TSC (1u << 8)
-#define SESSION_CPUID_EXT 0x80000001u
-#define SESSION_RDTSCP (1u << 27)
-
-int record_clock_tsc;
-static uint64_t session_clock_hz = TRACE_NS_PER_SEC;
-static uint64_t session_tsc0, session_mono0;   /* calibration start */
-
-static uint64_t session_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * TRACE_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t record_now(void)
-{
-#ifdef RECORD_HAVE_TSC
-    if (RECORD_LIKELY(record_clock_tsc)) {
-        unsigned aux;
-        return __rdtscp(&aux);
-    }
-#endif
-    return session_monotonic_ns();
-}
-
-#ifdef RECORD_HAVE_TSC
-/* The TSC is used only where the kernel keeps CLOCK_MONOTONIC on it:
- * then it has checked that all CPUs' counters agree, which is what
- * stamps from different threads need. */
-static int session_tsc_trusted(void)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(SESSION_CPUID_POWER, &a, &b, &c, &d) ||
-        !(d & SESSION_INVARIANT_TSC) ||
-        !__get_cpuid(SESSION_CPUID_EXT, &a, &b, &c, &d) ||
-        !(d & SESSION_RDTSCP))
-        return 0;
-    char name[16] = { 0 };
-    int fd = open(SESSION_CLOCKSOURCE, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, name, sizeof(name) - 1);
-    close(fd);
-    return n >= 3 && strncmp(name, "tsc", 3) == 0 &&
-           (name[3] == '\n' || name[3] == '\0');
-}
-
-/* TSC ticks per second since the calibration started. */
-static uint64_t session_tsc_hz(uint64_t *elapsed_ns)
-{
-    unsigned aux;
-    uint64_t t1 = __rdtscp(&aux);
-    uint64_t m1 = session_monotonic_ns();
-    *elapsed_ns = m1 - session_mono0;
-    if (*elapsed_ns == 0)
-        return 0;
-    return (uint64_t)((unsigned __int128)(t1 - session_tsc0) *
-                      TRACE_NS_PER_SEC / *elapsed_ns);
-}
-
-static uint64_t session_calibrate(void)
-{
-    unsigned aux;
-    uint64_t elapsed, hz;
-    session_mono0 = session_monotonic_ns();
-    session_tsc0 = __rdtscp(&aux);
-    do
-        hz = session_tsc_hz(&elapsed);
-    while (elapsed < SESSION_CALIBRATE_NS);
-    return hz;
-}
-#endif
-
-/* At the end: the frequency over the whole run, if that is longer. */
-static void session_write_clock(void)
-{
-#ifdef RECORD_HAVE_TSC
-    uint64_t elapsed, hz;
-    uint8_t payload[TRACE_VARINT_MAX];
-    if (!record_clock_tsc)
-        return;
-    hz = session_tsc_hz(&elapsed);
-    if (elapsed <= SESSION_CALIBRATE_NS || hz == 0)
-        return;
-    session_write_small(TRACE_CHUNK_CLOCK, payload,
-                        trace_encode_clock(payload, sizeof(payload), hz));
-#endif
-}
-
-/* Once per process tree (a fork child keeps its parent's choice). */
-static void session_choose_clock(void)
-{
-    static int chosen;
-    if (chosen)
-        return;
-    chosen = 1;
-#ifdef RECORD_HAVE_TSC
-    if (getenv("MALLARD_RECORD_CLOCK_MONOTONIC") || !session_tsc_trusted())
-        return;
-    session_clock_hz = session_calibrate();
-    record_clock_tsc = session_clock_hz > 0;
-    record_dense_ticks = session_clock_hz / (TRACE_NS_PER_SEC /
-                                             RECORD_DENSE_NS);
-#endif
-}
 
 static void session_warn(const char *what, int err)
 {
@@ -212,7 +88,7 @@ static void session_write_header(uint64_t ppid)
     static char cmd[SESSION_CMDLINE_MAX];
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
-    session_choose_clock();
+    clock_choose();
     struct trace_header_info h = {
         .pid = (uint64_t)getpid(), .ppid = ppid,
         .start_unix_ns = (uint64_t)wall.tv_sec * TRACE_NS_PER_SEC +
@@ -220,7 +96,7 @@ static void session_write_header(uint64_t ppid)
         .start_clock_ns = record_now(),
         .clock_id = record_clock_tsc ? TRACE_CLOCK_TSC
                                      : TRACE_CLOCK_MONOTONIC_NS,
-        .clock_hz = session_clock_hz,
+        .clock_hz = clock_hz(),
         .generation = session.generation,
         .command_line = cmd,
         .command_len = session_cmdline(cmd, sizeof(cmd)),
@@ -278,7 +154,7 @@ void session_close(unsigned end_flags, int from_signal)
     if (!atomic_exchange(&record_active, 0))
         return;            /* never started, or the file failed */
     record_flush_all(from_signal);
-    session_write_clock();
+    clock_write_final();
     uint8_t end[SESSION_SMALL_MAX];
     size_t len = trace_encode_end(end, sizeof(end), end_flags,
                                   record_now(), 0);
