@@ -1,7 +1,8 @@
 /*
  * api.c - the C library's allocation functions, as glibc defines them:
- * names, errno and edge cases.  This is the only file that knows the
- * public names; everything else is the allocator proper (alloc.h).
+ * names, errno and edge cases.  With glibc.c (mallopt, mallinfo,
+ * malloc_stats, malloc_info) the only files that know the public
+ * names; everything else is the allocator proper (alloc.h).
  *
  * Built twice: with the C library's names for libmallard, and with a
  * mallard_ prefix (MALLARD_PREFIX) for the tests, so that a sanitizer's

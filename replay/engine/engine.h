@@ -1,7 +1,8 @@
 /*
- * engine.h - the replay engine's internal contract, shared by the files
- * of replay/engine/ and its tests.  Nothing outside the engine includes
- * it except tests/replay-engine/.
+ * engine.h - the replay engine's contract, shared by the files of
+ * replay/engine/ and its tests; compare/ includes it for the allocator
+ * resolution (replay_allocator_resolve) and the result's fields, so
+ * that compare and replay cannot disagree on either.
  *
  * The engine is split along one process boundary:
  *  - the parent (a plain glibc process) parses options, loads the trace,
