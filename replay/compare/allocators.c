@@ -15,10 +15,6 @@
 #include "compare.h"
 #include "engine.h"
 
-static const char *const alloc_known[] = {
-    "glibc", "mallard", "jemalloc", "tcmalloc", "mimalloc",
-};
-#define ALLOC_KNOWN (sizeof(alloc_known) / sizeof(alloc_known[0]))
 
 /* 0 if the allocator's library is there; else err says what to do. */
 static int alloc_available(const char *name, char *err, size_t err_len)
@@ -36,12 +32,15 @@ static int alloc_available(const char *name, char *err, size_t err_len)
 static void alloc_defaults(struct cmp_options *opt, FILE *note)
 {
     char err[CMP_ERR_MAX];
-    for (size_t i = 0; i < ALLOC_KNOWN; i++) {
-        if (alloc_available(alloc_known[i], err, sizeof(err)) == 0)
-            opt->allocators[opt->nallocators++] = strdup(alloc_known[i]);
+    size_t count;
+    const struct replay_allocator_known *known =
+        replay_allocators_known(&count);
+    for (size_t i = 0; i < count; i++) {
+        if (alloc_available(known[i].name, err, sizeof(err)) == 0)
+            opt->allocators[opt->nallocators++] = strdup(known[i].name);
         else
             fprintf(note, "mallard compare: skipping %s: %s\n",
-                    alloc_known[i], err);
+                    known[i].name, err);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "engine.h"
 
 #define META_FILE "meta.txt"
 #define META_LINE_MAX 4096
@@ -24,16 +25,6 @@
 #define MALLARD_VERSION "unknown"
 #endif
 
-struct meta_package {
-    const char *allocator, *package;
-};
-
-/* The Debian packages of the allocators replay knows by name. */
-static const struct meta_package meta_packages[] = {
-    { "jemalloc", "libjemalloc2" },
-    { "tcmalloc", "libtcmalloc-minimal4" },
-    { "mimalloc", "libmimalloc2.0" },
-};
 
 static void meta_cpu_model(char *out, size_t len)
 {
@@ -80,10 +71,12 @@ static void meta_allocator_version(const char *name, char *out,
         snprintf(out, len, "libmallard %s (this tree)", MALLARD_VERSION);
         return;
     }
-    for (size_t i = 0; i < sizeof(meta_packages) / sizeof(*meta_packages);
-         i++)
-        if (strcmp(name, meta_packages[i].allocator) == 0) {
-            meta_package_version(meta_packages[i].package, out, len);
+    size_t count;
+    const struct replay_allocator_known *known =
+        replay_allocators_known(&count);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(name, known[i].name) == 0 && known[i].package[0]) {
+            meta_package_version(known[i].package, out, len);
             return;
         }
     snprintf(out, len, "%s", name);  /* a path: the path says it */

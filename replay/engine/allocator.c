@@ -25,16 +25,22 @@
 /* Where meson puts libmallard.so, from the mallard executable's folder. */
 #define ALLOCATOR_MALLARD_REL "/../alloc/libmallard.so"
 
-struct allocator_known {
-    const char *name, *file, *package;
-};
-
-static const struct allocator_known allocator_table[] = {
+/* In the order a comparison runs them. */
+static const struct replay_allocator_known allocator_table[] = {
+    { "glibc", "", "libc6" },
+    { "mallard", "mallard", "" },
     { "jemalloc", ALLOCATOR_LIBDIR "libjemalloc.so.2", "libjemalloc2" },
     { "tcmalloc", ALLOCATOR_LIBDIR "libtcmalloc_minimal.so.4",
       "libtcmalloc-minimal4" },
     { "mimalloc", ALLOCATOR_LIBDIR "libmimalloc.so.2", "libmimalloc2.0" },
 };
+#define ALLOCATOR_KNOWN (sizeof(allocator_table) / sizeof(allocator_table[0]))
+
+const struct replay_allocator_known *replay_allocators_known(size_t *n)
+{
+    *n = ALLOCATOR_KNOWN;
+    return allocator_table;
+}
 
 static int allocator_mallard_path(char *out, size_t len)
 {
@@ -59,17 +65,16 @@ static int allocator_lookup(const struct replay_options *opt, char *want,
                             size_t err_len)
 {
     const char *name = opt->allocator;
-    for (size_t i = 0; i < sizeof(allocator_table) /
-                           sizeof(allocator_table[0]); i++) {
-        if (strcmp(name, allocator_table[i].name) == 0) {
-            snprintf(want, len, "%s", allocator_table[i].file);
-            *hint = allocator_table[i].package;
-            return 0;
-        }
-    }
     if (strcmp(name, "mallard") == 0) {
         *hint = NULL;
         return allocator_mallard_path(want, len);
+    }
+    for (size_t i = 0; i < ALLOCATOR_KNOWN; i++) {
+        if (strcmp(name, allocator_table[i].name) == 0) {
+            snprintf(want, len, "%s", allocator_table[i].library);
+            *hint = allocator_table[i].package;
+            return 0;
+        }
     }
     if (strchr(name, '/')) {
         snprintf(want, len, "%s", name);

@@ -250,6 +250,18 @@ int replay_child_main(void);
 int replay_session(const struct trace *trace,
                    const struct replay_options *opt);
 
+/*
+ * The allocators known by name, the one table (allocator.c): compare's
+ * default list and its meta.txt versions, and `mallard replay
+ * --list-allocators` for scripts, all read it.  library is the file to
+ * preload ("" for glibc: none; "mallard": beside the executable),
+ * package the Debian package that provides it ("" if none).
+ */
+struct replay_allocator_known {
+    const char *name, *library, *package;
+};
+const struct replay_allocator_known *replay_allocators_known(size_t *n);
+
 /* Allocator names: resolve into options->library, or explain in err. */
 int replay_allocator_resolve(struct replay_options *opt, char *err,
                              size_t err_len);

@@ -41,7 +41,9 @@ void replay_options_usage(FILE *out)
           "  --timeout S            kill a run that takes over S seconds\n"
           "  --json | --csv         machine-readable output (see\n"
           "                         docs/replay-output.md)\n"
-          "  --rss-csv FILE         write RSS and live bytes over time\n",
+          "  --rss-csv FILE         write RSS and live bytes over time\n"
+          "mallard replay --list-allocators prints the allocators known "
+          "by name:\nname, library, Debian package.\n",
           out);
 }
 

@@ -19,20 +19,31 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-LIBDIR = '/usr/lib/x86_64-linux-gnu'
-# name -> (library path or None for glibc, how to get the library)
-KNOWN = {
-    'glibc': (None, ''),
-    'mallard': ('{build}/alloc/libmallard.so', 'build it: meson setup '
-                '{build} && meson compile -C {build}'),
-    'jemalloc': (f'{LIBDIR}/libjemalloc.so.2',
-                 'install the Debian package libjemalloc2'),
-    'tcmalloc': (f'{LIBDIR}/libtcmalloc_minimal.so.4',
-                 'install the Debian package libtcmalloc-minimal4'),
-    'mimalloc': (f'{LIBDIR}/libmimalloc.so.2',
-                 'install the Debian package libmimalloc2.0'),
-}
-# name -> (allocator in KNOWN, settings it runs with): one library in
+# The allocators known by name come from the one table, the replayer's
+# (`mallard replay --list-allocators`: name, library, Debian package).
+_known = {}
+
+
+def known_allocators(build):
+    """name -> (library path or None for glibc, how to get it)."""
+    if _known:
+        return _known
+    mallard = os.path.join(build, 'replay', 'mallard')
+    how_build = f'build it: meson setup {build} && meson compile -C {build}'
+    if not os.access(mallard, os.X_OK):
+        raise SystemExit(f'bench: {mallard} not found (the table of '
+                         f'allocators comes from it); {how_build}')
+    out = subprocess.run([mallard, 'replay', '--list-allocators'],
+                         capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        name, library, package = line.split(' ', 2)
+        how = (f'install the Debian package {package}' if package != '-'
+               else how_build)
+        _known[name] = (None if name == 'glibc' else library, how)
+    return _known
+
+
+# name -> (allocator known by name, settings it runs with): one library in
 # another mode, e.g. Mallard's heap checks (what they cost).
 VARIANTS = {
     'mallard-check': ('mallard', {'MALLARD_CHECK': '1'}),
@@ -63,13 +74,13 @@ def library_for(name, build):
             raise SystemExit(f'bench: {name}: no such file')
         return os.path.abspath(name)
     name = VARIANTS.get(name, (name, {}))[0]
-    if name not in KNOWN:
+    known = known_allocators(build)
+    if name not in known:
         raise SystemExit(f'bench: unknown allocator {name!r}; known: '
-                         f'{", ".join(list(KNOWN) + list(VARIANTS))}')
-    path, how = KNOWN[name]
+                         f'{", ".join(list(known) + list(VARIANTS))}')
+    path, how = known[name]
     if path is None:
         return None
-    path = path.format(build=build)
     if not os.path.isfile(path):
         raise SystemExit(f'bench: {name}: {path} not found; '
                          f'{how.format(build=build)}')
