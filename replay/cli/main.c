@@ -17,18 +17,10 @@ struct command {
 static const struct command commands[] = {
     { "record", cmd_record, "run a program and record its malloc calls" },
     { "trace", cmd_trace, "inspect, check and finalise a trace file" },
-#ifdef MALLARD_HAVE_REPLAY
     { "replay", cmd_replay, "replay a trace against an allocator" },
-#endif
-#ifdef MALLARD_HAVE_COMPARE
     { "compare", cmd_compare, "compare allocators on traces" },
-#endif
-#ifdef MALLARD_HAVE_PLOT
     { "plot", cmd_plot, "chart replay results" },
-#endif
-#ifdef MALLARD_HAVE_MERGE
     { "merge", cmd_merge, "join the folders of sharded compares" },
-#endif
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
