@@ -27,34 +27,25 @@ static void *large_block(size_t size)
     return block;
 }
 
-/*
- * A class over SC_POOL_MAX, from the thread cache: these are arena
- * blocks, whose header a write before the block (or an overflow of the
- * one before) can break while the block sits in the cache.  Its size
- * must still cover the class, as when it was cached.
- */
-static void *cached_arena_block(size_t size)
+/* Over SC_MAX_SIZE: the arena, or a mapping of its own. */
+__attribute__((noinline)) static void *uncached_block(size_t size)
 {
-    unsigned size_class = sc_of_size(size);
-    void *block = tcache_alloc(size_class, size);
-    if (block != NULL && !config.check &&
-        arena_block_size_unlocked(block) <
-        sc_block_size[size_class] + ARENA_HEADER)
-        os_fatal_pointer("malloc(): corrupted header of a cached block",
-                         block);
-    return block;
-}
-
-void *alloc_large(size_t size)
-{
-    if (size <= SC_MAX_SIZE)
-        return cached_arena_block(size);
     if (alloc_ensure_init() && config.check)
         return heapcheck_malloc(size);
     void *block = large_block(size);
     if (block == NULL)
         errno = ENOMEM;
     return block;
+}
+
+/* The classes over SC_POOL_MAX come from the thread cache (in the
+ * checking mode it is empty and its slow path serves); the path keeps
+ * no stack frame, the rest is a tail call. */
+void *alloc_large(size_t size)
+{
+    if (size <= SC_MAX_SIZE)
+        return tcache_alloc_arena_class(sc_of_size(size), size);
+    return uncached_block(size);
 }
 
 static _Noreturn void free_invalid(const void *ptr)

@@ -24,6 +24,11 @@ struct arena_block {
     struct arena_block *right;
 };
 
+/* arena.h reads head without this struct (arena_block_size_unlocked). */
+_Static_assert(offsetof(struct arena_block, head) + sizeof(size_t) ==
+               ARENA_HEADER && FLAG_INUSE == 1 && FLAG_MASK == 15,
+               "the head word is the last before the payload");
+
 struct arena_region {
     struct span_header span;        /* kind = SPAN_ARENA */
     uint8_t source;                 /* enum chunk_source */
@@ -493,13 +498,6 @@ bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size)
     arena->bytes_in_use += block_size(block);
     arena->bytes_in_use -= before;
     return true;
-}
-
-size_t arena_block_size_unlocked(const void *ptr)
-{
-    const struct arena_block *block = block_of(ptr);
-    size_t head = __atomic_load_n(&block->head, __ATOMIC_RELAXED);
-    return (head & FLAG_INUSE) ? head & ~FLAG_MASK : 0;
 }
 
 size_t arena_usable_size(const void *ptr)

@@ -83,9 +83,17 @@ size_t arena_usable_size(const void *ptr);
 /*
  * The size of the block at ptr, header included, read without the heap
  * lock; 0 if the block is not in use.  Only for the thread that holds
- * the block (free): its size cannot change under it, only the flags.
+ * the block (free, or a thread cache): its size cannot change under it,
+ * only the flags.  Inline, for the thread cache's check of a block it
+ * hands out: the header word right before a payload is the block's
+ * size with the flags in its low 4 bits (bit 0: in use; arena.c).
  */
-size_t arena_block_size_unlocked(const void *ptr);
+static inline size_t arena_block_size_unlocked(const void *ptr)
+{
+    size_t head = __atomic_load_n((const size_t *)ptr - 1,
+                                  __ATOMIC_RELAXED);
+    return (head & 1) ? head & ~(size_t)15 : 0;
+}
 /* The heap that owns the region holding span. */
 void *arena_region_owner(const struct span_header *span);
 

@@ -26,6 +26,12 @@ void tcache_bad_entry(const void *block)
 }
 
 /* Aborts if block, which carries the cache's key, is in bin. */
+void tcache_bad_header(const void *block)
+{
+    os_fatal_pointer("malloc(): corrupted header of a cached block",
+                     block);
+}
+
 static void check_not_cached(const struct tcache_bin *bin, void *block)
 {
     for (struct tcache_entry *at = bin->head; at != NULL; at = at->next)

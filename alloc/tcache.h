@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "pool.h"
 #include "sizeclass.h"
 
@@ -116,6 +117,17 @@ static inline void tcache_bin_push(struct tcache_bin *bin, void *block)
  * twice) or written after it was freed.  Aborts. */
 _Noreturn void tcache_bad_entry(const void *block);
 
+/* Takes entry, the head of bin, out of the bin. */
+static inline void *tcache_pop(struct tcache_bin *bin,
+                               struct tcache_entry *entry)
+{
+    bin->head = entry->next;
+    bin->count--;
+    bin->allocated = 1;
+    entry->key = 0;
+    return entry;
+}
+
 static inline void *tcache_alloc(unsigned size_class, size_t size)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
@@ -124,11 +136,32 @@ static inline void *tcache_alloc(unsigned size_class, size_t size)
         return tcache_alloc_slow(size_class, size);
     if (__builtin_expect(entry->key != tcache_key, 0))
         tcache_bad_entry(entry);
-    bin->head = entry->next;
-    bin->count--;
-    bin->allocated = 1;
-    entry->key = 0;
-    return entry;
+    return tcache_pop(bin, entry);
+}
+
+/* A cached arena block whose header no longer says "in use, at least
+ * the class size" (written over while cached).  Aborts. */
+_Noreturn void tcache_bad_header(const void *block);
+
+/*
+ * tcache_alloc for the classes over SC_POOL_MAX, whose blocks are arena
+ * blocks with a header right before them: a write before the block (or
+ * past the end of the one before) while it sat in the cache is caught
+ * here.  Blocks from a refill are fresh and not checked.
+ */
+static inline void *tcache_alloc_arena_class(unsigned size_class,
+                                             size_t size)
+{
+    struct tcache_bin *bin = &tcache_self.bins[size_class];
+    struct tcache_entry *entry = bin->head;
+    if (__builtin_expect(entry == NULL, 0))
+        return tcache_alloc_slow(size_class, size);
+    if (__builtin_expect(entry->key != tcache_key, 0))
+        tcache_bad_entry(entry);
+    if (__builtin_expect(arena_block_size_unlocked(entry) <
+                         sc_block_size[size_class] + ARENA_HEADER, 0))
+        tcache_bad_header(entry);
+    return tcache_pop(bin, entry);
 }
 
 /* Frees a block of size_class: a pool block, or an arena block of
