@@ -128,29 +128,19 @@ static inline void *tcache_pop(struct tcache_bin *bin,
     return entry;
 }
 
-static inline void *tcache_alloc(unsigned size_class, size_t size)
-{
-    struct tcache_bin *bin = &tcache_self.bins[size_class];
-    struct tcache_entry *entry = bin->head;
-    if (__builtin_expect(entry == NULL, 0))
-        return tcache_alloc_slow(size_class, size);
-    if (__builtin_expect(entry->key != tcache_key, 0))
-        tcache_bad_entry(entry);
-    return tcache_pop(bin, entry);
-}
-
 /* A cached arena block whose header no longer says "in use, at least
  * the class size" (written over while cached).  Aborts. */
 _Noreturn void tcache_bad_header(const void *block);
 
 /*
- * tcache_alloc for the classes over SC_POOL_MAX, whose blocks are arena
- * blocks with a header right before them: a write before the block (or
- * past the end of the one before) while it sat in the cache is caught
- * here.  Blocks from a refill are fresh and not checked.
+ * A block of size_class from the bin, else from the slow path.  With
+ * arena_class (a constant at every call) the block is an arena block
+ * with a header right before it (the classes over SC_POOL_MAX): a write
+ * before the block, or past the end of the one before, while it sat in
+ * the cache is caught here.  Blocks from a refill are fresh.
  */
-static inline void *tcache_alloc_arena_class(unsigned size_class,
-                                             size_t size)
+static inline void *tcache_take(unsigned size_class, size_t size,
+                                bool arena_class)
 {
     struct tcache_bin *bin = &tcache_self.bins[size_class];
     struct tcache_entry *entry = bin->head;
@@ -158,10 +148,21 @@ static inline void *tcache_alloc_arena_class(unsigned size_class,
         return tcache_alloc_slow(size_class, size);
     if (__builtin_expect(entry->key != tcache_key, 0))
         tcache_bad_entry(entry);
-    if (__builtin_expect(arena_block_size_unlocked(entry) <
-                         sc_block_size[size_class] + ARENA_HEADER, 0))
+    if (arena_class && __builtin_expect(arena_block_size_unlocked(entry) <
+                            sc_block_size[size_class] + ARENA_HEADER, 0))
         tcache_bad_header(entry);
     return tcache_pop(bin, entry);
+}
+
+static inline void *tcache_alloc(unsigned size_class, size_t size)
+{
+    return tcache_take(size_class, size, false);
+}
+
+static inline void *tcache_alloc_arena_class(unsigned size_class,
+                                             size_t size)
+{
+    return tcache_take(size_class, size, true);
 }
 
 /* Frees a block of size_class: a pool block, or an arena block of

@@ -177,15 +177,27 @@ static void spawn_name_child(int rc, const pid_t *pid, char *const argv[],
         session_name_child((uint64_t)*pid, path);
 }
 
+/* The C library's spawn called name (posix_spawn or posix_spawnp),
+ * then the child named. */
+static int spawn_then_name(const char *name, pid_t *pid,
+                           const char *target,
+                           const posix_spawn_file_actions_t *actions,
+                           const posix_spawnattr_t *attr,
+                           char *const argv[], char *const envp[])
+{
+    spawn_fn real = (spawn_fn)dlsym(RTLD_NEXT, name);
+    int rc = real(pid, target, actions, attr, argv, envp);
+    spawn_name_child(rc, pid, argv, envp);
+    return rc;
+}
+
 EXEC_EXPORT int posix_spawn(pid_t *pid, const char *path,
                             const posix_spawn_file_actions_t *actions,
                             const posix_spawnattr_t *attr,
                             char *const argv[], char *const envp[])
 {
-    spawn_fn real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
-    int rc = real(pid, path, actions, attr, argv, envp);
-    spawn_name_child(rc, pid, argv, envp);
-    return rc;
+    return spawn_then_name("posix_spawn", pid, path, actions, attr, argv,
+                           envp);
 }
 
 EXEC_EXPORT int posix_spawnp(pid_t *pid, const char *file,
@@ -193,8 +205,6 @@ EXEC_EXPORT int posix_spawnp(pid_t *pid, const char *file,
                              const posix_spawnattr_t *attr,
                              char *const argv[], char *const envp[])
 {
-    spawn_fn real = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
-    int rc = real(pid, file, actions, attr, argv, envp);
-    spawn_name_child(rc, pid, argv, envp);
-    return rc;
+    return spawn_then_name("posix_spawnp", pid, file, actions, attr, argv,
+                           envp);
 }
