@@ -3,7 +3,7 @@
  * generates them (16-byte steps to 128, four classes per doubling to
  * 1 KiB, then nine: a power of two plus a sixty-fourth, and eighths),
  * and the lookup table that maps a size to its class.
- * tests/unit/test_sizeclass.c checks every size and reciprocal.
+ * tests/alloc/test_sizeclass.c checks every size and reciprocal.
  */
 #include "sizeclass.h"
 

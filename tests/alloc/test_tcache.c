@@ -1,5 +1,5 @@
 /*
- * test_thread_cache.c - with the thread cache on, a malloc/free loop
+ * test_tcache.c - with the thread cache on, a malloc/free loop
  * rarely touches a heap lock; with MALLARD_THREAD_CACHE=0 every call
  * takes one (the course requirement: a lock on every allocation and
  * free).  The test reads the same setting to know what to expect.  Also:

@@ -1,7 +1,7 @@
 /*
- * test_check.c - the heap-checking mode (MALLARD_CHECK=1, alloc/check.h).
- * main() sets the variable before the first allocation, which is when
- * the allocator reads its settings.  Each misuse runs in a child that
+ * test_heapcheck.c - the heap-checking mode (MALLARD_CHECK=1,
+ * alloc/heapcheck.h).  main() sets the variable before the first
+ * allocation, which is when the allocator reads its settings.  Each misuse runs in a child that
  * must abort with a message naming what happened; the blocks of a
  * well-behaved program must behave exactly as without the checks.
  */

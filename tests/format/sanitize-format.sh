@@ -19,7 +19,7 @@ for san in thread address,undefined; do
         bin=$work/$t-${san%%,*}
         clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=$san \
             -fno-sanitize-recover=all -I"$fmt" -I"$src/replay" \
-            -I"$src/tests" "$src/tests/replay/$t.c" "$fmt"/*.c \
+            -I"$src/tests" "$src/tests/format/$t.c" "$fmt"/*.c \
             -lzstd -lpthread -o "$bin"
         TSAN_OPTIONS=halt_on_error=1 "$bin"
         echo "ok: $t under $san"

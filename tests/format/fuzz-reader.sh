@@ -1,7 +1,7 @@
 #!/bin/bash
 # fuzz-reader.sh SRCROOT WORKDIR SECONDS - build the reader's libFuzzer
 # target with clang (ASan + UBSan) and run it for a bounded time over the
-# committed regression corpus (tests/replay/corpus).  Checksums are not
+# committed regression corpus (tests/format/corpus).  Checksums are not
 # enforced in this build, so mutations reach the decoders behind them.
 # New inputs go to a scratch corpus in WORKDIR, never into the source
 # tree.  Exit status: non-zero on a crash, leak or timeout; 77 (skip)
@@ -16,7 +16,7 @@ fi
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -DTRACE_CHECK_CRC_OFF=1 \
     -I"$fmt" -I"$src/replay" \
-    "$src/tests/replay/fuzz_reader.c" "$fmt"/crc32c.c "$fmt"/chunk_write.c \
+    "$src/tests/format/fuzz_reader.c" "$fmt"/crc32c.c "$fmt"/chunk_write.c \
     "$fmt"/reader.c "$fmt"/decode.c "$fmt"/decode_events.c \
     "$fmt"/addr_map.c "$fmt"/finalize.c \
     "$fmt"/finalize_merge.c "$fmt"/load.c "$fmt"/final_read.c -lzstd -lpthread \
@@ -26,4 +26,4 @@ clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 exec "$work/fuzz-reader" -max_total_time="$seconds" -timeout=5 \
     -error_exitcode=1 -artifact_prefix="$work/" -rss_limit_mb=1024 \
     -max_len=65536 -print_final_stats=1 \
-    "$work/new-corpus" "$src/tests/replay/corpus"
+    "$work/new-corpus" "$src/tests/format/corpus"
