@@ -1,9 +1,10 @@
 /*
  * test_heapcheck.c - the heap-checking mode (MALLARD_CHECK=1,
  * alloc/heapcheck.h).  main() sets the variable before the first
- * allocation, which is when the allocator reads its settings.  Each misuse runs in a child that
- * must abort with a message naming what happened; the blocks of a
- * well-behaved program must behave exactly as without the checks.
+ * allocation, which is when the allocator reads its settings.  Each
+ * misuse runs in a child that must abort with a message naming what
+ * happened; the blocks of a well-behaved program must behave exactly as
+ * without the checks.
  */
 #include "check.h"
 #include "mallard.h"
