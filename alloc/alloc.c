@@ -218,7 +218,7 @@ static void *realloc_arena(struct span_header *span, void *ptr,
 {
     struct heap *owner = arena_region_owner(span);
     heap_lock(owner);
-    bool resized = size > SC_MAX_SIZE && size < huge_threshold() &&
+    bool resized = size > SC_LOOKUP_MAX && size < huge_threshold() &&
                    arena_resize_in_place(&owner->arena, ptr, size);
     size_t usable = arena_usable_size(ptr);
     heap_unlock(owner);

@@ -4,7 +4,7 @@
  *
  *   size <= SC_POOL_MAX (4 KiB)       thread cache -> per-CPU heap pools
  *   SC_POOL_MAX < size <= SC_MAX_SIZE thread cache -> per-CPU heap's
- *                (16 KiB)             best-fit arena, blocks of the
+ *                (64 KiB)             best-fit arena, blocks of the
  *                                     class size
  *   SC_MAX_SIZE < size < threshold    per-CPU heap's best-fit arena
  *   size >= threshold (128 KiB+)      its own mmap (huge.c)

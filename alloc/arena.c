@@ -137,7 +137,7 @@ static void treap_split(struct arena_block *tree,
  *
  * Free blocks under ARENA_INDEX_MIN stay out of the bins: the smallest
  * search is for more than 4 KiB (a class over SC_POOL_MAX, a request
- * over 16 KiB, or an alignment over a page plus the block), so no
+ * over 64 KiB, or an alignment over a page plus the block), so no
  * search could take them; they wait,
  * marked free, to merge with a neighbour.  Splits leave many such tails
  * (a best fit is close to the request), and inserting each into its

@@ -15,6 +15,10 @@
 
 #define KIB ((size_t)1024)
 #define MIB (KIB * KIB)
+/* A block no thread cache keeps (over SC_MAX_SIZE) and no mapping of
+ * its own serves (under the mmap threshold): each malloc and free of
+ * it takes the heap lock, whose traffic ticks the heap's aging. */
+#define TRAFFIC_BYTES (80 * KIB)
 
 static struct mallard_stats now(void)
 {
@@ -115,7 +119,7 @@ static void test_idle_spans_go_back_without_span_traffic(void)
 {
     enum { COUNT = 8192, PAIRS = 40000 };
     static void *blocks[COUNT];
-    mallard_free(mallard_malloc(20 * KIB));   /* the arena's region */
+    mallard_free(mallard_malloc(TRAFFIC_BYTES));   /* the arena's region */
     for (int i = 0; i < COUNT; i++) {
         blocks[i] = mallard_malloc(4000);       /* 32 MiB of pools */
         memset(blocks[i], 1, 4000);
@@ -125,7 +129,7 @@ static void test_idle_spans_go_back_without_span_traffic(void)
         mallard_free(blocks[i]);
     /* Heap lock traffic only, no span taken or freed. */
     for (int i = 0; i < PAIRS; i++) {
-        char *block = mallard_malloc(20 * KIB);
+        char *block = mallard_malloc(TRAFFIC_BYTES);
         block[0] = 1;
         mallard_free(block);
     }
@@ -135,7 +139,7 @@ static void test_idle_spans_go_back_without_span_traffic(void)
     struct timespec second = { 1, 200000000 };
     nanosleep(&second, NULL);
     for (int i = 0; i < 1000; i++) {
-        char *block = mallard_malloc(20 * KIB);  /* heap lock, no span */
+        char *block = mallard_malloc(TRAFFIC_BYTES);  /* heap lock, no span */
         block[0] = 1;
         mallard_free(block);
     }
@@ -178,7 +182,7 @@ static void test_free_pool_pages_go_back(void)
         if (i % KEEP_EVERY != 0)
             mallard_free(blocks[i]);
     for (int i = 0; i < PAIRS; i++) {
-        char *block = mallard_malloc(20 * KIB);  /* heap lock traffic */
+        char *block = mallard_malloc(TRAFFIC_BYTES);  /* heap lock traffic */
         block[0] = 1;
         mallard_free(block);
     }

@@ -36,11 +36,13 @@ static void test_classes_are_aligned_and_waste_is_bounded(void)
         }
     }
     CHECK(sc_block_size[SC_COUNT - 1] == SC_MAX_SIZE);
+    CHECK(sc_block_size[SC_LOOKUP_CLASSES - 1] == SC_LOOKUP_MAX);
 }
 
+/* Exact to 16 KiB (sizeclass.h); only pool classes (to 4 KiB) use it. */
 static void test_reciprocal_divides_exactly_within_a_pool(void)
 {
-    for (unsigned c = 0; c < SC_COUNT; c++) {
+    for (unsigned c = 0; c < SC_LOOKUP_CLASSES; c++) {
         uint64_t size = sc_block_size[c];
         for (uint64_t offset = 0; offset < CHUNK_SIZE; offset++) {
             uint64_t index = (offset * sc_reciprocal[c]) >> 32;
