@@ -22,6 +22,24 @@
 #define TRACE_F_PTR 0x8u    /* ptr */
 #define TRACE_F_AFTER 0x10u /* t_after - time */
 
+/*
+ * An EVENTS chunk's payload opens with the thread's serial (tids are
+ * reused, serials not), its tid, the chunk's sequence number in the
+ * thread, and the base time the first event's delta is taken from
+ * (decode.c reads them in that order).  Returns the end; needs
+ * TRACE_EVENTS_PREAMBLE_MAX bytes.
+ */
+#define TRACE_EVENTS_PREAMBLE_MAX (4 * TRACE_VARINT_MAX)
+static inline uint8_t *trace_put_events_preamble(uint8_t *p, uint64_t serial,
+                                                 uint64_t tid, uint64_t seq,
+                                                 uint64_t base_time)
+{
+    p = trace_put_varint(p, serial);
+    p = trace_put_varint(p, tid);
+    p = trace_put_varint(p, seq);
+    return trace_put_varint(p, base_time);
+}
+
 /* Tag byte + time + 4 fields + after, each at most a full varint. */
 #define TRACE_EVENT_MAX_BYTES (1 + 6 * TRACE_VARINT_MAX)
 

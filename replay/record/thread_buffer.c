@@ -63,15 +63,6 @@ void record_threads_unlock(void)
     spin_unlock(&threads_guard);
 }
 
-static uint8_t *put_preamble(uint8_t *p, uint64_t serial, uint64_t tid,
-                             uint64_t seq, uint64_t base)
-{
-    p = trace_put_varint(p, serial);
-    p = trace_put_varint(p, tid);
-    p = trace_put_varint(p, seq);
-    return trace_put_varint(p, base);
-}
-
 /* Caller holds t->busy.  `force`: recording is closing (see above). */
 static int flush_locked(struct record_thread *t, int force)
 {
@@ -107,7 +98,7 @@ static void append(struct record_thread *t, const struct trace_event *e)
     uint8_t *payload = t->chunk + TRACE_CHUNK_HEADER_SIZE;
     uint8_t *p = payload + used;
     if (used == 0) {
-        p = put_preamble(p, t->serial, t->tid, t->seq, e->time);
+        p = trace_put_events_preamble(p, t->serial, t->tid, t->seq, e->time);
         t->codec.prev_time = e->time;
         t->codec.prev_ptr = 0;
     }
@@ -169,7 +160,8 @@ static void late_event(const struct trace_event *e)
                   TRACE_EVENT_MAX_BYTES];
     uint8_t *payload = chunk + TRACE_CHUNK_HEADER_SIZE;
     struct trace_codec_state codec = { e->time, 0 };
-    uint8_t *p = put_preamble(payload, tls_serial, tls_tid, tls_seq, e->time);
+    uint8_t *p = trace_put_events_preamble(payload, tls_serial, tls_tid,
+                                           tls_seq, e->time);
     p = trace_encode_event(p, &codec, e);
     size_t len = (size_t)(p - payload);
     trace_seal_chunk(chunk, TRACE_CHUNK_EVENTS, 0, len, len);

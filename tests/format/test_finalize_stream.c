@@ -117,10 +117,7 @@ static void big_events(struct big *b, unsigned th, uint64_t first,
     uint8_t *p = payload;
     struct trace_event e = big_event(th, first);
     struct trace_codec_state s = { e.time, 0 };
-    p = trace_put_varint(p, th);
-    p = trace_put_varint(p, 500 + th);
-    p = trace_put_varint(p, b->seq[th]);
-    p = trace_put_varint(p, e.time);
+    p = trace_put_events_preamble(p, th, 500 + th, b->seq[th], e.time);
     if (b->seq[th] == 0 && th != 2) {   /* thread 2 lacks its start */
         struct trace_event start = { .time = e.time,
                                      .kind = TRACE_THREAD_START };

@@ -59,10 +59,8 @@ static void b_events(struct builder *b, uint64_t serial,
     uint8_t payload[4096];
     uint8_t *p = payload;
     struct trace_codec_state s = { ev[0].time, 0 };
-    p = trace_put_varint(p, serial);
-    p = trace_put_varint(p, 100 + serial);
-    p = trace_put_varint(p, b->seq[serial]);
-    p = trace_put_varint(p, ev[0].time);
+    p = trace_put_events_preamble(p, serial, 100 + serial, b->seq[serial],
+                                  ev[0].time);
     if (b->seq[serial]++ == 0 && !b->no_start[serial]) {
         struct trace_event start = { .time = ev[0].time,
                                      .kind = TRACE_THREAD_START };
