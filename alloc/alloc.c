@@ -76,7 +76,7 @@ void alloc_free_unchecked(void *block)
 {
     struct span_header *span = chunkmap_lookup(block);
     if (span->kind != SPAN_POOL) {
-        alloc_free_span(span, block);
+        heap_free_span(span, block);
         return;
     }
     struct pool *pool = (struct pool *)span;
@@ -115,19 +115,7 @@ void alloc_free_other(struct span_header *span, void *ptr)
     if (size_class < SC_COUNT)
         tcache_free(size_class, ptr);
     else
-        alloc_free_span(span, ptr);
-}
-
-void alloc_free_span(struct span_header *span, void *ptr)
-{
-    if (span->kind == SPAN_HUGE) {
-        huge_free((struct huge_header *)span, ptr);
-        return;
-    }
-    struct heap *owner = arena_region_owner(span);
-    heap_lock(owner);
-    arena_free(&owner->arena, ptr);
-    heap_unlock(owner);
+        heap_free_span(span, ptr);
 }
 
 void *alloc_zeroed(size_t total)

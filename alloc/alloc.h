@@ -42,10 +42,9 @@ static inline bool alloc_ensure_init(void)
     return alloc_init_slow();
 }
 
-/* Both set errno to ENOMEM when they return NULL, so malloc() is
+/* Sets errno to ENOMEM when it returns NULL, so malloc() is
  * alloc_malloc() itself, with no frame of its own. */
 void *alloc_large(size_t size);
-void alloc_free_span(struct span_header *span, void *ptr);
 
 /* NULL only when out of memory, with errno ENOMEM.  The classes over
  * SC_POOL_MAX take alloc_large's path through the same thread cache,

@@ -1,11 +1,14 @@
 /*
- * heap.c - per-CPU heaps: creating them, choosing one, and moving pool
- * blocks in and out under the heap lock (design in heap.h).
+ * heap.c - per-CPU heaps: creating them, choosing one, moving pool
+ * blocks in and out under the heap lock, and freeing arena and mapped
+ * blocks into the heap that owns them (design in heap.h).
  */
 #include "heap.h"
 
+#include "arena.h"
 #include "chunk.h"
 #include "cpu.h"
+#include "huge.h"
 #include "os.h"
 
 struct heap *heap_table;
@@ -231,4 +234,16 @@ void heap_fork_child(void)
 {
     for (unsigned i = 0; i < heap_count; i++)
         lock_reset(&heap_table[i].lock);
+}
+
+void heap_free_span(struct span_header *span, void *ptr)
+{
+    if (span->kind == SPAN_HUGE) {
+        huge_free((struct huge_header *)span, ptr);
+        return;
+    }
+    struct heap *owner = arena_region_owner(span);
+    heap_lock(owner);
+    arena_free(&owner->arena, ptr);
+    heap_unlock(owner);
 }

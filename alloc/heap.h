@@ -84,6 +84,10 @@ unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
 /* Returns a block to its pool, owned by heap (lock held). */
 void heap_put_block(struct heap *heap, struct pool *pool, void *block);
 
+/* Frees ptr, a block of an arena region or a mapping of its own
+ * (span: chunkmap_lookup(ptr)), under its owner heap's lock. */
+void heap_free_span(struct span_header *span, void *ptr);
+
 /* Gives back every free pool page; returns the bytes. */
 size_t heap_trim_all(void);
 

@@ -134,7 +134,7 @@ static void return_pool_blocks(struct tcache_entry *list)
  * (the owner heap's lock is taken there). */
 static void free_arena_block(void *block)
 {
-    alloc_free_span(chunkmap_lookup(block), block);
+    heap_free_span(chunkmap_lookup(block), block);
 }
 
 static void return_blocks(unsigned size_class, struct tcache_entry *list)
