@@ -14,25 +14,12 @@
 #include <errno.h>
 #include <string.h>
 
-static void *large_block(size_t size)
-{
-    if (!alloc_ensure_init() || size > PTRDIFF_MAX)
-        return NULL;
-    if (size >= huge_threshold())
-        return huge_alloc(size, 0);
-    struct heap *heap = heap_for_this_cpu();
-    heap_lock(heap);
-    void *block = arena_alloc(&heap->arena, heap, size);
-    heap_unlock(heap);
-    return block;
-}
-
 /* Over SC_MAX_SIZE: the arena, or a mapping of its own. */
 __attribute__((noinline)) static void *uncached_block(size_t size)
 {
     if (alloc_ensure_init() && config.check)
         return heapcheck_malloc(size);
-    void *block = large_block(size);
+    void *block = alloc_ensure_init() ? heap_alloc_block(size) : NULL;
     if (block == NULL)
         errno = ENOMEM;
     return block;
@@ -58,32 +45,6 @@ void alloc_free_not_block(void *ptr)
     if (!config.check)
         free_invalid(ptr);
     heapcheck_free(ptr);
-}
-
-void *alloc_unchecked(size_t size)
-{
-    if (size > SC_POOL_MAX)
-        return large_block(size);
-    struct heap *heap = heap_for_this_cpu();
-    void *block = NULL;
-    heap_lock(heap);
-    heap_take_blocks(heap, sc_of_size(size), &block, 1);
-    heap_unlock(heap);
-    return block;
-}
-
-void alloc_free_unchecked(void *block)
-{
-    struct span_header *span = chunkmap_lookup(block);
-    if (span->kind != SPAN_POOL) {
-        heap_free_span(span, block);
-        return;
-    }
-    struct pool *pool = (struct pool *)span;
-    struct heap *owner = pool->owner;   /* the put may release the pool */
-    heap_lock(owner);
-    heap_put_block(owner, pool, block);
-    heap_unlock(owner);
 }
 
 /*
@@ -135,25 +96,7 @@ size_t alloc_usable_size(const void *ptr)
         return 0;
     if (config.check)
         return heapcheck_usable_size(ptr);
-    return alloc_usable_unchecked(ptr);
-}
-
-size_t alloc_usable_unchecked(const void *ptr)
-{
-    struct span_header *span = chunkmap_lookup(ptr);
-    if (span == NULL)
-        os_fatal_pointer("malloc_usable_size(): invalid pointer", ptr);
-    if (span->kind == SPAN_POOL)
-        return ((struct pool *)span)->block_size;
-    if (span->kind == SPAN_ARENA) {
-        struct heap *owner = arena_region_owner(span);
-        heap_lock(owner);   /* neighbours' frees rewrite the flag bits */
-        size_t usable = arena_usable_size(ptr);
-        heap_unlock(owner);
-        return usable;
-    }
-    huge_check((struct huge_header *)span, ptr);
-    return huge_usable_size((struct huge_header *)span);
+    return heap_block_usable(ptr);
 }
 
 size_t alloc_trim(void)

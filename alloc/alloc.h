@@ -107,10 +107,4 @@ size_t alloc_usable_size(const void *ptr);
 /* Gives retained free memory back to the kernel; bytes released. */
 size_t alloc_trim(void);
 
-/* The checking mode's raw blocks (heapcheck.c): from the heaps with no
- * thread cache and no checks; NULL when out of memory. */
-void *alloc_unchecked(size_t size);
-void alloc_free_unchecked(void *block);
-size_t alloc_usable_unchecked(const void *block);
-
 #endif

@@ -247,3 +247,52 @@ void heap_free_span(struct span_header *span, void *ptr)
     arena_free(&owner->arena, ptr);
     heap_unlock(owner);
 }
+
+void *heap_alloc_block(size_t size)
+{
+    if (size > PTRDIFF_MAX)
+        return NULL;
+    if (size >= huge_threshold())
+        return huge_alloc(size, 0);
+    struct heap *heap = heap_for_this_cpu();
+    void *block = NULL;
+    heap_lock(heap);
+    if (size <= SC_POOL_MAX)
+        heap_take_blocks(heap, sc_of_size(size), &block, 1);
+    else
+        block = arena_alloc(&heap->arena, heap, size);
+    heap_unlock(heap);
+    return block;
+}
+
+void heap_free_block(void *block)
+{
+    struct span_header *span = chunkmap_lookup(block);
+    if (span->kind != SPAN_POOL) {
+        heap_free_span(span, block);
+        return;
+    }
+    struct pool *pool = (struct pool *)span;
+    struct heap *owner = pool->owner;   /* the put may release the pool */
+    heap_lock(owner);
+    heap_put_block(owner, pool, block);
+    heap_unlock(owner);
+}
+
+size_t heap_block_usable(const void *block)
+{
+    struct span_header *span = chunkmap_lookup(block);
+    if (span == NULL)
+        os_fatal_pointer("malloc_usable_size(): invalid pointer", block);
+    if (span->kind == SPAN_POOL)
+        return ((struct pool *)span)->block_size;
+    if (span->kind == SPAN_ARENA) {
+        struct heap *owner = arena_region_owner(span);
+        heap_lock(owner);   /* neighbours' frees rewrite the flag bits */
+        size_t usable = arena_usable_size(block);
+        heap_unlock(owner);
+        return usable;
+    }
+    huge_check((struct huge_header *)span, block);
+    return huge_usable_size((struct huge_header *)span);
+}

@@ -88,6 +88,18 @@ void heap_put_block(struct heap *heap, struct pool *pool, void *block);
  * (span: chunkmap_lookup(ptr)), under its owner heap's lock. */
 void heap_free_span(struct span_header *span, void *ptr);
 
+/*
+ * One block of at least size bytes with no thread cache in front: a
+ * pool block (to SC_POOL_MAX), an arena block, or a mapping of its own
+ * (from the mmap threshold); NULL when out of memory.  For the sizes
+ * over the cached classes and for the checking mode's raw blocks.
+ */
+void *heap_alloc_block(size_t size);
+/* Frees a block of ours of any kind (pool, arena, mapping). */
+void heap_free_block(void *block);
+/* Bytes usable at a block of ours; aborts on a pointer that is not. */
+size_t heap_block_usable(const void *block);
+
 /* Gives back every free pool page; returns the bytes. */
 size_t heap_trim_all(void);
 

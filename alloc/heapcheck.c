@@ -20,7 +20,8 @@
  */
 #include "heapcheck.h"
 
-#include "alloc.h"
+#include "chunkmap.h"
+#include "heap.h"
 #include "lock.h"
 #include "os.h"
 #include "tcache.h"
@@ -190,7 +191,7 @@ static void *checked_block(size_t align, size_t size, size_t room)
         errno = ENOMEM;
         return NULL;
     }
-    char *raw = alloc_unchecked(raw_size);
+    char *raw = heap_alloc_block(raw_size);
     if (raw == NULL) {
         errno = ENOMEM;
         return NULL;
@@ -233,7 +234,7 @@ static void evict_oldest(void)
     quarantine_bytes -= header->size;
     quarantine_oldest = (quarantine_oldest + 1) % CHECK_QUARANTINE_BLOCKS;
     quarantine_count--;
-    alloc_free_unchecked(user - header->offset);
+    heap_free_block(user - header->offset);
 }
 
 void heapcheck_free(void *ptr)
@@ -263,7 +264,7 @@ void heapcheck_free(void *ptr)
 static bool resize_in_place(char *user, struct check_header *header,
                             size_t size)
 {
-    size_t room = alloc_usable_unchecked(user - header->offset) -
+    size_t room = heap_block_usable(user - header->offset) -
                   header->offset - CHECK_TAIL;
     if (size > room)
         return false;
