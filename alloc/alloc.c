@@ -1,7 +1,7 @@
 /*
  * alloc.c - the allocator's slow paths: large and aligned requests,
- * realloc, calloc, usable size, trimming, and the checking mode's raw
- * blocks.  The one-time setup is init.c.
+ * realloc, calloc, usable size, trimming, and the checking mode's
+ * entry points.  The one-time setup is init.c.
  */
 #include "alloc.h"
 
@@ -17,9 +17,12 @@
 /* Over SC_MAX_SIZE: the arena, or a mapping of its own. */
 __attribute__((noinline)) static void *uncached_block(size_t size)
 {
-    if (alloc_ensure_init() && config.check)
-        return heapcheck_malloc(size);
-    void *block = alloc_ensure_init() ? heap_alloc_block(size) : NULL;
+    void *block = NULL;
+    if (alloc_ensure_init()) {
+        if (config.check)
+            return heapcheck_malloc(size);
+        block = heap_alloc_block(size);
+    }
     if (block == NULL)
         errno = ENOMEM;
     return block;

@@ -242,8 +242,11 @@ static struct arena_block *treap_best_fit(struct arena *arena, size_t size)
     if (bin == ARENA_BINS)
         return NULL;
     best = arena->bins[bin];
-    while (best->left != NULL)
+    check_free_header(best);
+    while (best->left != NULL) {
         best = best->left;
+        check_free_header(best);
+    }
     return best;
 }
 
@@ -366,7 +369,6 @@ static void carve_tail(struct arena *arena, struct arena_block *block,
 /* Takes free block out of the treap and marks it in use. */
 static void claim(struct arena *arena, struct arena_block *block)
 {
-    check_free_header(block);
     treap_remove(arena, block);
     block->head |= FLAG_INUSE;
     flag_set(block_after(block), FLAG_PREV_INUSE);

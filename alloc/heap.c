@@ -1,7 +1,7 @@
 /*
  * heap.c - per-CPU heaps: creating them, choosing one, moving pool
- * blocks in and out under the heap lock, and freeing arena and mapped
- * blocks into the heap that owns them (design in heap.h).
+ * blocks in and out under the heap lock, and serving and freeing the
+ * blocks no thread cache sits in front of (design in heap.h).
  */
 #include "heap.h"
 
