@@ -5,9 +5,9 @@
 #include "tcache.h"
 
 #include "alloc.h"
-#include "heapcheck.h"
 #include "config.h"
 #include "heap.h"
+#include "heapcheck.h"
 #include "os.h"
 
 #include <errno.h>
@@ -25,13 +25,13 @@ void tcache_bad_entry(const void *block)
                      "cached block", block);
 }
 
-/* Aborts if block, which carries the cache's key, is in bin. */
 void tcache_bad_header(const void *block)
 {
     os_fatal_pointer("malloc(): corrupted header of a cached block",
                      block);
 }
 
+/* Aborts if block, which carries the cache's key, is in bin. */
 static void check_not_cached(const struct tcache_bin *bin, void *block)
 {
     for (struct tcache_entry *at = bin->head; at != NULL; at = at->next)

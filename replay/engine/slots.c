@@ -109,6 +109,8 @@ static int slots_grow(struct slots_walk *w)
  * calls when the releasing thread is the one that asked. */
 static void usable_settle(struct slots_walk *w, uint32_t r, uint32_t t)
 {
+    if (w->usable_last[r] == 0)
+        return;
     int callable = w->usable_thread[r] == t;
     for (uint64_t at = w->usable_last[r]; at != 0;) {
         struct replay_op *u = &w->ops[at - 1];
