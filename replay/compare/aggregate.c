@@ -6,7 +6,11 @@
  * Invariants: only runs with status ok enter a statistic; a case with no
  * ok run has NaN everywhere (a gap in the charts) and keeps a pointer to
  * its first failure for the report.  Ratios compare a case with the
- * baseline's case of the same trace and instance count.
+ * baseline's case of the same trace and instance count, and only when
+ * both ran on the same machine (label): a shard keeps every allocator
+ * of a trace together, so this holds for any merge of one comparison's
+ * shards, and a mix that breaks it gets no ratio rather than a wrong
+ * one.
  */
 #include <math.h>
 #include <stddef.h>
@@ -34,6 +38,18 @@ static int agg_cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static size_t agg_machines(const struct cmp_rows *rows)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rows->n; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(rows->v[j].machine, rows->v[i].machine))
+            j++;
+        n += j == i;
+    }
+    return n;
+}
+
 /* Distinct traces, allocators (first-seen order) and instance counts. */
 static int agg_axes(const struct cmp_rows *rows, struct cmp_stats *st)
 {
@@ -55,6 +71,7 @@ static int agg_axes(const struct cmp_rows *rows, struct cmp_stats *st)
             st->instances[st->ninstances++] = r->instances;
     }
     qsort(st->instances, st->ninstances, sizeof(int), agg_cmp_int);
+    st->nmachines = agg_machines(rows);
     return 0;
 }
 
@@ -93,6 +110,8 @@ static void agg_runs(const struct cmp_rows *rows, struct cmp_case *c)
         if (strcmp(r->trace, c->trace) || strcmp(r->allocator, c->allocator)
             || r->instances != c->instances)
             continue;
+        if (!c->machine)
+            c->machine = r->machine;
         if (!cmp_row_ok(r)) {
             c->n_failed++;
             if (!c->failure)
@@ -142,7 +161,8 @@ static void agg_ratio(const struct cmp_rows *rows, struct cmp_stats *st,
 {
     const struct cmp_case *base = cmp_stats_find(st, c->trace,
                                                  st->baseline, c->instances);
-    if (!base || !base->n_ok || !c->n_ok)
+    if (!base || !base->n_ok || !c->n_ok ||
+        strcmp(base->machine, c->machine) != 0)
         return;
     double a[AGG_MAX_RUNS], b[AGG_MAX_RUNS];
     size_t na = agg_collect(rows, c, AGG_FIELD(wall_s), a);

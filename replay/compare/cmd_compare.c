@@ -7,6 +7,11 @@
  * background job) spreads over all allocators instead of landing on
  * one.  A run's seq is its place in the whole schedule, the same in
  * every shard, so merged shards sort back into one run's order.
+ *
+ * A shard (--shard I/N) takes whole groups: every allocator of a (trace,
+ * instance count) runs in the same shard, on the same machine, so a
+ * ratio to the baseline never divides times taken on two machines.
+ * Group g belongs to shard g mod N + 1.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +50,14 @@ static int compare_prepare_dir(const char *dir, char *err, size_t len)
     return cmp_mkdir_p(sub, err, len);
 }
 
+/* Whether case c (in compare_cases' order: trace, instances, then
+ * allocator) is in this shard: its group's index modulo N. */
+static int compare_in_shard(const struct cmp_options *o, size_t c)
+{
+    size_t group = c / (size_t)o->nallocators;
+    return group % (size_t)o->nshards == (size_t)(o->shard - 1);
+}
+
 /* Runs this shard's slice of the schedule, appending rows to csv. */
 static int compare_run_all(const struct cmp_options *o, const char *self,
                            FILE *csv, struct cmp_rows *rows)
@@ -54,12 +67,18 @@ static int compare_run_all(const struct cmp_options *o, const char *self,
     if (!cases)
         return -1;
     for (size_t c = 0; c < ncases; c++)
-        total += c % (size_t)o->nshards == (size_t)(o->shard - 1);
+        total += compare_in_shard(o, c);
+    if (total == 0)
+        fprintf(stderr, "compare: shard %d of %d has nothing to run "
+                "(the comparison has %zu trace and instance-count "
+                "pair%s)\n", o->shard, o->nshards,
+                ncases / (size_t)o->nallocators,
+                ncases == (size_t)o->nallocators ? "" : "s");
     struct cmp_progress prog;
     cmp_progress_start(&prog, stderr, total * (size_t)o->runs);
     for (int r = 1; r <= o->runs; r++)
         for (size_t c = 0; c < ncases; c++) {
-            if (c % (size_t)o->nshards != (size_t)(o->shard - 1))
+            if (!compare_in_shard(o, c))
                 continue;
             struct cmp_run_spec spec = { self, o->out_dir, cases[c].trace,
                 cases[c].allocator, cases[c].instances, r,
@@ -67,6 +86,7 @@ static int compare_run_all(const struct cmp_options *o, const char *self,
                 o->max_lead_us };
             struct cmp_row row;
             cmp_run_one(&spec, &row);
+            snprintf(row.machine, sizeof(row.machine), "%s", o->machine);
             cmp_row_write(csv, &row);
             fflush(csv);
             cmp_rows_push(rows, &row);
@@ -77,7 +97,9 @@ static int compare_run_all(const struct cmp_options *o, const char *self,
     return 0;
 }
 
-static int compare_results(const struct cmp_options *o, const char *self)
+/* Runs the shard and sums it up; *nruns: the rows it wrote. */
+static int compare_results(const struct cmp_options *o, const char *self,
+                           size_t *nruns)
 {
     char path[CMP_PATH_MAX], err[CMP_ERR_MAX];
     snprintf(path, sizeof(path), "%s/results.csv", o->out_dir);
@@ -90,8 +112,13 @@ static int compare_results(const struct cmp_options *o, const char *self)
     struct cmp_rows rows = { 0 };
     int rc = compare_run_all(o, self, csv, &rows);
     fclose(csv);
+    if (rc == 0 && cmp_meta_append(o->out_dir, "finished", "yes") != 0)
+        fprintf(stderr, "mallard compare: %s/meta.txt: cannot write\n",
+                o->out_dir);
     struct cmp_stats st;
-    if (rc == 0 && cmp_stats_build(&rows, o->baseline, &st) == 0) {
+    if (rc == 0 && rows.n == 0) {
+        /* an empty shard: nothing to sum up */
+    } else if (rc == 0 && cmp_stats_build(&rows, o->baseline, &st) == 0) {
         if (cmp_summary_write_json(o->out_dir, &st, err, sizeof(err)))
             fprintf(stderr, "mallard compare: %s\n", err);
         cmp_summary_print(stdout, &st);
@@ -99,6 +126,7 @@ static int compare_results(const struct cmp_options *o, const char *self)
     } else {
         fprintf(stderr, "mallard compare: out of memory\n");
     }
+    *nruns = rows.n;
     cmp_rows_free(&rows);
     printf("results: %s (one row per run, docs/compare.md)\n", path);
     return rc == 0 ? 0 : 1;
@@ -127,8 +155,7 @@ static int compare_setup(struct cmp_options *o, int argc, char **argv,
             o->allocators_given ? "" : " (every one installed)",
             o->baseline, o->runs, o->runs == 1 ? "" : "s");
     if (compare_prepare_dir(o->out_dir, err, sizeof(err)) != 0 ||
-        cmp_meta_write(o->out_dir, argc, argv, o->baseline, o->allocators,
-                       o->nallocators, err, sizeof(err)) != 0) {
+        cmp_meta_write(o->out_dir, argc, argv, o, err, sizeof(err)) != 0) {
         fprintf(stderr, "mallard compare: %s\n", err);
         return -1;
     }
@@ -146,8 +173,9 @@ int cmd_compare(int argc, char **argv)
     char self[CMP_PATH_MAX];
     if (compare_setup(&o, argc, argv, self, sizeof(self)) != 0)
         return 2;
-    int rc = compare_results(&o, self);
-    if (rc == 0 && o.plot)
+    size_t nruns = 0;
+    int rc = compare_results(&o, self, &nruns);
+    if (rc == 0 && o.plot && nruns > 0)
         rc = cmp_plot_dir(o.out_dir);
     free(o.traces);
     for (int i = 0; i < o.nallocators; i++)

@@ -22,6 +22,8 @@
 #define CMP_MSG_MAX 512
 #define CMP_STATUS_MAX 32
 #define CMP_ERR_MAX (2 * CMP_PATH_MAX)
+/* A machine label: --machine-label or the host name. */
+#define CMP_LABEL_MAX 64
 /* Latency percentiles kept per run, for the `all` call kind. */
 #define CMP_LAT_COUNT 5
 
@@ -45,6 +47,7 @@ struct cmp_row {
     double lat_ns[CMP_LAT_COUNT]; /* p50 p90 p99 p99.9 max */
     char rss_file[CMP_PATH_MAX];  /* relative to DIR, "" if none */
     char message[CMP_MSG_MAX];
+    char machine[CMP_LABEL_MAX];  /* where it ran (--machine-label) */
 };
 
 struct cmp_rows {
@@ -85,12 +88,28 @@ int cmp_join(char *out, size_t len, const char *dir, const char *name);
 int cmp_self_exe(char *out, size_t len);
 
 /* meta.c: DIR/meta.txt, "key: value" lines: the machine, the command
- * line, the baseline.  What the report says about how it was made. */
+ * line, the baseline, the shard.  What the report says about how it was
+ * made, and what merge checks. */
+struct cmp_options;
 int cmp_meta_write(const char *dir, int argc, char **argv,
-                   const char *baseline, char **allocators, int nalloc,
-                   char *err, size_t err_len);
+                   const struct cmp_options *opt, char *err,
+                   size_t err_len);
+/* Appends "key: value" to DIR/meta.txt (compare's "finished" mark). */
+int cmp_meta_append(const char *dir, const char *key, const char *value);
+/* The machine's default label: its host name. */
+void cmp_meta_host(char *out, size_t len);
 /* Value of key in DIR/meta.txt into out ("" if absent); -1 no file. */
 int cmp_meta_get(const char *dir, const char *key, char *out, size_t len);
+
+/* shards.c: the shards a merge is given.  Check: every shard of 1..N
+ * once and finished (with partial, missing or cut-short ones are only
+ * listed in note); sorts dirs into shard order.  0 ok, -1 err says
+ * every problem, one a line. */
+int cmp_shards_check(int ndirs, char **dirs, int partial, char *note,
+                     size_t note_len, char *err, size_t err_len);
+/* OUT/meta.txt of the merge: the command, the shards, each machine. */
+int cmp_shards_write_meta(const char *out, int ndirs, char **dirs,
+                          const char *note, char *err, size_t err_len);
 
 /* stats.c: the statistics, pure functions of their inputs. */
 double cmp_median(const double *x, size_t n);
@@ -108,6 +127,7 @@ double cmp_geomean(const double *x, size_t n);
 struct cmp_case {
     const char *trace, *allocator;
     int instances;
+    const char *machine;                /* of its first run */
     int n_ok, n_failed;
     const struct cmp_row *failure;      /* first failed run, or NULL */
     const struct cmp_row *median_run;   /* ok run of median wall time */
@@ -134,6 +154,7 @@ struct cmp_stats {
     const char **traces, **allocators;  /* first-seen order */
     int *instances;                     /* ascending */
     size_t ntraces, nallocators, ninstances;
+    size_t nmachines;                   /* distinct machine labels */
     const char *baseline;
     /* Per allocator, over traces at the smallest instance count:
      * geometric means of the time and peak RSS ratios (NaN if none). */
@@ -177,6 +198,8 @@ struct cmp_options {
     const char *baseline;         /* NULL: glibc, else the first */
     const char *out_dir;
     int shard, nshards;           /* 1-based slice I of N; 1/1 = all */
+    int shard_from_slurm;         /* --shard slurm: from the array task */
+    char machine[CMP_LABEL_MAX];  /* --machine-label, or the host name */
     int plot;                     /* run `mallard plot DIR` after */
     char **traces;
     int ntraces;

@@ -1,6 +1,7 @@
 /*
  * compare_options.c - the command line of `mallard compare`: allocators,
- * runs, instance counts, baseline, output folder, timeout, shard.
+ * runs, instance counts, baseline, output folder, timeout, shard,
+ * machine label.
  *
  * Every value is checked here, so a typo is one clear message before
  * any run starts rather than a failure an hour in.
@@ -40,8 +41,11 @@ void cmp_options_usage(FILE *out)
 "  --timeout SEC      limit per run; a run over it is a failed row (%.0f)\n"
 "  --max-lead US      replay with --max-lead US (threads kept within US\n"
 "                     us of recorded time of each other)\n"
-"  --shard I/N        run slice I of N of the cases; join the slices'\n"
+"  --shard I/N        run slice I of N of the traces; join the slices'\n"
 "                     folders with `mallard merge`\n"
+"  --shard slurm      I and N from the Slurm job array task\n"
+"                     (sbatch --array=1-N; scripts/slurm/)\n"
+"  --machine-label L  name of this machine in the results (host name)\n"
 "  --no-plot          skip the charts and index.html\n"
 "Docs: docs/compare.md.\n", OPT_DEFAULT_RUNS, OPT_DEFAULT_DIR,
             OPT_DEFAULT_TIMEOUT_S);
@@ -71,13 +75,77 @@ static int opt_instances(const char *s, struct cmp_options *opt)
     return rc;
 }
 
-static int opt_shard(const char *s, struct cmp_options *opt)
+/* An environment variable as a whole number, -1 if unset or not one. */
+static long opt_env_number(const char *name)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n = v ? strtol(v, &end, 10) : -1;
+    return v && *v && !*end && n >= 0 ? n : -1;
+}
+
+/*
+ * --shard slurm: a job array task (sbatch --array=A-B) is shard
+ * ID - MIN + 1 of COUNT.  Only a dense range maps one to one onto 1..N,
+ * so a stepped or listed array (1,3,5 or 1-9:2) is refused.
+ */
+static int opt_shard_slurm(struct cmp_options *opt, char *err,
+                           size_t err_len)
+{
+    long id = opt_env_number("SLURM_ARRAY_TASK_ID");
+    long min = opt_env_number("SLURM_ARRAY_TASK_MIN");
+    long max = opt_env_number("SLURM_ARRAY_TASK_MAX");
+    long count = opt_env_number("SLURM_ARRAY_TASK_COUNT");
+    if (id < 0 || min < 0 || max < 0 || count < 1) {
+        snprintf(err, err_len, "--shard slurm: not in a Slurm job array "
+                 "task (SLURM_ARRAY_TASK_ID, _MIN, _MAX, _COUNT unset); "
+                 "submit with sbatch --array=1-N, or give --shard I/N");
+        return -1;
+    }
+    if (max - min + 1 != count || id < min || id > max) {
+        snprintf(err, err_len, "--shard slurm: the job array must be a "
+                 "range such as --array=1-%ld (task %ld of %ld..%ld, %ld "
+                 "tasks)", count, id, min, max, count);
+        return -1;
+    }
+    opt->shard = (int)(id - min + 1);
+    opt->nshards = (int)count;
+    opt->shard_from_slurm = 1;
+    return 1;
+}
+
+static int opt_shard(const char *s, struct cmp_options *opt, char *err,
+                     size_t err_len)
 {
     char tail;
+    if (strcmp(s, "slurm") == 0)
+        return opt_shard_slurm(opt, err, err_len);
     if (sscanf(s, "%d/%d%c", &opt->shard, &opt->nshards, &tail) != 2 ||
-        opt->nshards < 1 || opt->shard < 1 || opt->shard > opt->nshards)
+        opt->nshards < 1 || opt->shard < 1 || opt->shard > opt->nshards) {
+        snprintf(err, err_len, "--shard: expected I/N with 1 <= I <= N, "
+                 "or slurm, got '%s'", s);
         return -1;
-    return 0;
+    }
+    return 1;
+}
+
+/* A label goes into results.csv and the report: short, no comma. */
+static int opt_machine(const char *s, struct cmp_options *opt, char *err,
+                       size_t err_len)
+{
+    size_t n = strlen(s);
+    int printable = n > 0 && n < CMP_LABEL_MAX;
+    for (size_t i = 0; printable && i < n; i++)
+        printable = s[i] > ' ' && s[i] < 127 && s[i] != ',' &&
+                    s[i] != '"';
+    if (!printable) {
+        snprintf(err, err_len, "--machine-label: expected 1 to %d "
+                 "printable characters without spaces, commas or quotes, "
+                 "got '%s'", CMP_LABEL_MAX - 1, s);
+        return -1;
+    }
+    snprintf(opt->machine, sizeof(opt->machine), "%s", s);
+    return 1;
 }
 
 static int opt_timeout(const char *s, struct cmp_options *opt)
@@ -117,6 +185,7 @@ static int opt_valued(const char *arg, const char *val,
     static const char *const valued[] = {
         "--allocators", "--runs", "--instances", "--baseline", "-o",
         "--output", "--timeout", "--shard", "--max-lead",
+        "--machine-label",
     };
     size_t known = 0;
     while (known < sizeof(valued) / sizeof(valued[0]) &&
@@ -127,6 +196,10 @@ static int opt_valued(const char *arg, const char *val,
     const char *expected = NULL;
     if (strcmp(arg, "--allocators") == 0)
         return opt_allocators(val, opt, err, err_len);
+    if (strcmp(arg, "--shard") == 0)
+        return opt_shard(val, opt, err, err_len);
+    if (strcmp(arg, "--machine-label") == 0)
+        return opt_machine(val, opt, err, err_len);
     if (strcmp(arg, "--runs") == 0 &&
         opt_int(val, 1, OPT_MAX_RUNS, &opt->runs))
         expected = "a number from 1 to 1000";
@@ -138,8 +211,6 @@ static int opt_valued(const char *arg, const char *val,
         opt->out_dir = val;
     else if (strcmp(arg, "--timeout") == 0 && opt_timeout(val, opt))
         expected = "a number of seconds above 0";
-    else if (strcmp(arg, "--shard") == 0 && opt_shard(val, opt))
-        expected = "I/N with 1 <= I <= N";
     else if (strcmp(arg, "--max-lead") == 0 &&
              opt_int(val, 1, OPT_MAX_LEAD_US, &opt->max_lead_us))
         expected = "a number from 1 to 1000000000";
@@ -158,6 +229,7 @@ static void opt_defaults(struct cmp_options *opt, char **traces)
     opt->timeout_s = OPT_DEFAULT_TIMEOUT_S;
     opt->out_dir = OPT_DEFAULT_DIR;
     opt->shard = opt->nshards = 1;
+    cmp_meta_host(opt->machine, sizeof(opt->machine));
     opt->plot = 1;
     opt->traces = traces;
 }

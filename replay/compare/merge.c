@@ -1,13 +1,16 @@
 /*
  * merge.c - `mallard merge -o OUT DIR...`: joins the folders of a
  * sharded comparison (`mallard compare --shard I/N`) into one, as if one
- * compare had made it: rows in schedule order, their RSS timelines,
- * meta.txt of the first shard, a new summary.json, then the charts.
+ * compare had made it: rows in schedule order, their RSS timelines, a
+ * meta.txt with every shard's machine, a new summary.json, the charts.
  *
- * Invariants: the shards ran one command (meta.txt's, but for --shard
- * and -o), and a run's seq is unique across them (its place in the one
- * global schedule), so a seq seen twice means a shard was given twice.
- * Both are errors, never a silent mix or double count.
+ * Invariants: the folders hold shards 1..N of one comparison, each once
+ * and finished (shards.c checks, naming any that is missing, doubled or
+ * cut short; --partial joins what there is and says so); they ran one
+ * command (meta.txt's, but for --shard, -o and --machine-label); and a
+ * run's seq is unique across them (its place in the one global
+ * schedule).  Every breach is an error, never a silent mix or a short
+ * report.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +19,12 @@
 
 static void merge_usage(FILE *out)
 {
-    fprintf(out, "usage: mallard merge [--no-plot] -o OUT DIR...\n"
+    fprintf(out, "usage: mallard merge [--no-plot] [--partial] -o OUT "
+            "DIR...\n"
             "Joins the folders of `mallard compare --shard I/N` runs into "
             "OUT:\nresults.csv, RSS timelines, summary.json, charts and "
-            "index.html.\n");
+            "index.html.\nEvery shard 1..N must be there once, finished; "
+            "--partial joins what there is.\n");
 }
 
 /* Copies the RSS timelines of rows[first..) from dir into out. */
@@ -39,7 +44,7 @@ static void merge_timelines(const char *dir, const char *out,
 }
 
 /* The command line of a shard without what differs between the shards
- * of one comparison: the --shard and -o values. */
+ * of one comparison: the --shard, -o and --machine-label values. */
 static void merge_command_core(const char *dir, char *out, size_t len)
 {
     char cmd[CMP_ERR_MAX];
@@ -53,7 +58,8 @@ static void merge_command_core(const char *dir, char *out, size_t len)
             continue;
         }
         skip = strcmp(w, "--shard") == 0 || strcmp(w, "-o") == 0 ||
-               strcmp(w, "--output") == 0;
+               strcmp(w, "--output") == 0 ||
+               strcmp(w, "--machine-label") == 0;
         size_t n = strlen(out);
         if (!skip)
             snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
@@ -106,9 +112,9 @@ static int merge_rows(const char *out, int ndirs, char **dirs,
 }
 
 static int merge_write(const char *out, const struct cmp_rows *rows,
-                       const char *first_dir, char *err, size_t err_len)
+                       char *err, size_t err_len)
 {
-    char path[CMP_PATH_MAX], from[CMP_PATH_MAX];
+    char path[CMP_PATH_MAX];
     snprintf(path, sizeof(path), "%s/results.csv", out);
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -122,11 +128,6 @@ static int merge_write(const char *out, const struct cmp_rows *rows,
         snprintf(err, err_len, "%s: cannot write", path);
         return -1;
     }
-    snprintf(from, sizeof(from), "%s/meta.txt", first_dir);
-    snprintf(path, sizeof(path), "%s/meta.txt", out);
-    if (cmp_copy_file(from, path) != 0)
-        fprintf(stderr, "mallard merge: %s: missing; the report will "
-                "not describe the machine\n", from);
     return 0;
 }
 
@@ -148,24 +149,29 @@ static int merge_prepare(const char *out, int ndirs, char **dirs,
     return cmp_mkdir_p(sub, err, err_len);
 }
 
-static int merge_run(const char *out, int ndirs, char **dirs, int plot)
+static int merge_run(const char *out, int ndirs, char **dirs, int plot,
+                     int partial)
 {
     struct cmp_rows rows = { 0 };
     struct cmp_stats st;
-    char err[CMP_ERR_MAX], baseline[CMP_NAME_MAX];
+    char err[CMP_ERR_MAX], baseline[CMP_NAME_MAX], note[CMP_NAME_MAX];
     int rc = 2;
-    if (merge_same_comparison(ndirs, dirs, err, sizeof(err)) == 0 &&
+    if (cmp_shards_check(ndirs, dirs, partial, note, sizeof(note), err,
+                         sizeof(err)) == 0 &&
+        merge_same_comparison(ndirs, dirs, err, sizeof(err)) == 0 &&
         merge_prepare(out, ndirs, dirs, err, sizeof(err)) == 0 &&
         merge_rows(out, ndirs, dirs, &rows, err, sizeof(err)) == 0 &&
-        merge_write(out, &rows, dirs[0], err, sizeof(err)) == 0) {
+        merge_write(out, &rows, err, sizeof(err)) == 0 &&
+        cmp_shards_write_meta(out, ndirs, dirs, note, err,
+                              sizeof(err)) == 0) {
         cmp_rows_free(&rows);
         if (cmp_load_dir(out, &rows, &st, baseline, sizeof(baseline), err,
                          sizeof(err)) == 0) {
             rc = cmp_summary_write_json(out, &st, err, sizeof(err)) ? 1 : 0;
             cmp_summary_print(stdout, &st);
             cmp_stats_free(&st);
-            printf("merged %zu runs from %d folders into %s\n", rows.n,
-                   ndirs, out);
+            printf("merged %zu runs from %d folders into %s%s%s\n", rows.n,
+                   ndirs, out, note[0] ? "; " : "", note);
         }
     }
     cmp_rows_free(&rows);
@@ -179,7 +185,7 @@ static int merge_run(const char *out, int ndirs, char **dirs, int plot)
 int cmd_merge(int argc, char **argv)
 {
     const char *out = NULL;
-    int plot = 1, first = 1;
+    int plot = 1, partial = 0, first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--help") == 0 ||
             strcmp(argv[first], "-h") == 0) {
@@ -188,6 +194,8 @@ int cmd_merge(int argc, char **argv)
         }
         if (strcmp(argv[first], "--no-plot") == 0)
             plot = 0;
+        else if (strcmp(argv[first], "--partial") == 0)
+            partial = 1;
         else if (strcmp(argv[first], "-o") == 0 && first + 1 < argc)
             out = argv[++first];
         else
@@ -199,5 +207,5 @@ int cmd_merge(int argc, char **argv)
         merge_usage(stderr);
         return 2;
     }
-    return merge_run(out, argc - first, argv + first, plot);
+    return merge_run(out, argc - first, argv + first, plot, partial);
 }

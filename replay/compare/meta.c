@@ -1,11 +1,13 @@
 /*
  * meta.c - DIR/meta.txt: how a result was made, so it can be shared and
  * reproduced.  One "key: value" per line: the command line (shell
- * quoted) and the folder it ran in, the baseline, the machine (CPU
- * model, cores, kernel, glibc) and each allocator's version (the Debian
- * package's, or ours).
+ * quoted) and the folder it ran in, the baseline, the machine (its
+ * label, CPU model, cores, kernel, glibc), the shard (I/N, and the Slurm
+ * task) and each allocator's version (the Debian package's, or ours);
+ * "finished" is appended when every run of the folder is done.
  *
- * Written once by compare, read by plot for index.html.  Versions come
+ * Written by compare, read by plot for index.html and by merge, which
+ * checks the shards with it (shards.c).  Versions come
  * from dpkg-query because the Debian package is what a reader installs
  * to reproduce a run.
  */
@@ -116,9 +118,29 @@ static void meta_machine(FILE *f)
     fprintf(f, "glibc: %s\n", gnu_get_libc_version());
 }
 
+void cmp_meta_host(char *out, size_t len)
+{
+    struct utsname u;
+    snprintf(out, len, "%s", uname(&u) == 0 && *u.nodename ? u.nodename
+             : "unknown");
+    cmp_csv_clean(out);
+}
+
+/* Which shard this folder holds, and the Slurm task that ran it (to
+ * find its log and re-run it). */
+static void meta_shard(FILE *f, const struct cmp_options *opt)
+{
+    fprintf(f, "machine: %s\nshard: %d/%d\n", opt->machine, opt->shard,
+            opt->nshards);
+    const char *job = getenv("SLURM_ARRAY_JOB_ID");
+    const char *task = getenv("SLURM_ARRAY_TASK_ID");
+    if (opt->shard_from_slurm && job && task)
+        fprintf(f, "slurm job: %s_%s\n", job, task);
+}
+
 int cmp_meta_write(const char *dir, int argc, char **argv,
-                   const char *baseline, char **allocators, int nalloc,
-                   char *err, size_t err_len)
+                   const struct cmp_options *opt, char *err,
+                   size_t err_len)
 {
     char path[CMP_PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", dir, META_FILE);
@@ -131,19 +153,32 @@ int cmp_meta_write(const char *dir, int argc, char **argv,
     char cwd[CMP_PATH_MAX];
     if (getcwd(cwd, sizeof(cwd)))
         fprintf(f, "directory: %s\n", cwd);   /* trace paths are from here */
-    fprintf(f, "baseline: %s\n", baseline);
+    fprintf(f, "baseline: %s\n", opt->baseline);
+    meta_shard(f, opt);
     meta_machine(f);
-    for (int i = 0; i < nalloc; i++) {
+    for (int i = 0; i < opt->nallocators; i++) {
         char version[CMP_NAME_MAX];
-        meta_allocator_version(allocators[i], version, sizeof(version));
+        meta_allocator_version(opt->allocators[i], version,
+                               sizeof(version));
         cmp_csv_clean(version);
-        fprintf(f, "version %s: %s\n", allocators[i], version);
+        fprintf(f, "version %s: %s\n", opt->allocators[i], version);
     }
     if (fclose(f) != 0) {
         snprintf(err, err_len, "%s: cannot write", path);
         return -1;
     }
     return 0;
+}
+
+int cmp_meta_append(const char *dir, const char *key, const char *value)
+{
+    char path[CMP_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dir, META_FILE);
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return -1;
+    fprintf(f, "%s: %s\n", key, value);
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 int cmp_meta_get(const char *dir, const char *key, char *out, size_t len)

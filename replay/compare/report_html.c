@@ -40,6 +40,7 @@ static const char html_head[] =
 "margin-right:.4em;vertical-align:middle}\n"
 ".note{background:#fff3cd;padding:.6em;border:1px solid #e0c060}\n"
 ".failed{color:#b00}\nfigure{margin:2em 0}\n"
+".machine{color:#555;font-size:90%}\n"
 "figure img{width:100%;border:1px solid #ddd}\n"
 "</style></head>\n";
 
@@ -101,8 +102,14 @@ static void html_case(FILE *f, const struct cmp_stats *st, size_t a,
     cmp_display_name(c->allocator, name, sizeof(name));
     fputs("<tr><td>", f);
     html_text(f, label);
-    fprintf(f, " &times;%d</td><td><span class=\"swatch\" style=\""
-            "background:%s\"></span>", c->instances, cmp_colour(st, a));
+    fprintf(f, " &times;%d", c->instances);
+    if (st->nmachines > 1 && c->machine) {
+        fputs(" <span class=\"machine\">on ", f);
+        html_text(f, c->machine);
+        fputs("</span>", f);
+    }
+    fprintf(f, "</td><td><span class=\"swatch\" style=\""
+            "background:%s\"></span>", cmp_colour(st, a));
     html_text(f, name);
     fprintf(f, "%s</td>", c->best ? " <b>best</b>" : "");
     html_num(f, "%.4f", c->wall_med);
@@ -145,12 +152,16 @@ static void html_table(FILE *f, const struct cmp_stats *st)
             "threads waited for another thread's earlier op (the recorded "
             "order), summed; ! marks over %.0f%% of the wall time, where "
             "the time depends on that order as much as on the allocator."
-            "</p>\n"
+            "</p>\n%s"
             "<table>\n<tr><th>trace</th><th>allocator</th><th>time s"
             "</th><th>95%% interval</th><th>ratio</th><th>peak memory MiB"
             "</th><th>fragmentation</th><th>p99 ns</th><th>edge wait s"
             "</th><th>runs ok</th><th>failure</th></tr>\n",
-            100.0 * CMP_EDGE_WAIT_SHARE);
+            100.0 * CMP_EDGE_WAIT_SHARE, st->nmachines > 1 ?
+            "<p>These runs come from more than one machine (the label "
+            "after each trace, details at the end).  Every allocator of a "
+            "trace ran on the same machine, and a ratio is only formed "
+            "within one machine.</p>\n" : "");
     for (size_t t = 0; t < st->ntraces; t++)
         for (size_t k = 0; k < st->ninstances; k++)
             for (size_t a = 0; a < st->nallocators; a++) {

@@ -19,8 +19,9 @@
     "user_s,sys_s,calls,calls_per_s,peak_rss_bytes,baseline_rss_bytes," \
     "peak_anon_bytes,baseline_anon_bytes," \
     "peak_live_bytes,fragmentation,minor_faults,major_faults," \
-    "edge_wait_s,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,rss_file,message"
-#define ROWS_FIELDS 29
+    "edge_wait_s,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,rss_file,message," \
+    "machine"
+#define ROWS_FIELDS 30
 #define ROWS_LINE_MAX 8192
 #define ROWS_FIRST_CAP 64
 /* Fields wall_s .. max_ns: the numbers, in file order. */
@@ -89,7 +90,7 @@ void cmp_row_write(FILE *out, const struct cmp_row *r)
             r->minor_faults, r->major_faults, r->edge_wait_s);
     for (int i = 0; i < CMP_LAT_COUNT; i++)
         fprintf(out, ",%.1f", r->lat_ns[i]);
-    fprintf(out, ",%s,%s\n", r->rss_file, r->message);
+    fprintf(out, ",%s,%s,%s\n", r->rss_file, r->message, r->machine);
 }
 
 /* Splits line in place at commas; returns the field count. */
@@ -135,7 +136,7 @@ static int rows_parse(char *line, struct cmp_row *r, const char **what)
     char *f[ROWS_FIELDS];
     memset(r, 0, sizeof(*r));
     if (rows_split(line, f, ROWS_FIELDS) != ROWS_FIELDS) {
-        *what = "29 comma-separated fields";
+        *what = "30 comma-separated fields";
         return -1;
     }
     char *end;
@@ -161,6 +162,8 @@ static int rows_parse(char *line, struct cmp_row *r, const char **what)
              f[ROWS_FIRST_NUMBER + ROWS_NUMBERS]);
     snprintf(r->message, sizeof(r->message), "%s",
              f[ROWS_FIRST_NUMBER + ROWS_NUMBERS + 1]);
+    snprintf(r->machine, sizeof(r->machine), "%s",
+             f[ROWS_FIRST_NUMBER + ROWS_NUMBERS + 2]);
     return 0;
 }
 

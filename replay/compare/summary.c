@@ -45,8 +45,10 @@ static void sum_case_json(FILE *f, const struct cmp_case *c)
     sum_str(f, c->trace);
     fputs(", \"allocator\": ", f);
     sum_str(f, c->allocator);
-    fprintf(f, ", \"instances\": %d, \"runs_ok\": %d, \"runs_failed\": %d",
-            c->instances, c->n_ok, c->n_failed);
+    fprintf(f, ", \"instances\": %d, \"machine\": ", c->instances);
+    sum_str(f, c->machine ? c->machine : "");
+    fprintf(f, ", \"runs_ok\": %d, \"runs_failed\": %d", c->n_ok,
+            c->n_failed);
     sum_num(f, "wall_s_median", c->wall_med);
     sum_num(f, "wall_s_min", c->wall_min);
     sum_num(f, "wall_s_max", c->wall_max);
@@ -141,15 +143,31 @@ static void sum_print_case(FILE *out, const struct cmp_case *c,
     fprintf(out, "%s\n", c->best ? "  best" : "");
 }
 
+/* The machine a trace's group ran on, for the heading ("" when every
+ * run of the comparison ran on one machine). */
+static const char *sum_machine(const struct cmp_stats *st,
+                               const char *trace, int instances)
+{
+    for (size_t a = 0; st->nmachines > 1 && a < st->nallocators; a++) {
+        const struct cmp_case *c = cmp_stats_find(st, trace,
+                st->allocators[a], instances);
+        if (c && c->machine)
+            return c->machine;
+    }
+    return "";
+}
+
 static void sum_print_trace(FILE *out, const struct cmp_stats *st,
                             const char *trace, int instances)
 {
     char label[CMP_PATH_MAX];
+    const char *machine = sum_machine(st, trace, instances);
     cmp_trace_label(trace, label, sizeof(label));
-    fprintf(out, "\n%s, %d instance%s:\n  %-12s %9s %21s  %-24s %9s "
+    fprintf(out, "\n%s, %d instance%s%s%s:\n  %-12s %9s %21s  %-24s %9s "
             "%9s\n", label, instances, instances == 1 ? "" : "s",
-            "allocator", "time s", "95% interval",
-            "ratio to baseline [95%]", "memory MiB", "edge s");
+            *machine ? ", on " : "", machine, "allocator", "time s",
+            "95% interval", "ratio to baseline [95%]", "memory MiB",
+            "edge s");
     for (size_t a = 0; a < st->nallocators; a++) {
         const struct cmp_case *c = cmp_stats_find(st, trace,
                 st->allocators[a], instances);

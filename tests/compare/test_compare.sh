@@ -3,7 +3,8 @@
 # `merge` on a tiny trace recorded from the images workload.
 # usage: test_compare.sh CASE MALLARD IMAGES BROKEN_ALLOC ARTEFACT_DIR
 # CASE: rows_and_charts | failed_allocator_is_a_row | shards_merge |
-#       report_loads_in_chromium | bad_input_is_a_clear_error
+#       shards_on_two_machines | report_loads_in_chromium |
+#       bad_input_is_a_clear_error
 # Exit 0 pass, 1 fail, 77 skipped (chromium missing).
 set -u
 case_name=$1 mallard=$2 images=$3 broken=$4 artefacts=$5
@@ -152,7 +153,8 @@ shards_merge() {
        2> "$work/stderr"; then
     fail "merging a shard twice should fail"
   fi
-  grep -q "appears in two folders" "$work/stderr" || fail "twice: message"
+  grep -q "shard 1 of 2 is given twice" "$work/stderr" ||
+    fail "twice: message"
   # nor are shards of two different comparisons mixed
   "$mallard" compare "${args[@]}" --runs 1 --shard 2/2 -o "$work/other" \
     >/dev/null 2>&1 || fail "other comparison's shard"
@@ -162,6 +164,61 @@ shards_merge() {
   fi
   grep -q "not shards of one comparison" "$work/stderr" ||
     fail "mixed: message"
+}
+
+# Shards on two machines, told apart; a set with a gap is named.
+shards_on_two_machines() {
+  record_tiny
+  cp "$work/tiny.trace" "$work/tiny2.trace"
+  local args=(--allocators glibc,mallard --runs 1 --no-plot
+              "$work/tiny.trace" "$work/tiny2.trace")
+  "$mallard" compare "${args[@]}" --shard 1/2 --machine-label alpha \
+    -o "$work/s1" >/dev/null 2>&1 || fail "shard 1/2 on alpha"
+  # the Slurm form: shard ID - MIN + 1 of COUNT from the array task
+  SLURM_ARRAY_JOB_ID=41 SLURM_ARRAY_TASK_ID=6 SLURM_ARRAY_TASK_MIN=5 \
+    SLURM_ARRAY_TASK_MAX=6 SLURM_ARRAY_TASK_COUNT=2 \
+    "$mallard" compare "${args[@]}" --shard slurm --machine-label beta \
+    -o "$work/s2" >/dev/null 2>&1 || fail "shard slurm on beta"
+  grep -q "^shard: 2/2$" "$work/s2/meta.txt" &&
+    grep -q "^slurm job: 41_6$" "$work/s2/meta.txt" ||
+    fail "--shard slurm: $(grep -E '^(shard|slurm)' "$work/s2/meta.txt")"
+  # every allocator of a trace runs in one shard, on one machine
+  [ "$(col "$work/s1/results.csv" 2 | sort -u)" = "$work/tiny.trace" ] ||
+    fail "shard 1 should hold the first trace, every allocator"
+  [ "$(col "$work/s2/results.csv" 30 | sort -u)" = beta ] ||
+    fail "results.csv machine column"
+  "$mallard" merge -o "$work/m" "$work/s2" "$work/s1" >"$work/stdout" \
+    2>"$work/stderr" || fail "merge: $(tail -3 "$work/stderr")"
+  grep -q "tiny, 1 instance, on alpha" "$work/stdout" &&
+    grep -q "tiny2, 1 instance, on beta" "$work/stdout" ||
+    fail "summary does not name the machines"
+  grep -q "on alpha</span>" "$work/m/index.html" &&
+    grep -q "on beta</span>" "$work/m/index.html" ||
+    fail "report does not mark the machines"
+  grep -q "^shard 1/2 machine: alpha$" "$work/m/meta.txt" &&
+    grep -q "^shard 2/2 machine: beta$" "$work/m/meta.txt" ||
+    fail "merged meta.txt lost a machine"
+  for m in alpha beta; do
+    grep -q "\"machine\": \"$m\".*\"time_ratio\": 1," \
+      "$work/m/summary.json" || fail "no baseline ratio formed on $m"
+  done
+  # a missing shard and a cut-short one are named; --partial merges
+  if "$mallard" merge --no-plot -o "$work/gap" "$work/s1" \
+       2>"$work/stderr"; then fail "a missing shard should fail"; fi
+  grep -q "shard 2 of 2 is missing" "$work/stderr" || fail "missing: msg"
+  sed -i '/^finished:/d' "$work/s2/meta.txt"
+  if "$mallard" merge --no-plot -o "$work/cut" "$work/s1" "$work/s2" \
+       2>"$work/stderr"; then fail "a cut-short shard should fail"; fi
+  grep -q "shard 2 of 2 did not finish" "$work/stderr" || fail "cut: msg"
+  "$mallard" merge --no-plot --partial -o "$work/part" "$work/s1" \
+    >/dev/null 2>&1 || fail "merge --partial"
+  grep -q "^merge: partial: shard 2 of 2 missing" "$work/part/meta.txt" ||
+    fail "--partial does not say what is missing"
+  SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=5 \
+    SLURM_ARRAY_TASK_COUNT=3 "$mallard" compare "${args[@]}" \
+    --shard slurm -o "$work/step" 2>"$work/stderr" >/dev/null &&
+    fail "a stepped job array should be refused"
+  grep -q "must be a range" "$work/stderr" || fail "stepped array: msg"
 }
 
 report_loads_in_chromium() {
@@ -262,7 +319,8 @@ got '0'" "$work/err" || fail "replay --runs 0"
 
 case "$case_name" in
   rows_and_charts|failed_allocator_is_a_row|shards_merge|\
-  report_loads_in_chromium|bad_input_is_a_clear_error) "$case_name" ;;
+  shards_on_two_machines|report_loads_in_chromium|\
+  bad_input_is_a_clear_error) "$case_name" ;;
   *) fail "unknown case $case_name" ;;
 esac
 echo "ok: $case_name"

@@ -1,9 +1,9 @@
 /*
  * test_compare_stats.c - the arithmetic and file formats behind
  * `mallard compare`: medians, bootstrap intervals, geometric means,
- * ratios to the baseline, the results.csv round trip and the reading of
- * `mallard replay --json`.  Each check prints what failed and the test
- * exits 1 if any did.
+ * ratios to the baseline (on one machine only), the results.csv round
+ * trip and the reading of `mallard replay --json`.  Each check prints
+ * what failed and the test exits 1 if any did.
  */
 #include <math.h>
 #include <stdio.h>
@@ -146,6 +146,29 @@ static void test_no_best_within_noise(void)
     cmp_rows_free(&rows);
 }
 
+/* A baseline measured on another machine gives no ratio. */
+static void test_no_ratio_across_machines(void)
+{
+    struct cmp_rows rows = { 0 };
+    for (int r = 0; r < 2; r++) {
+        struct cmp_row b = make_row(2 * r, "glibc", r + 1, "ok", 1.0);
+        struct cmp_row o = make_row(2 * r + 1, "other", r + 1, "ok", 0.5);
+        snprintf(b.machine, sizeof(b.machine), "alpha");
+        snprintf(o.machine, sizeof(o.machine), "beta");
+        cmp_rows_push(&rows, &b);
+        cmp_rows_push(&rows, &o);
+    }
+    struct cmp_stats st;
+    CHECK(cmp_stats_build(&rows, "glibc", &st) == 0);
+    CHECK(st.nmachines == 2);
+    const struct cmp_case *o = cmp_stats_find(&st, "traces/t.trace",
+                                              "other", 1);
+    CHECK(o && strcmp(o->machine, "beta") == 0 && isnan(o->ratio));
+    CHECK(isnan(st.geo_time[1]));
+    cmp_stats_free(&st);
+    cmp_rows_free(&rows);
+}
+
 static void test_results_csv_round_trip(void)
 {
     char path[] = "/tmp/mallard-test-results-XXXXXX";
@@ -153,6 +176,7 @@ static void test_results_csv_round_trip(void)
     FILE *f = fdopen(fd, "w");
     struct cmp_row a = make_row(7, "jemalloc", 2, "ok", 0.25);
     struct cmp_row b = make_row(3, "x", 1, "timeout", NAN);
+    snprintf(a.machine, sizeof(a.machine), "node-7");
     cmp_row_write_header(f);
     cmp_row_write(f, &a);
     cmp_row_write(f, &b);
@@ -164,6 +188,7 @@ static void test_results_csv_round_trip(void)
     if (rows.n == 2) {
         CHECK(rows.v[0].seq == 7 && rows.v[0].run == 2);
         CHECK(strcmp(rows.v[0].allocator, "jemalloc") == 0);
+        CHECK(strcmp(rows.v[0].machine, "node-7") == 0);
         CHECK(near(rows.v[0].wall_s, 0.25) && cmp_row_ok(&rows.v[0]));
         CHECK(strcmp(rows.v[1].status, "timeout") == 0);
         CHECK(isnan(rows.v[1].wall_s));
@@ -211,6 +236,7 @@ int main(void)
     test_geomean_ignores_missing();
     test_stats_ratios_best_and_failed_cases();
     test_no_best_within_noise();
+    test_no_ratio_across_machines();
     test_results_csv_round_trip();
     test_reads_replay_json();
     CHECK_DONE();
