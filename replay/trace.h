@@ -1,10 +1,12 @@
 /*
  * trace.h - the replay-ready (finalised) form of a trace, in memory.
  *
- * This header is the contract between the trace format module (which
- * reads, validates and finalises trace files) and its users: the replayer,
- * `mallard trace`, and the tests.  Only the format module knows the bytes
- * on disk; everyone else sees the structures below.
+ * This header is the vocabulary the trace format module (which reads,
+ * validates and finalises trace files: format/trace_format.h) shares
+ * with its users: the replayer, `mallard trace`, and the tests.  Only
+ * the format module knows the bytes on disk; everyone else sees the
+ * structures below (the replayer's engine, past its one trace_load()
+ * in cmd_replay.c, needs nothing more).
  *
  * Invariants of a finalised trace (trace_load() guarantees them):
  *  - Blocks are named by dense slot ids in [0, slot_count); a slot is
@@ -79,13 +81,8 @@ struct trace {
     int truncated;            /* recording ended abnormally */
 };
 
-/*
- * Loads and finalises the trace at path.  On failure returns -1 and
- * writes "PATH: offset N: what was expected" into err (err_len bytes).
- * The trace's memory is owned by the caller until trace_free().
- */
-int trace_load(const char *path, struct trace *out, char *err,
-               size_t err_len);
+/* Frees what a trace owns (trace.c); the loader's traces, the
+ * finaliser's and the slicer's are all freed this way. */
 void trace_free(struct trace *trace);
 
 /* Name of an op kind for dumps and reports ("malloc", "free", ...). */

@@ -1,7 +1,9 @@
 /*
- * cmd_trace.c - `mallard trace`: dispatch to info, stats, dump, check
- * and finalize (one file each), plus the loading they share.  Every
- * error reaches the user as "FILE: offset N: what was expected".
+ * cmd_trace.c - `mallard trace`: dispatch to info, stats, dump, check,
+ * finalize and slice (one file each), plus the loading they share: the
+ * format's loader (trace_raw_load, trace_raw_to_trace), keeping the
+ * decoded file beside the trace for the reports.  Every error reaches
+ * the user as "FILE: offset N: what was expected".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,25 +58,17 @@ int cmd_trace(int argc, char **argv)
     return 2;
 }
 
-/* Maps and decodes path into ct->raw; 0, or -1 with the error
- * printed. */
+/* Decodes path into ct->raw with the format's loader; 0, or -1 with
+ * the error printed and ct empty. */
 static int cli_trace_read(const char *path, struct cli_trace *ct)
 {
     char err[CLI_ERR_MAX];
-    const uint8_t *data;
-    size_t size;
     memset(ct, 0, sizeof(*ct));
     ct->path = path;
-    if (trace_map_file(path, &data, &size, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    int rc = trace_raw_read(path, data ? data : (const uint8_t *)"", size,
-                            &ct->raw, err, sizeof(err));
-    trace_unmap_file(data, size);
-    if (rc < 0)
-        fprintf(stderr, "%s\n", err);
-    return rc;
+    if (trace_raw_load(path, &ct->raw, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "%s\n", err);
+    return -1;
 }
 
 int cli_trace_load(const char *path, struct cli_trace *ct)

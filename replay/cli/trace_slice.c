@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "trace_slice.h"
 
 #define SLICE_USAGE \
     "usage: mallard trace slice IN -o OUT [--from S] [--to S | --ops N]\n"

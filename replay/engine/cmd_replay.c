@@ -1,6 +1,8 @@
 /*
  * cmd_replay.c - `mallard replay`: the subcommand's entry point, called
  * by the front end (replay/cli/) with argv[0] the subcommand's name.
+ * The engine's one use of the trace format module: trace_load(), from
+ * its public header; everything after it sees only trace.h.
  *
  * The same entry serves the replay children, which the parent starts by
  * re-executing the mallard program: they are recognised by their
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "trace_format.h"
 
 int cmd_replay(int argc, char **argv);
 

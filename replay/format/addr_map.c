@@ -1,11 +1,16 @@
 /*
- * addr_map.c - see addr_map.h.  The table doubles at half load, which
- * keeps the expected probe length under two cells.
+ * addr_map.c - live blocks by address, for the finaliser.
+ *
+ * Open addressing with linear probing and backward-shift deletion: no
+ * tombstones, so a long trace that allocates and frees the same
+ * addresses millions of times keeps short probe runs.  Address 0 marks
+ * an empty cell (a live block never has address 0).  The table doubles
+ * at half load, which keeps the expected probe length under two cells.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr_map.h"
+#include "format_internal.h"
 
 #define ADDR_MAP_FIRST_CAPACITY 1024
 /* 2^64 / golden ratio: Fibonacci hashing spreads aligned addresses. */

@@ -7,8 +7,7 @@
  */
 #include <string.h>
 
-#include "trace_format.h"
-#include "varint.h"
+#include "format_internal.h"
 
 static void put_le16(uint8_t *p, unsigned v)
 {

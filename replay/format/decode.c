@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
-#include "event_codec.h"
+#include "format_internal.h"
 
 static int decode_bytes(struct decode_ctx *d, char **out, const char *what)
 {
@@ -260,6 +259,6 @@ void trace_raw_free(struct trace_raw *raw)
     for (size_t i = 0; i < raw->child_count; i++)
         free(raw->children[i].path);
     free(raw->children);
-    final_release(raw);
+    final_read_release(raw);
     memset(raw, 0, sizeof(*raw));
 }

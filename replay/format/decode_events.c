@@ -17,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "decode.h"
-#include "event_codec.h"
+#include "format_internal.h"
 
 #define DECODE_FIRST_EVENTS 1024   /* initial per-thread array length */
 /* Below this many payload bytes a helper thread costs more than it

@@ -1,9 +1,12 @@
 /*
- * event_codec.h - the encoding of one event inside an EVENTS chunk.
+ * event_codec.h - one event of the recorder's form: what the recorder
+ * saw (struct trace_event) and its bytes inside an EVENTS chunk.
  *
- * Owns which fields each op kind stores and in what order; the recorder
- * inlines the encoder on its hot path and the decoder in decode.c reads
- * with the same table, so the two cannot drift apart.  Times are deltas
+ * Part of the public interface: trace_format.h includes it, because the
+ * recorder inlines the encoder on its hot path; users include
+ * trace_format.h, not this.  Owns which fields each op kind stores and
+ * in what order; decode_events.c reads with the same table, so encoder
+ * and decoder cannot drift apart.  Times are deltas
  * from the previous event of the same chunk; pointers are zigzag deltas
  * from the previous pointer of the chunk (neighbouring blocks share high
  * bits).  NULL pointers are flags in the tag byte, not deltas.  State
@@ -12,8 +15,26 @@
 #ifndef MALLARD_TRACE_EVENT_CODEC_H
 #define MALLARD_TRACE_EVENT_CODEC_H
 
-#include "trace_format.h"
+#include "../trace.h"
 #include "varint.h"
+
+/* Event tag byte: the op kind in the low nibble, flags above it. */
+#define TRACE_EV_KIND_MASK 0x0fu
+#define TRACE_EV_NULL_RESULT 0x10u /* the call returned NULL / failed */
+#define TRACE_EV_NULL_OLD 0x20u    /* the pointer argument was NULL */
+#define TRACE_EV_KNOWN_FLAGS (TRACE_EV_NULL_RESULT | TRACE_EV_NULL_OLD)
+
+/* One event as the recorder saw it, before pointers become slots. */
+struct trace_event {
+    uint64_t time;     /* clock ns: after the call for allocations,
+                          before it for frees and reallocs */
+    uint64_t t_after;  /* realloc family: clock ns after the call */
+    uint64_t ptr;      /* result, 0 if none */
+    uint64_t old_ptr;  /* freed / realloc'd / queried pointer, or 0 */
+    uint64_t size;
+    uint64_t arg;      /* count or alignment; see enum trace_op_kind */
+    uint8_t kind;
+};
 
 /* Fields present per kind, in encoding order after the time delta. */
 #define TRACE_F_OLD 0x1u    /* old_ptr */
@@ -92,9 +113,8 @@ static inline uint8_t *trace_put_ptr(uint8_t *p, struct trace_codec_state *s,
 
 /* Writes at most TRACE_EVENT_MAX_BYTES at p; returns the end. */
 static inline __attribute__((always_inline))
-uint8_t *trace_encode_event(uint8_t *p,
-                                          struct trace_codec_state *s,
-                                          const struct trace_event *e)
+uint8_t *trace_encode_event(uint8_t *p, struct trace_codec_state *s,
+                            const struct trace_event *e)
 {
     unsigned fields = trace_event_fields(e->kind);
     uint8_t *tag = p++;

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
-#include "op_codec.h"
+#include "format_internal.h"
 
 struct trace_final {
     struct trace t;
@@ -288,7 +287,7 @@ int final_read_ops(struct decode_ctx *d)
     return 0;
 }
 
-void final_release(struct trace_raw *raw)
+void final_read_release(struct trace_raw *raw)
 {
     struct trace_final *f = raw->final;
     if (!f)
@@ -300,10 +299,15 @@ void final_release(struct trace_raw *raw)
     raw->final = NULL;
 }
 
-static int final_take(struct trace_raw *raw, struct trace *out, char *err,
-                      size_t err_len)
+int final_read_take(struct trace_raw *raw, struct trace *out,
+                    struct trace_finalize_report *report, char *err,
+                    size_t err_len)
 {
     struct trace_final *f = raw->final;
+    if (report) {
+        memset(report, 0, sizeof(*report));
+        report->dropped_frees = f->t.dropped_frees;
+    }
     for (uint32_t i = 0; i < f->t.thread_count; i++)
         if (f->t.threads[i].op_count != f->expected[i]) {
             trace_error(err, err_len, "trace", 0, "expected %llu ops of "
@@ -323,17 +327,4 @@ static int final_take(struct trace_raw *raw, struct trace *out, char *err,
         return -1;
     }
     return 0;
-}
-
-int trace_raw_to_trace(struct trace_raw *raw, struct trace *out,
-                       struct trace_finalize_report *report, char *err,
-                       size_t err_len)
-{
-    if (!raw->final)
-        return trace_finalize(raw, out, report, err, err_len);
-    if (report) {
-        memset(report, 0, sizeof(*report));
-        report->dropped_frees = raw->final->t.dropped_frees;
-    }
-    return final_take(raw, out, err, err_len);
 }

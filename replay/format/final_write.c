@@ -1,5 +1,8 @@
 /*
- * final_write.c - writing the finalised form of a trace.
+ * final_write.c - writing the finalised form of a trace: the file as a
+ * whole (trace_write_final, for a struct trace in memory) and the
+ * pieces finalize_stream.c drives as the merge completes ops
+ * (final_write_init, final_write_ops, final_write_file).
  *
  * Order: file header, HEADER (as recorded), SUMMARY, each thread's OPS
  * chunks, CHILD chunks, END if the recording had one.  Chunks are zstd
@@ -16,7 +19,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "final_write.h"
+#include "format_internal.h"
 
 #define FINAL_COLUMN_BYTES (FINAL_CHUNK_OPS * TRACE_OP_COL_MAX)
 /* Thread, first op, count, base time, all column lengths but one. */
@@ -86,8 +89,8 @@ static int final_times_repeat(const struct final_out *o,
 }
 
 /* One OPS chunk, column by column. */
-int final_put_ops(struct final_out *o, uint32_t index,
-                  const struct trace_op *ops, uint64_t first, uint64_t n)
+int final_write_ops(struct final_out *o, uint32_t index,
+                    const struct trace_op *ops, uint64_t first, uint64_t n)
 {
     uint8_t *col[TRACE_COLUMNS];
     struct trace_op_state s = { .unit = o->unit,
@@ -121,8 +124,8 @@ static int final_put_thread(struct final_out *o, uint32_t index,
 {
     for (uint64_t i = 0; i < t->op_count; i += FINAL_CHUNK_OPS) {
         uint64_t n = t->op_count - i;
-        if (final_put_ops(o, index, &t->ops[i], i, n < FINAL_CHUNK_OPS ?
-                          n : FINAL_CHUNK_OPS) < 0)
+        if (final_write_ops(o, index, &t->ops[i], i,
+                            n < FINAL_CHUNK_OPS ? n : FINAL_CHUNK_OPS) < 0)
             return -1;
     }
     return 0;
@@ -200,7 +203,7 @@ static int final_put_all(struct final_out *o, const struct trace_raw *raw,
     return final_put_small(o, raw, 1);
 }
 
-int final_out_init(struct final_out *o, int level, uint64_t unit)
+int final_write_init(struct final_out *o, int level, uint64_t unit)
 {
     int have_cols = 1;
     memset(o, 0, sizeof(*o));
@@ -213,7 +216,7 @@ int final_out_init(struct final_out *o, int level, uint64_t unit)
     return o->buf && o->zctx && have_cols ? 0 : -1;
 }
 
-void final_out_release(struct final_out *o)
+void final_write_release(struct final_out *o)
 {
     free(o->buf);
     free(o->zbuf);
@@ -255,12 +258,12 @@ int trace_write_final(const char *path, const struct trace_raw *raw,
                       char *err, size_t err_len)
 {
     struct final_out o;
-    int rc = final_out_init(&o, level, unit);
+    int rc = final_write_init(&o, level, unit);
     if (rc < 0)
         trace_error(err, err_len, path, 0, "out of memory writing");
     else
         rc = final_write_file(path, &o, raw, t, final_put_threads,
                               (void *)t, err, err_len);
-    final_out_release(&o);
+    final_write_release(&o);
     return rc;
 }

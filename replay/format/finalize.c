@@ -1,153 +1,307 @@
 /*
- * finalize.c - raw per-thread event streams into the replay-ready form.
+ * finalize.c - the finaliser: a recording's per-thread event streams
+ * into the replay-ready form, by a k-way merge of the thread streams by
+ * (stamp, phase), each op laid out as it completes; and trace_finalize,
+ * which collects the ops in memory (finalize_stream.c writes them to a
+ * file instead).  What one step does to blocks, slots and edges is
+ * finalize_step.c's.
  *
  * The threads' streams are merged by stamp: a free is stamped before the
  * real free and an allocation after the real call returns, so when an
- * address is reused, its free always sorts before its reallocation (on a
- * tie, releases go first).  A realloc is two merge steps: it releases its
- * old block at its first stamp and acquires the new one at its second.
- * Each thread's stream is consumed strictly in program order.
+ * address is reused, its free always sorts before its reallocation.  A
+ * realloc is two merge steps: it releases its old block at its first
+ * stamp and acquires the new one at its second.
  *
- * Slots: each thread keeps its own stack of released slot ids and reuses
- * only those, so slot reuse never needs a cross-thread edge (a slot is
- * reused only by the thread that freed it, after the free in its own
- * program order).  Edges: each block remembers the last op that touched
- * it (allocated, realloc'd or queried), by its thread and its index in
- * that thread's output; an op on another thread waits for that op.
- * Touches of one block are thereby totally ordered, and there is no
- * other cross-thread ordering.  A step builds its thread's current op
- * (fin_thread.cur), whose output index is the thread's emitted count.
+ * The heap holds one entry per thread whose stream is not exhausted,
+ * keyed by its next step, so each thread is consumed in program order
+ * while steps of different threads interleave by stamp.  Phase breaks
+ * stamp ties: releases, then queries and thread marks, then acquires
+ * (a free stamped at the same ns as a reuse must come first).
+ * Layout, as ops complete: every thread opens with THREAD_START and, if
+ * it exited, ends with one THREAD_EXIT (the recorder may see frees from
+ * TLS destructors after its exit mark); dropped frees and repeated
+ * starts leave.  An op's output index is known when it is built (the
+ * ops its thread output before it), so edges need no renumbering.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr_map.h"
-#include "finalize_merge.h"
+#include "format_internal.h"
 
-static uint64_t op_bytes(const struct trace_event *e)
-{
-    if (e->kind != TRACE_CALLOC && e->kind != TRACE_REALLOCARRAY)
-        return e->size;
-    uint64_t bytes;
-    if (__builtin_mul_overflow(e->arg, e->size, &bytes))
-        return UINT64_MAX;
-    return bytes;
-}
+enum finalize_phase {
+    FINALIZE_RELEASE, FINALIZE_MARK, FINALIZE_ACQUIRE
+};
 
-static uint32_t take_slot(struct fin_ctx *f, struct fin_thread *t)
+/* Sets the key of thread ti's cursor (next, part): stamp, phase and
+ * thread in one number, so the heap compares keys, not events (the
+ * merge's hottest loop), and equal stamps and phases go by thread. */
+static void finalize_key(struct finalize_thread *t, uint32_t ti)
 {
-    if (t->free_count > 0)
-        return t->free_slots[--t->free_count];
-    return f->slot_count++;
-}
-
-static int give_slot(struct fin_thread *t, uint32_t slot)
-{
-    if (t->free_count == t->free_cap) {
-        size_t cap = t->free_cap ? 2 * t->free_cap : 64;
-        uint32_t *grown = realloc(t->free_slots, cap * sizeof(*grown));
-        if (!grown)
-            return -1;
-        t->free_slots = grown;
-        t->free_cap = cap;
-    }
-    t->free_slots[t->free_count++] = slot;
-    return 0;
-}
-
-/* Orders thread ti's current op after the block's last toucher. */
-static void fin_depend(struct trace_op *op, const struct addr_block *b,
-                       uint32_t ti)
-{
-    if (b->last_thread != ti) {
-        op->dep_thread = b->last_thread;
-        op->dep_op = (uint32_t)b->last_op;
-    }
-}
-
-static int fin_release(struct fin_ctx *f, uint32_t ti)
-{
-    struct fin_thread *t = &f->threads[ti];
     const struct trace_event *e = &t->raw->events[t->next];
-    if (e->old_ptr == 0)
-        return 0;
-    struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
-    if (!b) {
-        f->report.dropped_frees++;
-        t->cur_dropped = (e->kind == TRACE_FREE);
-        return 0;
+    uint64_t time = e->time;
+    unsigned phase = FINALIZE_ACQUIRE;
+    if (t->part == 1) {
+        time = e->t_after;
+    } else {
+        switch (e->kind) {
+        case TRACE_FREE: case TRACE_REALLOC: case TRACE_REALLOCARRAY:
+            phase = FINALIZE_RELEASE;
+            break;
+        case TRACE_USABLE_SIZE: case TRACE_THREAD_START:
+        case TRACE_THREAD_EXIT:
+            phase = FINALIZE_MARK;
+            break;
+        }
     }
-    fin_depend(&t->cur, b, ti);
-    t->cur.old_slot = b->slot;
-    int failed_realloc = e->kind != TRACE_FREE && e->ptr == 0 &&
-                         op_bytes(e) != 0;
-    if (failed_realloc) {          /* the old block stays live */
-        b->last_thread = ti;
-        b->last_op = t->emitted;
-        return 0;
-    }
-    f->live_bytes -= b->bytes;
-    uint32_t slot = b->slot;
-    addr_map_remove(&f->map, b);
-    return give_slot(t, slot);
+    t->key = (finalize_key_t)time << 64 | (finalize_key_t)phase << 32 |
+             ti;
 }
 
-static void fin_touch(struct fin_ctx *f, uint32_t ti)
+static void heap_sift_down(struct finalize_ctx *f, size_t i)
 {
-    struct fin_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
-    struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
-    if (!b)
-        return;
-    fin_depend(&t->cur, b, ti);
-    t->cur.old_slot = b->slot;
-    b->last_thread = ti;
-    b->last_op = t->emitted;
+    finalize_key_t *heap = f->heap;
+    for (;;) {
+        size_t least = i, l = 2 * i + 1, r = l + 1;
+        if (l < f->heap_len && heap[l] < heap[least])
+            least = l;
+        if (r < f->heap_len && heap[r] < heap[least])
+            least = r;
+        if (least == i)
+            return;
+        finalize_key_t tmp = heap[i];
+        heap[i] = heap[least];
+        heap[least] = tmp;
+        i = least;
+    }
 }
 
-static int fin_acquire(struct fin_ctx *f, uint32_t ti)
+/* The op of event e, its time still a stamp (see finalize_sink). */
+static void finalize_init_op(struct trace_op *op,
+                             const struct trace_event *e)
 {
-    struct fin_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
-    if (e->ptr == 0)
+    *op = (struct trace_op){ .time_ns = e->time, .size = e->size,
+                             .arg = e->arg, .kind = e->kind,
+                             .slot = TRACE_NO_SLOT,
+                             .old_slot = TRACE_NO_SLOT,
+                             .dep_thread = TRACE_NO_DEP,
+                             .dep_op = TRACE_NO_DEP };
+}
+
+static int finalize_emit(struct finalize_ctx *f, uint32_t ti,
+                         const struct trace_op *op)
+{
+    struct finalize_thread *t = &f->threads[ti];
+    t->emitted++;
+    t->last_stamp = op->time_ns;
+    return f->sink.put(f->sink.ctx, ti, op);
+}
+
+/* Thread ti's current op is complete: output it, hold it back (the
+ * exit mark) or drop it. */
+static int finalize_finish_op(struct finalize_ctx *f, uint32_t ti)
+{
+    struct finalize_thread *t = &f->threads[ti];
+    uint8_t kind = t->cur.kind;
+    if (kind == TRACE_THREAD_EXIT) {
+        t->have_exit = 1;          /* the last mark wins */
+        t->exit_op = t->cur;
         return 0;
-    struct addr_block *b = addr_map_find(&f->map, e->ptr);
-    if (b) {                       /* its free was never recorded */
-        f->report.missing_frees++;
-        f->live_bytes -= b->bytes;
-        addr_map_remove(&f->map, b);
     }
-    b = addr_map_insert(&f->map, e->ptr);
-    if (!b)
+    if (t->cur_dropped || (kind == TRACE_THREAD_START && t->emitted > 0))
+        return 0;
+    return finalize_emit(f, ti, &t->cur);
+}
+
+/* Starts building the op of thread ti's cursor event and keys it. */
+static void finalize_begin_op(struct finalize_ctx *f, uint32_t ti)
+{
+    struct finalize_thread *t = &f->threads[ti];
+    finalize_init_op(&t->cur, &t->raw->events[t->next]);
+    t->cur_dropped = 0;
+    finalize_key(t, ti);
+}
+
+/* Moves thread ti's cursor one step: 1, or 0 when its stream is
+ * exhausted, or -1 if the sink failed. */
+static int finalize_advance(struct finalize_ctx *f, uint32_t ti)
+{
+    struct finalize_thread *t = &f->threads[ti];
+    uint8_t kind = t->cur.kind;
+    if (t->part == 0 && (kind == TRACE_REALLOC ||
+                         kind == TRACE_REALLOCARRAY)) {
+        t->part = 1;
+        finalize_key(t, ti);
+        return 1;
+    }
+    t->part = 0;
+    if (finalize_finish_op(f, ti) < 0)
         return -1;
-    b->bytes = op_bytes(e);
-    b->slot = take_slot(f, t);
-    b->last_thread = ti;
-    b->last_op = t->emitted;
-    t->cur.slot = b->slot;
-    f->live_bytes += b->bytes;
-    if (f->live_bytes > f->peak_live_bytes)
-        f->peak_live_bytes = f->live_bytes;
+    if (++t->next == t->raw->count)
+        return 0;
+    finalize_begin_op(f, ti);
+    return 1;
+}
+
+static int finalize_merge(struct finalize_ctx *f)
+{
+    f->heap_len = 0;
+    for (uint32_t i = 0; i < f->thread_count; i++)
+        if (f->threads[i].raw->count > 0) {
+            finalize_begin_op(f, i);
+            f->heap[f->heap_len++] = f->threads[i].key;
+        }
+    for (size_t i = f->heap_len / 2; i-- > 0;)
+        heap_sift_down(f, i);
+    while (f->heap_len > 0) {
+        uint32_t ti = (uint32_t)f->heap[0];
+        if (finalize_step(f, ti, f->threads[ti].part) < 0)
+            return -1;
+        int more = finalize_advance(f, ti);
+        if (more < 0)
+            return -1;
+        f->heap[0] = more ? f->threads[ti].key : f->heap[--f->heap_len];
+        heap_sift_down(f, 0);
+    }
     return 0;
 }
 
-/* One merge step of thread ti's cursor event: part 0 of its op, or
- * part 1 (a realloc's acquire). */
-int fin_apply(struct fin_ctx *f, uint32_t ti, int part)
+/* A thread whose recording does not open with its start mark gets one,
+ * at its first event's time. */
+static int finalize_open_thread(struct finalize_ctx *f, uint32_t ti)
 {
-    const struct fin_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
-    if (part == 1)
-        return fin_acquire(f, ti);
-    switch (e->kind) {
-    case TRACE_FREE: case TRACE_REALLOC: case TRACE_REALLOCARRAY:
-        return fin_release(f, ti);
-    case TRACE_USABLE_SIZE:
-        fin_touch(f, ti);
+    const struct trace_raw_thread *raw = f->threads[ti].raw;
+    if (raw->count > 0 && raw->events[0].kind == TRACE_THREAD_START)
         return 0;
-    case TRACE_THREAD_START: case TRACE_THREAD_EXIT:
-        return 0;
-    default:
-        return fin_acquire(f, ti);
+    struct trace_event mark = { .kind = TRACE_THREAD_START,
+                                .time = raw->count ? raw->events[0].time
+                                                   : 0 };
+    struct trace_op start;
+    finalize_init_op(&start, &mark);
+    return finalize_emit(f, ti, &start);
+}
+
+/* The held-back exit marks, never earlier than the op before them. */
+static int finalize_close_threads(struct finalize_ctx *f)
+{
+    for (uint32_t i = 0; i < f->thread_count; i++) {
+        struct finalize_thread *t = &f->threads[i];
+        if (!t->have_exit)
+            continue;
+        if (t->exit_op.time_ns < t->last_stamp)
+            t->exit_op.time_ns = t->last_stamp;
+        if (finalize_emit(f, i, &t->exit_op) < 0)
+            return -1;
     }
+    return 0;
+}
+
+int finalize_run(struct finalize_ctx *f, const struct trace_raw *raw,
+                 struct finalize_sink sink)
+{
+    memset(f, 0, sizeof(*f));
+    f->sink = sink;
+    f->thread_count = (uint32_t)raw->thread_count;
+    f->threads = calloc(raw->thread_count + 1, sizeof(*f->threads));
+    f->heap = calloc(raw->thread_count + 1, sizeof(*f->heap));
+    if (!f->threads || !f->heap || addr_map_init(&f->map) < 0)
+        return -1;
+    for (uint32_t i = 0; i < f->thread_count; i++) {
+        f->threads[i].raw = &raw->threads[i];
+        if (finalize_open_thread(f, i) < 0)
+            return -1;
+    }
+    if (finalize_merge(f) < 0)
+        return -1;
+    return finalize_close_threads(f);
+}
+
+void finalize_done(struct finalize_ctx *f)
+{
+    for (uint32_t i = 0; f->threads && i < f->thread_count; i++)
+        free(f->threads[i].free_slots);
+    free(f->threads);
+    free(f->heap);
+    addr_map_destroy(&f->map);
+    memset(f, 0, sizeof(*f));
+}
+
+void finalize_summary(const struct finalize_ctx *f,
+                      const struct trace_raw *raw, struct trace *out)
+{
+    const struct trace_header_info *h = &raw->header;
+    uint64_t end = raw->have_end ? raw->end_clock_ns : raw->last_clock_ns;
+    out->pid = h->pid;
+    out->start_unix_ns = h->start_unix_ns;
+    out->duration_ns = trace_clock_ns(h, h->start_clock_ns, end);
+    out->slot_count = f->slot_count;
+    out->peak_live_bytes = f->peak_live_bytes;
+    out->dropped_frees = f->report.dropped_frees;
+    out->time_unit_ns = 1;
+    out->truncated = !raw->have_end ||
+                     (raw->end_flags & TRACE_END_TRUNCATED) ||
+                     raw->events_lost > 0;
+}
+
+/* The in-memory sink: each thread's ops array holds all it can get. */
+struct finalize_memory {
+    struct trace *out;
+    const struct trace_header_info *header;
+};
+
+static int finalize_put_in_memory(void *ctx, uint32_t thread,
+                                  const struct trace_op *op)
+{
+    struct finalize_memory *m = ctx;
+    struct trace_thread *t = &m->out->threads[thread];
+    struct trace_op *kept = &t->ops[t->op_count++];
+    *kept = *op;
+    kept->time_ns = finalize_stamp_ns(m->header, op->time_ns);
+    return 0;
+}
+
+/* A thread outputs at most its events and a start mark. */
+static int finalize_alloc_output(struct trace *out,
+                                 const struct trace_raw *raw)
+{
+    out->thread_count = (uint32_t)raw->thread_count;
+    out->threads = calloc(raw->thread_count + 1, sizeof(*out->threads));
+    if (!out->threads)
+        return -1;
+    for (size_t i = 0; i < raw->thread_count; i++) {
+        out->threads[i].tid = raw->threads[i].tid;
+        out->threads[i].ops = malloc((raw->threads[i].count + 1) *
+                                     sizeof(struct trace_op));
+        if (!out->threads[i].ops)
+            return -1;
+    }
+    return 0;
+}
+
+int trace_finalize(const struct trace_raw *raw, struct trace *out,
+                   struct trace_finalize_report *report, char *err,
+                   size_t err_len)
+{
+    struct finalize_ctx f;
+    struct finalize_memory sink = { out, &raw->header };
+    memset(&f, 0, sizeof(f));
+    memset(out, 0, sizeof(*out));
+    int rc = finalize_alloc_output(out, raw);
+    if (rc == 0)
+        rc = finalize_run(&f, raw, (struct finalize_sink){
+                              finalize_put_in_memory, &sink });
+    if (rc == 0) {
+        out->command_line = strdup(raw->header.command_line ?
+                                   raw->header.command_line : "");
+        rc = out->command_line ? 0 : -1;
+    }
+    if (rc == 0) {
+        finalize_summary(&f, raw, out);
+        if (report)
+            *report = f.report;
+    } else {
+        trace_error(err, err_len, "trace", 0, "out of memory finalising");
+        trace_free(out);
+    }
+    finalize_done(&f);
+    return rc;
 }

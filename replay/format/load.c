@@ -1,23 +1,26 @@
 /*
- * load.c - the public entry points of trace.h: load, free, op names.
+ * load.c - the loader: a trace file, or bytes, to the replay-ready
+ * struct trace of ../trace.h.
  *
- * A trace file is mapped read-only, decoded (decode.c) and finalised
- * (finalize.c), or read as already finalised (final_read.c); the caller
- * gets only the finalised form.  Loading is
- * the single path every user takes, so every user gets the same checks.
+ * A file is mapped read-only for the one call that decodes it
+ * (decode.c); the decoded file (struct trace_raw) keeps nothing of the
+ * mapping.  It then becomes a struct trace: a recording is finalised
+ * (finalize.c), a finalised file's ops are taken as they are
+ * (final_read.c).  Every user, the front end's reports included, goes
+ * through these entry points, so every user gets the same checks.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "trace_format.h"
+#include "format_internal.h"
 
-int trace_map_file(const char *path, const uint8_t **data, size_t *size,
-                   char *err, size_t err_len)
+/* Maps a file read-only; returns 0 or -1 with the reason in err. */
+static int load_map(const char *path, const uint8_t **data, size_t *size,
+                    char *err, size_t err_len)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -53,10 +56,43 @@ int trace_map_file(const char *path, const uint8_t **data, size_t *size,
     return 0;
 }
 
-void trace_unmap_file(const uint8_t *data, size_t size)
+static void load_unmap(const uint8_t *data, size_t size)
 {
     if (data)
         munmap((void *)data, size);
+}
+
+int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
+                   size_t err_len)
+{
+    static const uint8_t empty[1];
+    const uint8_t *data;
+    size_t size;
+    memset(raw, 0, sizeof(*raw));
+    if (load_map(path, &data, &size, err, err_len) < 0)
+        return -1;
+    int rc = trace_raw_read(path, data ? data : empty, size, raw, err,
+                            err_len);
+    load_unmap(data, size);
+    return rc;
+}
+
+int trace_raw_to_trace(struct trace_raw *raw, struct trace *out,
+                       struct trace_finalize_report *report, char *err,
+                       size_t err_len)
+{
+    if (!raw->final)
+        return trace_finalize(raw, out, report, err, err_len);
+    return final_read_take(raw, out, report, err, err_len);
+}
+
+/* raw's struct trace, then raw freed: the end of both loads. */
+static int load_take(struct trace_raw *raw, struct trace *out, char *err,
+                     size_t err_len)
+{
+    int rc = trace_raw_to_trace(raw, out, NULL, err, err_len);
+    trace_raw_free(raw);
+    return rc;
 }
 
 int trace_load_buffer(const char *name, const uint8_t *data, size_t size,
@@ -66,56 +102,15 @@ int trace_load_buffer(const char *name, const uint8_t *data, size_t size,
     memset(out, 0, sizeof(*out));
     if (trace_raw_read(name, data, size, &raw, err, err_len) < 0)
         return -1;
-    int rc = trace_raw_to_trace(&raw, out, NULL, err, err_len);
-    trace_raw_free(&raw);
-    return rc;
+    return load_take(&raw, out, err, err_len);
 }
 
 int trace_load(const char *path, struct trace *out, char *err,
                size_t err_len)
 {
-    const uint8_t *data;
-    size_t size;
+    struct trace_raw raw;
     memset(out, 0, sizeof(*out));
-    if (trace_map_file(path, &data, &size, err, err_len) < 0)
+    if (trace_raw_load(path, &raw, err, err_len) < 0)
         return -1;
-    static const uint8_t empty[1];
-    int rc = trace_load_buffer(path, data ? data : empty, size, out, err,
-                               err_len);
-    trace_unmap_file(data, size);
-    return rc;
-}
-
-void trace_free(struct trace *trace)
-{
-    if (!trace)
-        return;
-    for (uint32_t i = 0; trace->threads && i < trace->thread_count; i++)
-        free(trace->threads[i].ops);
-    free(trace->threads);
-    free(trace->command_line);
-    memset(trace, 0, sizeof(*trace));
-}
-
-static const char *const op_names[] = {
-    [TRACE_MALLOC] = "malloc",
-    [TRACE_CALLOC] = "calloc",
-    [TRACE_REALLOC] = "realloc",
-    [TRACE_REALLOCARRAY] = "reallocarray",
-    [TRACE_FREE] = "free",
-    [TRACE_POSIX_MEMALIGN] = "posix_memalign",
-    [TRACE_ALIGNED_ALLOC] = "aligned_alloc",
-    [TRACE_MEMALIGN] = "memalign",
-    [TRACE_VALLOC] = "valloc",
-    [TRACE_PVALLOC] = "pvalloc",
-    [TRACE_USABLE_SIZE] = "malloc_usable_size",
-    [TRACE_THREAD_START] = "thread_start",
-    [TRACE_THREAD_EXIT] = "thread_exit",
-};
-
-const char *trace_op_name(unsigned kind)
-{
-    if (kind >= sizeof(op_names) / sizeof(op_names[0]) || !op_names[kind])
-        return "unknown";
-    return op_names[kind];
+    return load_take(&raw, out, err, err_len);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "trace_format.h"
+#include "format_internal.h"
 
 /* The fuzz build defines this to 1 so that mutated inputs get past the
  * checksum and exercise the decoders behind it. */

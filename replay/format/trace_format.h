@@ -1,13 +1,21 @@
 /*
- * trace_format.h - the bytes of a trace file, and the format module's
- * internal interface (writer, reader, decoder, finaliser).
+ * trace_format.h - the trace format module's public interface: the one
+ * header its users include (the recorder, the replayer's loader,
+ * `mallard record` and `mallard trace`, the tests).  What the module's
+ * own files share beyond it is format_internal.h, which no file outside
+ * replay/format/ includes.
  *
  * A file is a 16-byte file header (magic, version) followed by chunks.
- * Every chunk carries its own type, length and CRC-32C, so damage is found
- * at a known offset and a reader can skip chunk types it does not know
- * (forward compatibility).  docs/trace-format.md is the full specification;
- * this header is its single source of truth in code: the recorder, the
- * replayer and `mallard trace` all go through it, so there is one parser.
+ * Every chunk carries its own type, length and CRC-32C, so damage is
+ * found at a known offset and a reader can skip chunk types it does not
+ * know (forward compatibility).  docs/trace-format.md is the full
+ * specification.  Here: the constants a writer or a report needs; the
+ * recorder's encoders (malloc-free; event_codec.h, included below, is
+ * the inline part the recorder's hot path needs); the loader, from a
+ * file to the replay-ready struct trace of ../trace.h; the finaliser,
+ * the writer of the finalised form, and slicing.  Every entry point
+ * returns a status and writes "NAME: offset N: what was expected" into
+ * err, so there is one parser and one set of checks for every user.
  */
 #ifndef MALLARD_TRACE_FORMAT_H
 #define MALLARD_TRACE_FORMAT_H
@@ -16,21 +24,16 @@
 #include <stdint.h>
 
 #include "../trace.h"
+#include "event_codec.h"
 
 #define TRACE_MAGIC "MLRDTRCE"          /* 8 bytes, no terminator */
 #define TRACE_MAGIC_SIZE 8
 #define TRACE_VERSION 1
 #define TRACE_FILE_HEADER_SIZE 16       /* magic, u32 version, u32 zero */
-#define TRACE_CHUNK_HEADER_SIZE 16      /* see struct layout below */
-/* Chunk header bytes covered by the checksum: all but the CRC itself. */
-#define TRACE_CHUNK_CRC_COVERED 12
-/* Largest chunk a reader accepts (stored or decompressed).  Recorder
- * chunks are far smaller; the bound stops a damaged length field from
- * making the reader allocate or trust gigabytes. */
-#define TRACE_CHUNK_MAX ((size_t)64 << 20)
-
 /* Chunk header, little-endian: u16 type, u16 flags, u32 stored length,
  * u32 raw (decompressed) length, u32 CRC-32C of bytes 0..11 + payload. */
+#define TRACE_CHUNK_HEADER_SIZE 16
+
 enum trace_chunk_type {
     TRACE_CHUNK_HEADER = 1, /* who was recorded, when, with which clock */
     TRACE_CHUNK_EVENTS = 2, /* a run of one thread's events */
@@ -44,7 +47,6 @@ enum trace_chunk_type {
 };
 
 #define TRACE_CHUNK_ZSTD 0x1u          /* payload is one zstd frame */
-#define TRACE_CHUNK_KNOWN_FLAGS TRACE_CHUNK_ZSTD
 
 #define TRACE_END_TRUNCATED 0x1u  /* fatal signal: later events lost */
 #define TRACE_END_EXEC 0x2u       /* the process exec'd another program */
@@ -52,24 +54,6 @@ enum trace_chunk_type {
 #define TRACE_CLOCK_MONOTONIC_NS 1 /* clock_gettime(CLOCK_MONOTONIC) */
 #define TRACE_CLOCK_TSC 2          /* x86 time-stamp counter, clock_hz */
 #define TRACE_NS_PER_SEC 1000000000ull
-
-/* Event tag byte: the op kind in the low nibble, flags above it. */
-#define TRACE_EV_KIND_MASK 0x0fu
-#define TRACE_EV_NULL_RESULT 0x10u /* the call returned NULL / failed */
-#define TRACE_EV_NULL_OLD 0x20u    /* the pointer argument was NULL */
-#define TRACE_EV_KNOWN_FLAGS (TRACE_EV_NULL_RESULT | TRACE_EV_NULL_OLD)
-
-/* One event as the recorder saw it, before pointers become slots. */
-struct trace_event {
-    uint64_t time;     /* clock ns: after the call for allocations,
-                          before it for frees and reallocs */
-    uint64_t t_after;  /* realloc family: clock ns after the call */
-    uint64_t ptr;      /* result, 0 if none */
-    uint64_t old_ptr;  /* freed / realloc'd / queried pointer, or 0 */
-    uint64_t size;
-    uint64_t arg;      /* count or alignment; see enum trace_op_kind */
-    uint8_t kind;
-};
 
 struct trace_header_info {
     uint64_t pid, ppid;
@@ -86,28 +70,16 @@ struct trace_child {
     char *path;
 };
 
-/* Nanoseconds from `start` to `stamp` (both in the header's clock);
- * 0 if stamp is earlier.  128-bit: ticks * 1e9 overflows 64 bits
- * after some seconds of a GHz counter. */
-static inline uint64_t trace_clock_ns(const struct trace_header_info *h,
-                                      uint64_t start, uint64_t stamp)
-{
-    if (stamp <= start || h->clock_hz == 0)
-        return 0;
-    if (h->clock_hz == TRACE_NS_PER_SEC)
-        return stamp - start;
-    return (uint64_t)((unsigned __int128)(stamp - start) * TRACE_NS_PER_SEC /
-                      h->clock_hz);
-}
-
-/* ---- writing (malloc-free: the recorder uses these) ---- */
+/* ---- writing the recorder's form (malloc-free: the recorder) ---- */
 
 uint32_t trace_crc32c(uint32_t crc, const void *data, size_t len);
 void trace_put_file_header(uint8_t *out);
 /* Fills the header at chunk[0..15] for the `len` payload bytes after it. */
 void trace_seal_chunk(uint8_t *chunk, unsigned type, unsigned flags,
                       size_t len, size_t raw_len);
-/* Encoders return payload length, or 0 if it does not fit in cap. */
+/* Payload encoders, one per chunk type the recorder writes (EVENTS:
+ * event_codec.h); each returns the payload length, or 0 if it does not
+ * fit in cap. */
 size_t trace_encode_header(uint8_t *out, size_t cap,
                            const struct trace_header_info *h);
 size_t trace_encode_end(uint8_t *out, size_t cap, uint64_t flags,
@@ -116,45 +88,15 @@ size_t trace_encode_child(uint8_t *out, size_t cap, uint64_t pid,
                           const char *path);
 size_t trace_encode_clock(uint8_t *out, size_t cap, uint64_t clock_hz);
 
-/* ---- reading ---- */
+/* ---- loading ---- */
 
-struct trace_chunk {
-    unsigned type, flags;
-    size_t offset;           /* file offset of the chunk header */
-    const uint8_t *payload;  /* decompressed if it was compressed */
-    size_t len;
-};
+struct trace_raw_thread;  /* a recorder thread's events (decoder's) */
+struct trace_final;       /* a finalised file's ops (final_read.c's) */
 
-struct trace_reader {
-    const char *name;
-    const uint8_t *data;
-    size_t size, pos;
-    uint8_t *scratch;        /* decompression buffer, reader-owned */
-    size_t scratch_cap;
-    char *err;
-    size_t err_len;
-};
-
-void trace_error(char *err, size_t len, const char *name, size_t offset,
-                 const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-int trace_reader_init(struct trace_reader *r, const char *name,
-                      const uint8_t *data, size_t size, char *err,
-                      size_t err_len);
-/* 1: *c holds the next chunk; 0: clean end of file; -1: error in err. */
-int trace_reader_next(struct trace_reader *r, struct trace_chunk *c);
-void trace_reader_close(struct trace_reader *r);
-
-struct trace_final;   /* a finalised file being read (final_read.c) */
-
-/* Whole file decoded: per recorder thread, still in pointer form; or,
- * for a finalised file, its ops (final != NULL). */
-struct trace_raw_thread {
-    uint64_t serial, tid, next_seq;
-    struct trace_event *events;
-    size_t count, cap;
-};
-
+/* A file decoded, not yet a struct trace: the recorder's events, or a
+ * finalised file's ops, and what the file says beside them.  Users read
+ * header, end_flags, children and the chunk counts; final is non-NULL
+ * for a finalised file; the rest is the decoder's. */
 struct trace_raw {
     struct trace_header_info header;   /* command_line owned here */
     int have_header, have_end;
@@ -168,32 +110,45 @@ struct trace_raw {
     struct trace_final *final;
 };
 
+/* Decodes the file at path (mapped for the call) into raw, validating
+ * every chunk; 0, or -1 with the reason in err and raw empty. */
+int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
+                   size_t err_len);
+/* The same on bytes in memory; name stands for the file in err. */
 int trace_raw_read(const char *name, const uint8_t *data, size_t size,
                    struct trace_raw *raw, char *err, size_t err_len);
 void trace_raw_free(struct trace_raw *raw);
 
-/* Pointers to slots, per-thread streams, dependency edges. */
+/* What the finaliser found wrong in a recording and worked around. */
 struct trace_finalize_report {
     uint64_t dropped_frees;    /* freed blocks never seen allocated */
     uint64_t missing_frees;    /* address reused while still live */
 };
-int trace_finalize(const struct trace_raw *raw, struct trace *out,
-                   struct trace_finalize_report *report, char *err,
-                   size_t err_len);
 
-/* The finalised trace of a decoded file: finalises a raw one, or takes
- * the ops of a finalised one (moving them out of raw). */
+/* The finalised trace of a decoded file: finalises a recording, or
+ * takes the ops of a finalised file (moving them out of raw). */
 int trace_raw_to_trace(struct trace_raw *raw, struct trace *out,
                        struct trace_finalize_report *report, char *err,
                        size_t err_len);
 
+/*
+ * Loads and finalises the trace at path (trace_raw_load, then
+ * trace_raw_to_trace).  On failure returns -1 and writes "PATH: offset
+ * N: what was expected" into err (err_len bytes).  The trace's memory
+ * is owned by the caller until trace_free().
+ */
+int trace_load(const char *path, struct trace *out, char *err,
+               size_t err_len);
 /* trace_load() on bytes already in memory (the fuzzer's entry point). */
 int trace_load_buffer(const char *name, const uint8_t *data, size_t size,
                       struct trace *out, char *err, size_t err_len);
-/* Maps a file read-only; returns 0 or -1 with the reason in err. */
-int trace_map_file(const char *path, const uint8_t **data, size_t *size,
-                   char *err, size_t err_len);
-void trace_unmap_file(const uint8_t *data, size_t size);
+
+/* ---- finalising and writing the finalised form ---- */
+
+/* Pointers to slots, per-thread streams, dependency edges, in memory. */
+int trace_finalize(const struct trace_raw *raw, struct trace *out,
+                   struct trace_finalize_report *report, char *err,
+                   size_t err_len);
 
 /* Writes the finalised form of t (header, children and end taken from
  * raw) to path, zstd-compressed at level, times rounded down to
@@ -212,5 +167,36 @@ int trace_finalize_write(const char *path, const struct trace_raw *raw,
                          int level, uint64_t unit, struct trace *sum,
                          struct trace_finalize_report *report, char *err,
                          size_t err_len);
+
+/* ---- slicing (trace_slice.c): a time window as a valid trace ---- */
+
+#define TRACE_SLICE_TO_END UINT64_MAX   /* window open to the end */
+
+struct trace_slice_report {
+    uint64_t carried_blocks;  /* live at the start cut, allocated first */
+    uint64_t carried_bytes;
+    uint64_t window_ops;      /* recorded ops kept (without the above) */
+};
+
+/*
+ * Writes into out the ops of in whose times fall in [from_ns, to_ns)
+ * (ns after the trace's start), made valid: blocks live at the start of
+ * the window are allocated at the start of the slice (by the thread
+ * that allocated them, or if it has no ops left, by their first
+ * toucher), the first touch of such a block waits for that allocation,
+ * other edges into the cut-off past are dropped, and both cuts are
+ * moved forward where an edge would cross them backwards, so every edge
+ * of the slice points inside it.  Times in out count from from_ns.
+ * Returns 0, or -1 with the reason in err (an empty window, out of
+ * memory).  out is freed with trace_free().
+ */
+int trace_slice(const struct trace *in, uint64_t from_ns, uint64_t to_ns,
+                struct trace *out, struct trace_slice_report *report,
+                char *err, size_t err_len);
+
+/* The end time that keeps about max_ops ops after from_ns, or
+ * TRACE_SLICE_TO_END if fewer remain; UINT64_MAX also on no memory. */
+uint64_t trace_slice_end_for_ops(const struct trace *in, uint64_t from_ns,
+                                 uint64_t max_ops);
 
 #endif

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "trace_format.h"
-#include "trace_slice.h"
 
 #define SLICE_NONE UINT32_MAX
 

@@ -12,6 +12,9 @@
  * stamp may skip the ordering that the ordering rule needs.
  * Nothing here calls malloc: every byte the recorder needs comes from
  * mmap or static storage, so the traced heap is the program's alone.
+ * The trace format is format/trace_format.h, whose encoders come from
+ * the codec library (crc32c.c, chunk_write.c) and event_codec.h
+ * (inlined): nothing of the format that allocates or links zstd.
  */
 #ifndef MALLARD_RECORD_H
 #define MALLARD_RECORD_H
@@ -25,7 +28,7 @@
 #define RECORD_HAVE_TSC 1
 #endif
 
-#include "../format/event_codec.h"
+#include "../format/trace_format.h"
 
 #define RECORD_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RECORD_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -82,8 +85,6 @@ static inline int record_is_bootstrap(const void *p)
  * and still only a few pages of RSS for a thread that allocates little
  * (the mapping is touched as it fills). */
 #define RECORD_BUFFER_BYTES (256 * 1024)
-/* Serial, tid, sequence and base time: four full varints at most. */
-#define RECORD_PREAMBLE_MAX (4 * TRACE_VARINT_MAX)
 
 struct record_thread {
     struct record_thread *next;   /* thread list or pool, under lock */
@@ -110,7 +111,7 @@ void record_event(const struct trace_event *e)
     if (RECORD_LIKELY(t != NULL)) {
         size_t used = atomic_load_explicit(&t->used, memory_order_relaxed);
         if (RECORD_LIKELY(used != 0 && RECORD_BUFFER_BYTES - used >=
-                          TRACE_EVENT_MAX_BYTES + RECORD_PREAMBLE_MAX)) {
+                          TRACE_EVENT_MAX_BYTES + TRACE_EVENTS_PREAMBLE_MAX)) {
             uint8_t *payload = t->chunk + TRACE_CHUNK_HEADER_SIZE;
             uint8_t *p = trace_encode_event(payload + used, &t->codec, e);
             atomic_store_explicit(&t->used, (size_t)(p - payload),

@@ -90,7 +90,7 @@ static void append(struct record_thread *t, const struct trace_event *e)
 {
     size_t used = atomic_load_explicit(&t->used, memory_order_relaxed);
     if (RECORD_UNLIKELY(RECORD_BUFFER_BYTES - used <
-                        TRACE_EVENT_MAX_BYTES + RECORD_PREAMBLE_MAX)) {
+                        TRACE_EVENT_MAX_BYTES + TRACE_EVENTS_PREAMBLE_MAX)) {
         if (flush_own(t) < 0)
             return;
         used = 0;
@@ -156,7 +156,7 @@ static void late_event(const struct trace_event *e)
 {
     if (!atomic_load(&record_active))
         return;
-    uint8_t chunk[TRACE_CHUNK_HEADER_SIZE + RECORD_PREAMBLE_MAX +
+    uint8_t chunk[TRACE_CHUNK_HEADER_SIZE + TRACE_EVENTS_PREAMBLE_MAX +
                   TRACE_EVENT_MAX_BYTES];
     uint8_t *payload = chunk + TRACE_CHUNK_HEADER_SIZE;
     struct trace_codec_state codec = { e->time, 0 };

@@ -16,11 +16,11 @@ fi
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -DTRACE_CHECK_CRC_OFF=1 \
     -I"$fmt" -I"$src/replay" \
-    "$src/tests/format/fuzz_reader.c" "$fmt"/crc32c.c "$fmt"/chunk_write.c \
-    "$fmt"/reader.c "$fmt"/decode.c "$fmt"/decode_events.c \
-    "$fmt"/addr_map.c "$fmt"/finalize.c \
-    "$fmt"/finalize_merge.c "$fmt"/load.c "$fmt"/final_read.c -lzstd -lpthread \
-    -o "$work/fuzz-reader"
+    "$src/tests/format/fuzz_reader.c" "$src/replay/trace.c" \
+    "$fmt"/crc32c.c "$fmt"/chunk_write.c "$fmt"/reader.c "$fmt"/decode.c \
+    "$fmt"/decode_events.c "$fmt"/final_read.c "$fmt"/load.c \
+    "$fmt"/addr_map.c "$fmt"/finalize.c "$fmt"/finalize_step.c \
+    -lzstd -lpthread -o "$work/fuzz-reader"
 # -rss_limit_mb: a damaged length must never make the reader balloon.
 # -error_exitcode=1: libFuzzer's default, 77, would read as "skipped".
 exec "$work/fuzz-reader" -max_total_time="$seconds" -timeout=5 \

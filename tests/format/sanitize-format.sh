@@ -20,8 +20,8 @@ for san in thread address,undefined; do
         clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=$san \
             -fno-sanitize-recover=all -I"$fmt" -I"$src/replay" \
             -I"$src/tests" "$src/tests/format/$t.c" "$fmt"/*.c \
-            -lzstd -lpthread -o "$bin"
-        TSAN_OPTIONS=halt_on_error=1 "$bin"
+            "$src/replay/trace.c" -lzstd -lpthread -o "$bin"
+        TSAN_OPTIONS=halt_on_error=1 "$bin" "$src/tests/format/corpus"
         echo "ok: $t under $san"
     done
 done

@@ -17,7 +17,7 @@
 #include <zstd.h>
 
 #include "check.h"
-#include "op_codec.h"
+#include "trace_format.h"
 
 #define ERR_CAP 512
 #define THREADS 4

@@ -1,8 +1,10 @@
 /*
- * test_trace_format.c - the trace module on traces built in memory:
+ * test_trace_format.c - the trace module on traces built in memory
+ * with its own encoders (trace_format.h, as the recorder builds them):
  * encoding round trips, the finaliser's slots, edges and counts on
  * hand-made cross-thread histories, and the reader's errors (with their
- * offsets) on damaged bytes.  Each test names the behaviour it checks.
+ * offsets) on damaged bytes; and files older mallards wrote, from the
+ * fuzzer's corpus.  Each test names the behaviour it checks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "op_codec.h"
+#include "trace_format.h"
 
 #define BUILD_CAP (1 << 16)
 #define ERR_CAP 512
+#define PATH_CAP 4096
 
 struct builder {
     uint8_t buf[BUILD_CAP];
@@ -358,14 +361,18 @@ static void test_bad_event_tag_is_refused_with_offset(void)
     struct builder b;
     struct trace t;
     char err[ERR_CAP];
-    uint8_t payload[] = { 0, 100, 0, 10, 0x0f, 0 };   /* kind 15 */
+    uint8_t payload[TRACE_EVENTS_PREAMBLE_MAX + 2];
+    uint8_t *p = trace_put_events_preamble(payload, 0, 100, 0, 10);
+    size_t tag_at = (size_t)(p - payload);
+    *p++ = 0x0f;                     /* kind 15 */
+    *p++ = 0;                        /* its time delta */
     b_start(&b);
     size_t at = b.len;
-    b_chunk(&b, TRACE_CHUNK_EVENTS, payload, sizeof(payload));
+    b_chunk(&b, TRACE_CHUNK_EVENTS, payload, (size_t)(p - payload));
     CHECK(b_load(&b, &t, err) < 0);
     char want[64];
     snprintf(want, sizeof(want), "offset %zu: expected an event tag",
-             at + TRACE_CHUNK_HEADER_SIZE + 4);
+             at + TRACE_CHUNK_HEADER_SIZE + tag_at);
     CHECK(strstr(err, want) != NULL);
 }
 
@@ -499,71 +506,26 @@ static void test_ranked_slots_round_trip_past_their_limits(void)
     unlink(path);
 }
 
-/* A finalised file as mallard wrote it before OPS_RUNS: summary and
- * OPS chunks (slot hints, plain old slots) or OPS_RANKED ones (ranked
- * slots, a delta per op), uncompressed. */
-static void b_final_old(struct builder *b, const struct trace *t,
-                        unsigned type)
+/* Finalised files as older mallards wrote them, kept in the fuzzer's
+ * corpus (CORPUS): OPS chunks (slot hints, a time delta per op), then
+ * OPS_RANKED ones (ranked slots); each loads to the very ops of the
+ * same recording written as OPS_RUNS, the coding mallard writes now. */
+static void test_older_ops_chunks_still_load(const char *corpus)
 {
-    static uint8_t cols[TRACE_COLUMNS][1 << 14], payload[1 << 16];
-    uint8_t *p = payload;
-    b_start(b);
-    p = trace_put_varint(p, t->thread_count);
-    p = trace_put_varint(p, t->slot_count);
-    for (int i = 0; i < 4; i++)   /* peak, dropped, truncated, duration */
-        p = trace_put_varint(p, 0);
-    p = trace_put_varint(p, 1);   /* time unit */
-    for (uint32_t i = 0; i < t->thread_count; i++) {
-        p = trace_put_varint(p, t->threads[i].tid);
-        p = trace_put_varint(p, t->threads[i].op_count);
+    static const char *const older[] = { "final-two-threads",
+                                         "final-ranked-two-threads" };
+    struct trace now, back;
+    char err[ERR_CAP], path[PATH_CAP];
+    snprintf(path, sizeof(path), "%s/final-runs-two-threads", corpus);
+    CHECK(trace_load(path, &now, err, ERR_CAP) == 0);
+    CHECK(now.thread_count == 3 && now.slot_count > 0);  /* main + 2 */
+    for (size_t i = 0; i < sizeof(older) / sizeof(older[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", corpus, older[i]);
+        CHECK(trace_load(path, &back, err, ERR_CAP) == 0);
+        expect_same_trace(&now, &back);
+        trace_free(&back);
     }
-    b_chunk(b, TRACE_CHUNK_SUMMARY, payload, (size_t)(p - payload));
-    for (uint32_t i = 0; i < t->thread_count; i++) {
-        const struct trace_thread *th = &t->threads[i];
-        struct trace_op_state s = {
-            .unit = 1, .ranked = type == TRACE_CHUNK_OPS_RANKED };
-        uint8_t *col[TRACE_COLUMNS];
-        for (int c = 0; c < TRACE_COLUMNS; c++)
-            col[c] = cols[c];
-        for (uint64_t j = 0; j < th->op_count; j++)
-            trace_encode_op(col, &s, &th->ops[j]);
-        p = payload;
-        p = trace_put_varint(p, i);
-        p = trace_put_varint(p, 0);
-        p = trace_put_varint(p, th->op_count);
-        p = trace_put_varint(p, 0);
-        for (int c = 0; c < TRACE_COLUMNS - 1; c++)
-            p = trace_put_varint(p, (uint64_t)(col[c] - cols[c]));
-        for (int c = 0; c < TRACE_COLUMNS; c++) {
-            memcpy(p, cols[c], (size_t)(col[c] - cols[c]));
-            p += col[c] - cols[c];
-        }
-        b_chunk(b, type, payload, (size_t)(p - payload));
-    }
-}
-
-/* Files written before OPS_RUNS (traces/ ships OPS ones) still load. */
-static void test_plain_ops_chunks_still_load(void)
-{
-    static struct trace_event ev[4 * RANKED_BLOCKS];
-    static struct builder b;
-    struct trace t, back;
-    char err[ERR_CAP];
-    size_t n = ranked_events(ev);
-    b_start(&b);
-    for (size_t i = 0; i < n; i += RANKED_BLOCKS)
-        b_events(&b, 0, ev + i, n - i < RANKED_BLOCKS ? n - i
-                                                      : RANKED_BLOCKS);
-    CHECK(b_load(&b, &t, err) == 0);
-    b_final_old(&b, &t, TRACE_CHUNK_OPS);
-    CHECK(b_load(&b, &back, err) == 0);
-    expect_same_trace(&t, &back);
-    trace_free(&back);
-    b_final_old(&b, &t, TRACE_CHUNK_OPS_RANKED);
-    CHECK(b_load(&b, &back, err) == 0);
-    expect_same_trace(&t, &back);
-    trace_free(&t);
-    trace_free(&back);
+    trace_free(&now);
 }
 
 /* Published check values of CRC-32C (RFC 3720, B.4, and the usual
@@ -642,11 +604,16 @@ static void test_unknown_clock_is_refused(void)
     CHECK(b_load(&b, &t, err) < 0 && strstr(err, "clock"));
 }
 
-int main(void)
+/* argv[1]: the folder of the fuzzer's corpus (tests/format/corpus). */
+int main(int argc, char **argv)
 {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
     test_crc32c_matches_published_values();
     test_ranked_slots_round_trip_past_their_limits();
-    test_plain_ops_chunks_still_load();
+    test_older_ops_chunks_still_load(argv[1]);
     test_tsc_stamps_become_nanoseconds();
     test_unknown_clock_is_refused();
     test_clock_chunk_refines_the_frequency();

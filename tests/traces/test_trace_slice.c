@@ -13,7 +13,6 @@
 
 #include "check.h"
 #include "trace_format.h"
-#include "trace_slice.h"
 
 #define ERR_CAP 256
 #define MAX_OPS 8

@@ -1,5 +1,6 @@
 /*
- * final_stream.c - finalising a recording straight into a file.
+ * finalize_stream.c - trace_finalize_write: finalising a recording
+ * straight into a file.
  *
  * The finaliser's merge hands over each op when it is complete; here a
  * thread's ops gather in a buffer of one OPS chunk, which a worker
@@ -17,8 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "final_write.h"
-#include "finalize_merge.h"
+#include "format_internal.h"
 
 /* Full chunks queued for the worker before the merge waits for it:
  * two keep both cores busy; more only hold memory. */
@@ -58,13 +58,13 @@ struct stream {
     int stop, failed;
 };
 
-/* Encodes job j, its stamps made nanoseconds first (fin_sink). */
+/* Encodes job j, its stamps made nanoseconds first (finalize_sink). */
 static void stream_encode(struct stream *s, const struct stream_job *j)
 {
     for (uint64_t i = 0; i < j->count; i++)
-        j->ops[i].time_ns = fin_stamp_ns(s->header, j->ops[i].time_ns);
+        j->ops[i].time_ns = finalize_stamp_ns(s->header, j->ops[i].time_ns);
     s->out.keep = &s->threads[j->thread].chunks;
-    if (final_put_ops(&s->out, j->thread, j->ops, j->first, j->count) < 0)
+    if (final_write_ops(&s->out, j->thread, j->ops, j->first, j->count) < 0)
         s->failed = 1;
     s->out.keep = NULL;
 }
@@ -187,7 +187,7 @@ static int stream_init(struct stream *s, const struct trace_raw *raw,
     s->header = &raw->header;
     s->thread_count = (uint32_t)raw->thread_count;
     s->threads = calloc(raw->thread_count + 1, sizeof(*s->threads));
-    if (!s->threads || final_out_init(&s->out, level, unit) < 0)
+    if (!s->threads || final_write_init(&s->out, level, unit) < 0)
         return -1;
     for (uint32_t i = 0; i < s->thread_count; i++) {
         uint64_t most = raw->threads[i].count + 1;  /* + a start mark */
@@ -225,13 +225,13 @@ static void stream_release(struct stream *s)
     }
     free(s->threads);
     free(s->spare);
-    final_out_release(&s->out);
+    final_write_release(&s->out);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);
 }
 
 /* The summary's per-thread fields: tid and op count (no ops). */
-static int stream_summary(const struct stream *s, const struct fin_ctx *f,
+static int stream_summary(const struct stream *s, const struct finalize_ctx *f,
                           const struct trace_raw *raw, struct trace *sum)
 {
     memset(sum, 0, sizeof(*sum));
@@ -243,7 +243,7 @@ static int stream_summary(const struct stream *s, const struct fin_ctx *f,
         sum->threads[i].tid = raw->threads[i].tid;
         sum->threads[i].op_count = s->threads[i].first;
     }
-    fin_summary(f, raw, sum);
+    finalize_summary(f, raw, sum);
     return 0;
 }
 
@@ -253,12 +253,12 @@ int trace_finalize_write(const char *path, const struct trace_raw *raw,
                          size_t err_len)
 {
     struct stream s;
-    struct fin_ctx f;
+    struct finalize_ctx f;
     memset(&f, 0, sizeof(f));
     memset(sum, 0, sizeof(*sum));
     int rc = stream_init(&s, raw, level, unit);
     if (rc == 0)
-        rc = fin_run(&f, raw, (struct fin_sink){ stream_put, &s });
+        rc = finalize_run(&f, raw, (struct finalize_sink){ stream_put, &s });
     for (uint32_t i = 0; rc == 0 && i < s.thread_count; i++)
         rc = stream_flush(&s, i);
     if (stream_join(&s) < 0)
@@ -272,7 +272,7 @@ int trace_finalize_write(const char *path, const struct trace_raw *raw,
                               &s, err, err_len);
     if (rc == 0 && report)
         *report = f.report;
-    fin_done(&f);
+    finalize_done(&f);
     stream_release(&s);
     return rc;
 }

@@ -1,0 +1,311 @@
+/*
+ * format_internal.h - what the trace format module's files share beyond
+ * the public trace_format.h.  No file outside replay/format/ includes
+ * it: users get the format through trace_format.h alone.
+ *
+ * One section per stage, each with its file and its prefix.  Files are
+ * layered: each calls only files below it in this list, so there are no
+ * call cycles (docs/HARNESS.md draws the graph):
+ *
+ *   load.c             trace_load*, trace_raw_load, trace_raw_to_trace
+ *   finalize_stream.c  trace_finalize_write: the merge into a file
+ *   finalize.c         finalize_*: the merge, trace_finalize
+ *   finalize_step.c    finalize_step: one step's slots and edges
+ *   addr_map.c         addr_map_*: live blocks by address
+ *   final_write.c      final_write_*: the finalised form's chunks
+ *   decode.c           decode_*: chunk payloads, trace_raw_read
+ *   decode_events.c    decode_jobs_*: EVENTS payloads, on two cores
+ *   final_read.c       final_read_*: SUMMARY and OPS payloads
+ *   reader.c           trace_reader_*: framing, checksums, trace_error
+ *   chunk_write.c      the recorder's encoders (public)
+ *   crc32c.c           trace_crc32c (public)
+ *
+ * trace_slice.c works on struct trace alone and needs none of this.
+ */
+#ifndef MALLARD_FORMAT_INTERNAL_H
+#define MALLARD_FORMAT_INTERNAL_H
+
+#include <stdio.h>
+
+#include "op_codec.h"
+#include "trace_format.h"
+
+/* Chunk header bytes covered by the checksum: all but the CRC itself. */
+#define TRACE_CHUNK_CRC_COVERED 12
+/* Largest chunk a reader accepts (stored or decompressed).  Recorder
+ * chunks are far smaller; the bound stops a damaged length field from
+ * making the reader allocate or trust gigabytes. */
+#define TRACE_CHUNK_MAX ((size_t)64 << 20)
+#define TRACE_CHUNK_KNOWN_FLAGS TRACE_CHUNK_ZSTD
+
+/* Nanoseconds from `start` to `stamp` (both in the header's clock);
+ * 0 if stamp is earlier.  128-bit: ticks * 1e9 overflows 64 bits
+ * after some seconds of a GHz counter. */
+static inline uint64_t trace_clock_ns(const struct trace_header_info *h,
+                                      uint64_t start, uint64_t stamp)
+{
+    if (stamp <= start || h->clock_hz == 0)
+        return 0;
+    if (h->clock_hz == TRACE_NS_PER_SEC)
+        return stamp - start;
+    return (uint64_t)((unsigned __int128)(stamp - start) * TRACE_NS_PER_SEC /
+                      h->clock_hz);
+}
+
+/* ---- reader.c: a file's chunks, checked and decompressed ---- */
+
+struct trace_chunk {
+    unsigned type, flags;
+    size_t offset;           /* file offset of the chunk header */
+    const uint8_t *payload;  /* decompressed if it was compressed */
+    size_t len;
+};
+
+struct trace_reader {
+    const char *name;
+    const uint8_t *data;
+    size_t size, pos;
+    uint8_t *scratch;        /* decompression buffer, reader-owned */
+    size_t scratch_cap;
+    char *err;
+    size_t err_len;
+};
+
+/* "NAME: offset N: " then fmt: every stage's error messages. */
+void trace_error(char *err, size_t len, const char *name, size_t offset,
+                 const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int trace_reader_init(struct trace_reader *r, const char *name,
+                      const uint8_t *data, size_t size, char *err,
+                      size_t err_len);
+/* 1: *c holds the next chunk; 0: clean end of file; -1: error in err. */
+int trace_reader_next(struct trace_reader *r, struct trace_chunk *c);
+void trace_reader_close(struct trace_reader *r);
+
+/* ---- decode.c, decode_events.c: payloads into struct trace_raw ---- */
+
+/* A recorder thread's events, still in pointer form. */
+struct trace_raw_thread {
+    uint64_t serial, tid, next_seq;
+    struct trace_event *events;
+    size_t count, cap;
+};
+
+struct decode_jobs;
+
+/* The cursor that payload decoders share (decode.c for the recorder's
+ * chunks, final_read.c for the finalised form): where in the file we
+ * are, so that every error can name its offset. */
+struct decode_ctx {
+    struct trace_raw *raw;
+    struct decode_jobs *jobs; /* EVENTS chunks wait here (decode.c) */
+    const char *name;
+    const struct trace_chunk *chunk;
+    const uint8_t *p, *end;
+    char *err;
+    size_t err_len;
+};
+
+/* Offset in the file of the decoder's position, for messages. */
+static inline size_t decode_offset(const struct decode_ctx *d)
+{
+    return d->chunk->offset + TRACE_CHUNK_HEADER_SIZE +
+           (size_t)(d->p - d->chunk->payload);
+}
+
+static inline int decode_varint(struct decode_ctx *d, uint64_t *v,
+                                const char *what)
+{
+    if (trace_get_varint(&d->p, d->end, v) == 0)
+        return 0;
+    trace_error(d->err, d->err_len, d->name, decode_offset(d),
+                "expected a varint (%s) inside the chunk", what);
+    return -1;
+}
+
+/* An EVENTS chunk whose events wait to be decoded (decode_events.c):
+ * the preamble is read, the rest starts `skip` bytes in. */
+struct decode_job {
+    size_t thread;            /* index in raw->threads */
+    struct trace_chunk chunk; /* payload: in the file, or owned */
+    size_t skip;
+    uint64_t base_time;
+    uint8_t *owned;           /* a decompressed payload's copy */
+};
+
+struct decode_jobs {
+    struct decode_job *v;
+    size_t count, cap, bytes;
+};
+
+int decode_jobs_add(struct decode_jobs *jobs, const struct decode_ctx *d,
+                    const struct trace_raw_thread *t, uint64_t base_time);
+/* Decodes every job into its thread's events, on two cores when it
+ * pays; 0, or -1 with the first (in file order) failure in err. */
+int decode_jobs_run(const struct decode_jobs *jobs, struct trace_raw *raw,
+                    const char *name, char *err, size_t err_len);
+void decode_jobs_free(struct decode_jobs *jobs);
+
+/* ---- final_read.c: the finalised form's SUMMARY and OPS chunks ---- */
+
+int final_read_summary(struct decode_ctx *d);
+int final_read_ops(struct decode_ctx *d);
+/* Moves a finalised file's ops out of raw into out, once every thread
+ * has the ops its summary counts; report gets the summary's counts. */
+int final_read_take(struct trace_raw *raw, struct trace *out,
+                    struct trace_finalize_report *report, char *err,
+                    size_t err_len);
+void final_read_release(struct trace_raw *raw);
+
+/* ---- addr_map.c: live blocks by address, for the finaliser ---- */
+
+struct addr_block {
+    uint64_t addr;        /* 0: empty cell */
+    uint64_t bytes;       /* requested bytes, for live-byte accounting */
+    uint64_t last_op;     /* op index of the last touch ... */
+    uint32_t last_thread; /* ... on this thread */
+    uint32_t slot;
+};
+
+struct addr_map {
+    struct addr_block *cells;
+    size_t mask;          /* capacity - 1, capacity a power of two */
+    size_t count;
+};
+
+int addr_map_init(struct addr_map *m);
+void addr_map_destroy(struct addr_map *m);
+struct addr_block *addr_map_find(struct addr_map *m, uint64_t addr);
+/* Inserts a cell for addr (absent); NULL if out of memory. */
+struct addr_block *addr_map_insert(struct addr_map *m, uint64_t addr);
+void addr_map_remove(struct addr_map *m, struct addr_block *b);
+
+/* ---- finalize.c, finalize_step.c: events into ops ---- */
+
+/*
+ * Ops leave the merge one at a time through a sink, each thread's in
+ * its output order, already laid out: the thread opens with
+ * THREAD_START, ends with one THREAD_EXIT if it exited, dropped frees
+ * are gone, and edges name output indices.  Nothing holds every op, so
+ * writing a file (finalize_stream.c) needs memory for its chunks, not
+ * for the whole trace.
+ *
+ * A sink receives thread `thread`'s next output op; 0, or -1 to stop.
+ * The op's time_ns is still the recorder's stamp: the sink turns it
+ * into nanoseconds (finalize_stamp_ns), so a sink with a thread of its
+ * own takes that work off the merge.
+ */
+struct finalize_sink {
+    int (*put)(void *ctx, uint32_t thread, const struct trace_op *op);
+    void *ctx;
+};
+
+/* A merge step's order: stamp (high 64 bits), phase, thread index. */
+typedef unsigned __int128 finalize_key_t;
+
+struct finalize_thread {
+    const struct trace_raw_thread *raw;
+    struct trace_op cur;      /* the op of event `next`, being built */
+    int cur_dropped;          /* cur leaves the output (dropped free) */
+    uint32_t *free_slots;     /* this thread's reusable slot ids */
+    size_t free_count, free_cap;
+    size_t next;              /* merge cursor: event index ... */
+    int part;                 /* ... and part (1: a realloc's acquire) */
+    finalize_key_t key;       /* the cursor's step: stamp, phase, thread */
+    uint32_t emitted;         /* ops output so far = cur's output index */
+    int have_exit;            /* an exit mark was seen: exit_op ... */
+    struct trace_op exit_op;  /* ... is output last, after TLS frees */
+    uint64_t last_stamp;      /* stamp of the last op output */
+};
+
+struct finalize_ctx {
+    struct finalize_thread *threads;
+    uint32_t thread_count;
+    struct addr_map map;
+    uint32_t slot_count;
+    uint64_t live_bytes, peak_live_bytes;
+    struct trace_finalize_report report;
+    finalize_key_t *heap;     /* min-heap of the live threads' keys */
+    size_t heap_len;
+    struct finalize_sink sink;
+};
+
+/* A stamp as nanoseconds after the trace's start (0 if earlier). */
+static inline uint64_t finalize_stamp_ns(const struct trace_header_info *h,
+                                         uint64_t stamp)
+{
+    return trace_clock_ns(h, h->start_clock_ns, stamp);
+}
+
+/* One merge step of thread ti's cursor event: part 0 of its op, or
+ * part 1 (a realloc's acquire); 0, or -1 when out of memory. */
+int finalize_step(struct finalize_ctx *f, uint32_t ti, int part);
+
+/* Runs the whole merge of raw into sink; 0 or -1 (out of memory or the
+ * sink's failure).  f is torn down by finalize_done, success or not. */
+int finalize_run(struct finalize_ctx *f, const struct trace_raw *raw,
+                 struct finalize_sink sink);
+void finalize_done(struct finalize_ctx *f);
+/* The trace-wide fields of out (all but threads) after finalize_run. */
+void finalize_summary(const struct finalize_ctx *f,
+                      const struct trace_raw *raw, struct trace *out);
+
+/* ---- final_write.c: the finalised form's writer ---- */
+
+/*
+ * Shared by trace_write_final (a whole struct trace in memory) and
+ * finalize_stream.c (ops as the merge completes them).  A file is
+ * written in one order (final_write.c's comment): header, summary, each
+ * thread's OPS chunks, the rest.  The summary needs every thread's op
+ * count, so a streaming writer keeps each thread's finished chunks,
+ * compressed, in a final_bytes until the merge ends; the file is the
+ * same either way.
+ */
+
+/* Ops per OPS chunk: 64 Ki ops are a few hundred KiB of columns, big
+ * enough for zstd to find long matches, small enough that one damaged
+ * chunk loses little. */
+#define FINAL_CHUNK_OPS ((uint64_t)1 << 16)
+
+/* Finished chunks kept in memory (grown by doubling). */
+struct final_bytes {
+    uint8_t *data;
+    size_t len, cap;
+};
+
+struct ZSTD_CCtx_s;           /* zstd.h's ZSTD_CCtx */
+
+struct final_out {
+    FILE *file;               /* chunks go here ... */
+    struct final_bytes *keep; /* ... or, when set, here */
+    int level;
+    uint64_t unit;            /* ns per stored time unit */
+    uint8_t *buf;             /* payload being built */
+    uint8_t *cols[TRACE_COLUMNS]; /* OPS columns being built */
+    uint8_t *zbuf;            /* chunk header + compressed payload */
+    size_t zcap;
+    /* One context for every chunk, as zstd advises: ZSTD_compress()
+     * makes and zeroes a new one per chunk (at level 9, 4% of the
+     * instructions finalising a larson trace; no time difference
+     * measured at level 5). */
+    struct ZSTD_CCtx_s *zctx;
+};
+
+int final_write_init(struct final_out *o, int level, uint64_t unit);
+void final_write_release(struct final_out *o);
+
+/* One OPS chunk of thread `index`: its n ops from op number `first`,
+ * which ops points at. */
+int final_write_ops(struct final_out *o, uint32_t index,
+                    const struct trace_op *ops, uint64_t first, uint64_t n);
+
+/* Writes the file at path (via a temporary file renamed into place):
+ * header and summary from raw and t (t's threads need tid and
+ * op_count only), then put_threads(o, ctx) for the OPS chunks, then
+ * the children and the end.  0, or -1 with the reason in err. */
+int final_write_file(const char *path, struct final_out *o,
+                     const struct trace_raw *raw, const struct trace *t,
+                     int (*put_threads)(struct final_out *o, void *ctx),
+                     void *ctx, char *err, size_t err_len);
+
+#endif
