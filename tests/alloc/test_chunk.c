@@ -1,5 +1,5 @@
 /*
- * test_reuse.c - what a reused span brings into its next life, read
+ * test_chunk.c - what a reused span brings into its next life, read
  * with mincore(): chunk_alloc hands a dirty span back resident, while
  * chunk_alloc_untouched (what pools use) leaves only its front resident;
  * and the per-heap figures say how many bytes pools and regions hold.

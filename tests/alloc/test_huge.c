@@ -1,5 +1,5 @@
 /*
- * test_calloc_cached.c - calloc of a size served by a cached (freed,
+ * test_huge.c - calloc of a size served by a cached (freed,
  * dirty) mapping still returns zeroes.  Run with a fixed threshold
  * (MALLARD_MMAP_THRESHOLD=256k), so freed mapped blocks are cached
  * rather than raising the threshold.
