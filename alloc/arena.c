@@ -462,6 +462,9 @@ void arena_free(struct arena *arena, void *ptr)
             ((char *)block - block->prev_size);
         treap_remove(arena, before);
         size += block_size(before);
+        /* Its header, now inside a free block, says "not in use", so
+         * a second free of the block is still seen (tcache.c). */
+        block->head = 0;
         block = before;
     }
     /* Free blocks never touch, so the one before is in use. */

@@ -60,14 +60,44 @@ static uint16_t bin_limit(unsigned size_class)
                       limit < 2 ? 0 : limit);
 }
 
-/* Sets a bin's limit, keeping the thread's sum of limits. */
 static void set_limit(struct tcache *cache, unsigned size_class,
                       uint32_t limit)
 {
-    struct tcache_bin *bin = &cache->bins[size_class];
-    cache->limit_bytes -= (uint32_t)bin->limit * sc_block_size[size_class];
-    cache->limit_bytes += limit * sc_block_size[size_class];
-    bin->limit = (uint16_t)limit;
+    cache->bins[size_class].limit = (uint16_t)limit;
+}
+
+/* The limit a bin starts from once its class is in use; growth is
+ * counted above it. */
+static uint32_t start_limit(unsigned size_class)
+{
+    uint32_t limit = bin_limit(size_class);
+    return limit ? limit : 1;
+}
+
+static void spill(unsigned size_class, struct tcache_bin *bin,
+                  uint32_t keep);
+
+/*
+ * Takes back the growth of bins the thread has not refilled in its last
+ * TCACHE_IDLE_REFILLS refills: their limits return to the start, their
+ * blocks above it to the heaps.  Run when a bouncing bin finds the
+ * thread's growth budget spent, so the budget follows the classes a
+ * program uses now, not the first it used (git log -p walks through
+ * most classes of 2-16 KiB in turn).
+ */
+static void reclaim_idle_growth(struct tcache *cache)
+{
+    for (unsigned c = 0; c < SC_COUNT; c++) {
+        struct tcache_bin *bin = &cache->bins[c];
+        uint32_t start = start_limit(c);
+        if (bin->limit <= start ||
+            cache->refills - cache->last_refill[c] < TCACHE_IDLE_REFILLS)
+            continue;
+        cache->grown_bytes -= (bin->limit - start) * sc_block_size[c];
+        set_limit(cache, c, start);
+        if (bin->count > start)
+            spill(c, bin, start);
+    }
 }
 
 /*
@@ -87,16 +117,20 @@ static void grow_bouncing_bin(struct tcache *cache, unsigned size_class)
     if (grown > most)
         grown = most;
     uint32_t added = (grown - bin->limit) * size;
+    if (cache->grown_bytes + added > TCACHE_THREAD_BYTES)
+        reclaim_idle_growth(cache);
     if (grown > bin->limit &&
-        cache->limit_bytes + added <= TCACHE_THREAD_BYTES)
+        cache->grown_bytes + added <= TCACHE_THREAD_BYTES) {
+        cache->grown_bytes += added;
         set_limit(cache, size_class, grown);
+    }
     bin->spilled = 0;
 }
 
 static void activate(struct tcache *cache)
 {
     bool on = config.thread_cache;
-    cache->limit_bytes = 0;
+    cache->grown_bytes = 0;
     for (unsigned c = 0; c < SC_COUNT; c++) {
         set_limit(cache, c, on ? bin_limit(c) : 0);
         cache->bins[c].batch = TCACHE_FIRST_BATCH;
@@ -214,6 +248,8 @@ void *tcache_alloc_slow(unsigned size_class, size_t size)
             set_limit(cache, size_class, 1); /* a big class in use */
         else if (bin->spilled)
             grow_bouncing_bin(cache, size_class);
+        cache->last_refill[size_class] = ++cache->refills;
+        bin->allocated = 1;     /* the thread allocates from this class */
     }
     void *batch[TCACHE_BATCH_MAX];
     unsigned want = refill_count(bin);
@@ -243,17 +279,25 @@ static void free_to_heap(unsigned size_class, void *block)
     heap_unlock(owner);
 }
 
-/* A pool block whose bit says it is back in its pool was freed twice
- * (its first free reached the pool through a spill): caching it would
- * let the pool and the bin both hand it out.  Only the slow path looks
- * (the bitmap is a load the fast path does without); a bin of one
- * block, as the big classes start with, takes it at every other free. */
+/* A block that is back in its pool (its bit) or its arena (its header
+ * says free) was freed twice, its first free having left the bin in a
+ * spill: caching it would let the heap and the bin both hand it out.
+ * Only the slow path looks (a load the fast path does without); a bin
+ * of one block, as the big classes start with, takes it at every other
+ * free.  (An arena block merged into the free block before it has its
+ * header cleared by arena_free for this.) */
 static void check_still_out(unsigned size_class, void *block)
 {
     size_t index;
-    struct pool *pool = pool_of_block(block);
-    if (size_class < SC_POOL_COUNT && pool_block_index(pool, block, &index)
-        && !pool_block_is_out(pool, index))
+    bool back;
+    if (size_class < SC_POOL_COUNT) {
+        struct pool *pool = pool_of_block(block);
+        back = pool_block_index(pool, block, &index) &&
+               !pool_block_is_out(pool, index);
+    } else {
+        back = arena_block_size_unlocked(block) == 0;
+    }
+    if (back)
         os_fatal_pointer("free(): double free detected", block);
 }
 

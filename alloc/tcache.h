@@ -6,8 +6,8 @@
  * from, and spill half their blocks back to, the blocks' heaps in
  * batches, so one lock round trip serves many calls.  A bin's limit
  * starts small and grows only while the bin bounces, within a per-thread
- * sum (below), which bounds what a thread can hold back from other
- * threads.  A refill starts at TCACHE_FIRST_BATCH blocks and doubles
+ * budget for growth (below), which bounds what a thread can hold back
+ * from other threads.  A refill starts at TCACHE_FIRST_BATCH blocks and doubles
  * with each refill, so a class a program touches once costs it one or
  * two blocks, not half a bin of pages.
  *
@@ -20,8 +20,8 @@
  * and every malloc and free takes a heap lock.  When a thread exits its
  * cache is emptied into the heaps and switched off the same way.
  *
- * Classes too big for two blocks in a bin cache one, and only in a
- * thread that allocates them (tcache.c).  The classes over SC_POOL_MAX
+ * Classes too big for two blocks in a bin start with one, and only in
+ * a thread that allocates them (tcache.c).  The classes over SC_POOL_MAX
  * hold arena blocks of exactly the class size (sizeclass.h): a refill
  * takes one from the heap's arena, a spill frees it there.
  *
@@ -46,24 +46,30 @@
 
 /*
  * A bin starts at TCACHE_BIN_BYTES of blocks (at least 2, at most
- * TCACHE_BIN_START_MAX), enough for most classes of most programs.  A
- * bin that bounces (it spilled to its heap and then ran dry, so the
- * program keeps more blocks of the class in flight than the bin holds)
- * doubles its limit, up to TCACHE_BIN_GROWN_BYTES and TCACHE_BIN_MAX
- * blocks, while the sum of the thread's limits stays within
- * TCACHE_THREAD_BYTES.  So a thread holds back at most that much
- * however many classes it uses, and only classes it really churns get
- * big bins; the rest keep the small start.  The sum is what bounds
- * memory (rptest, 1 thread, sizes to 16 KiB: peak RSS 8.2 MiB with a
- * 1 MiB sum, 7.6 with 512 KiB, 6.8 with 256 KiB, as with no growth;
- * glibc 4.8), and 256 KiB still holds the blocks of glibc-simple's and
- * larson's rounds (docs/benchmarks.md).
+ * TCACHE_BIN_START_MAX), enough for most classes of most programs; a
+ * class over 2 KiB starts at one block once the thread allocates from
+ * it.  A bin that bounces (it spilled to its heap and then ran dry, so
+ * the program keeps more blocks of the class in flight than the bin
+ * holds) doubles its limit, up to TCACHE_BIN_GROWN_BYTES and
+ * TCACHE_BIN_MAX blocks, while what growth added to all the thread's
+ * bins stays within TCACHE_THREAD_BYTES.  The budget counts growth only:
+ * the start limits are bounded already, and a program that touches
+ * every class (a compiler, git) would otherwise spend the budget on one
+ * block of each big class and never grow the bins it churns.  A grown
+ * bin idle for TCACHE_IDLE_REFILLS of the thread's refills gives its
+ * growth back when a bouncing bin finds the budget spent, so the budget
+ * follows the classes in use now.  A thread thus holds back at most its
+ * start limits plus the budget, however many classes it uses; the
+ * figures behind the values are in docs/benchmarks.md.
  */
 #define TCACHE_BIN_BYTES (4u << 10)
 #define TCACHE_BIN_START_MAX 128u
-#define TCACHE_BIN_GROWN_BYTES (128u << 10)
-#define TCACHE_BIN_MAX 2048u           /* bounds the cost of a spill */
-#define TCACHE_THREAD_BYTES (256u << 10)
+#define TCACHE_BIN_GROWN_BYTES (256u << 10)
+#define TCACHE_BIN_MAX 8192u           /* bounds the cost of a spill */
+#define TCACHE_THREAD_BYTES (512u << 10)
+/* A grown bin not refilled in this many of the thread's refills gives
+ * its growth back when another bin needs it (tcache.c). */
+#define TCACHE_IDLE_REFILLS 256u
 #define TCACHE_FIRST_BATCH 2u
 #define TCACHE_BATCH_MAX 256u          /* blocks moved under one lock */
 
@@ -88,7 +94,11 @@ enum tcache_state { TCACHE_UNSET = 0, TCACHE_ACTIVE, TCACHE_OFF };
 struct tcache {
     struct tcache_bin bins[SC_COUNT];
     int state;           /* enum tcache_state */
-    uint32_t limit_bytes; /* sum over bins of limit x block size */
+    uint32_t grown_bytes; /* sum over bins of what growth added to
+                             their limits, x block size */
+    uint32_t refills;     /* refills so far (wraps; only differences
+                             are read) */
+    uint32_t last_refill[SC_COUNT]; /* refills at the bin's last one */
 };
 
 extern __thread struct tcache tcache_self

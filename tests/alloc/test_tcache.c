@@ -87,6 +87,32 @@ static void test_bouncing_bin_grows(bool cache_on)
         CHECK(late >= 10 * 2 * BOUNCE_BLOCKS);
 }
 
+/*
+ * The growth budget is for growth: a thread that has touched every class
+ * (one block each of the big ones, as git log -p does) still grows the
+ * bin of a class it then churns, here 8 KiB blocks four at a time.
+ */
+static void test_bins_grow_after_every_class_used(bool cache_on)
+{
+    for (size_t size = 16; size <= 65536; size += size / 8)
+        mallard_free(mallard_malloc(size));
+    void *blocks[4];
+    uint64_t late = 0;
+    for (int round = 0; round < 40; round++) {
+        uint64_t before = acquisitions();
+        for (int i = 0; i < 4; i++)
+            blocks[i] = mallard_malloc(8192);
+        for (int i = 0; i < 4; i++)
+            mallard_free(blocks[i]);
+        if (round >= 20)
+            late += acquisitions() - before;
+    }
+    if (cache_on)
+        CHECK(late == 0);
+    else
+        CHECK(late >= 20 * 2 * 4);
+}
+
 /* Classes over 4 KiB are arena blocks of exactly the class size: the
  * cache takes them back without a lock, realloc within the class keeps
  * them, memalign does not use them (arena blocks are 16-aligned). */
@@ -215,6 +241,7 @@ int main(void)
     test_lock_use_follows_the_setting(cache_on);
     test_big_classes_cache_one_block(cache_on);
     test_bouncing_bin_grows(cache_on);
+    test_bins_grow_after_every_class_used(cache_on);
     test_arena_classes();
     test_double_free_into_a_full_bin_aborts();
     test_interleaved_double_free_aborts();
