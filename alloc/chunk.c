@@ -289,12 +289,14 @@ static void release_span(struct free_span *node)
 /*
  * The most released bytes to keep: the floor (a few MiB, or twice the
  * mmap threshold, as glibc's trim threshold follows its mmap threshold), or
- * half the most memory in use lately (over the last CHUNK_DECAY_NS or
- * so: the instantaneous figure dips every time a region empties, and
- * releasing on each dip faulted the same pages in again and again).
- * The whole peak made images --threads 1 faster still (0.74x glibc's
- * time against 0.77x with trim_break_top's rule alone) but peaked at
- * 1.17-1.25x glibc's RSS against 1.05-1.08x.
+ * the most memory in use lately (over the last CHUNK_DECAY_NS or so: the
+ * instantaneous figure dips every time a region empties, and releasing
+ * on each dip faulted the same pages in again and again).  Keeping that
+ * much does not raise the peak (what is kept was in use a moment ago),
+ * and a program that hands big buffers from producers to a consumer
+ * frees one just before the next is made: with half the peak kept, an
+ * image pipeline faulted 54,000 pages in a run against tcmalloc's
+ * 20,000 (docs/benchmarks.md).
  * Within that, a span goes back only once it has sat unused for
  * CHUNK_DECAY_NS: a program that churns through its
  * working set reuses spans within milliseconds and never pays for giving
@@ -303,7 +305,7 @@ static void release_span(struct free_span *node)
  */
 static size_t retain_limit(void)
 {
-    size_t share = spans_out_recent_peak / 2;
+    size_t share = spans_out_recent_peak;
     return share > retain_floor ? share : retain_floor;
 }
 
