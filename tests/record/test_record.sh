@@ -63,9 +63,13 @@ case_first_calls_are_recorded() {
         fail "the library's initialiser was not counted"
     local py=/usr/bin/python3
     [ -x "$py" ] || return 0
-    printf '%s\n' 'import json, os, sys, threading' \
+    # join() returns before the OS thread has run its exit path (which
+    # frees); wait until it is gone, or its last frees race the two
+    # shims' _exit and the counts differ by a few.
+    printf '%s\n' 'import json, os, sys, threading, time' \
         'def work():' '    for i in range(200): json.dumps(list(range(i)))' \
         't = threading.Thread(target=work); t.start(); work(); t.join()' \
+        "while len(os.listdir('/proc/self/task')) > 1: time.sleep(0.001)" \
         'sys.stdout.flush(); os._exit(0)' > "$work/early.py"
     calls_match_whole_program python3 "$py" "$work/early.py"
 }
