@@ -422,6 +422,18 @@ static void worker_plain_null(struct replay_worker *w, uint64_t i,
                 "recording got a block");
 }
 
+/* The fast loop's record of a new block q of n bytes in slot. */
+static inline void worker_plain_new(struct worker_regs *r, uint32_t slot,
+                                    void *q, uint64_t n)
+{
+    r->blocks[slot] = (struct replay_block){ .ptr = q, .size = n };
+    r->live += (int64_t)n;
+    if (r->live > r->peak)
+        r->peak = r->live;
+    if (q)
+        worker_touch(r->touch, q, n);
+}
+
 /* A plain malloc or realloc (see worker_is_plain); -1 if it returned
  * NULL. */
 static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
@@ -446,12 +458,7 @@ static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
         worker_plain_null(w, i, p);
         return -1;
     }
-    r->blocks[p->slot] = (struct replay_block){ .ptr = q, .size = n };
-    r->live += (int64_t)n;
-    if (r->live > r->peak)
-        r->peak = r->live;
-    if (q)
-        worker_touch(r->touch, q, n);
+    worker_plain_new(r, p->slot, q, n);
     return 0;
 }
 
@@ -495,12 +502,7 @@ static inline int worker_plain_calloc(struct replay_worker *w, uint64_t i,
         return -1;
     }
     w->next_extra++;
-    r->blocks[p->slot] = (struct replay_block){ .ptr = q, .size = n };
-    r->live += (int64_t)n;
-    if (r->live > r->peak)
-        r->peak = r->live;
-    if (q)
-        worker_touch(r->touch, q, n);
+    worker_plain_new(r, p->slot, q, n);
     return 0;
 }
 
