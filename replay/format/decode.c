@@ -8,11 +8,13 @@
  * bytes, known op kinds and flags.  Chunk types it does not know are
  * counted and skipped, as the format promises.  An EVENTS chunk's
  * preamble is read here, its events by decode_events.c once every
- * chunk is read (on two cores).  Output keeps pointers; finalize.c
- * turns them into slots.
+ * chunk is read (on two cores), and left encoded for the finaliser,
+ * in the input's bytes, which raw keeps (trace_raw.kept).  Output
+ * keeps pointers; finalize.c turns them into slots.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "format_internal.h"
 
@@ -234,8 +236,8 @@ static int decode_all(struct trace_reader *r, struct trace_raw *raw)
     return rc;
 }
 
-int trace_raw_read(const char *name, const uint8_t *data, size_t size,
-                   struct trace_raw *raw, char *err, size_t err_len)
+int decode_read(const char *name, const uint8_t *data, size_t size,
+                struct trace_raw *raw, char *err, size_t err_len)
 {
     struct trace_reader r;
     memset(raw, 0, sizeof(*raw));
@@ -250,15 +252,57 @@ int trace_raw_read(const char *name, const uint8_t *data, size_t size,
     return 0;
 }
 
+int decode_borrows(const struct trace_raw *raw)
+{
+    for (size_t i = 0; i < raw->thread_count; i++)
+        for (size_t c = 0; c < raw->threads[i].chunk_count; c++)
+            if (!raw->threads[i].chunks[c].owned)
+                return 1;
+    return 0;
+}
+
+/* The events are decoded when finalised, from the bytes: raw keeps a
+ * copy of them, as the caller's may go before raw does. */
+int trace_raw_read(const char *name, const uint8_t *data, size_t size,
+                   struct trace_raw *raw, char *err, size_t err_len)
+{
+    uint8_t *copy = malloc(size + 1);
+    if (!copy) {
+        memset(raw, 0, sizeof(*raw));
+        trace_error(err, err_len, name, 0, "out of memory for %zu bytes",
+                    size);
+        return -1;
+    }
+    memcpy(copy, data, size);
+    if (decode_read(name, copy, size, raw, err, err_len) < 0) {
+        free(copy);
+        return -1;
+    }
+    if (decode_borrows(raw)) {
+        raw->kept = copy;
+        raw->kept_size = size;
+    } else {
+        free(copy);
+    }
+    return 0;
+}
+
 void trace_raw_free(struct trace_raw *raw)
 {
     free((char *)raw->header.command_line);
-    for (size_t i = 0; i < raw->thread_count; i++)
-        free(raw->threads[i].events);
+    for (size_t i = 0; i < raw->thread_count; i++) {
+        for (size_t c = 0; c < raw->threads[i].chunk_count; c++)
+            free(raw->threads[i].chunks[c].owned);
+        free(raw->threads[i].chunks);
+    }
     free(raw->threads);
     for (size_t i = 0; i < raw->child_count; i++)
         free(raw->children[i].path);
     free(raw->children);
     final_read_release(raw);
+    if (raw->kept_mapped)
+        munmap(raw->kept, raw->kept_size);
+    else
+        free(raw->kept);
     memset(raw, 0, sizeof(*raw));
 }

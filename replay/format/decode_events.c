@@ -1,15 +1,19 @@
 /*
- * decode_events.c - the events of a recorder's trace, on two cores.
+ * decode_events.c - the events of a recorder's trace: checked on two
+ * cores when the file is read, decoded one at a time when finalised.
  *
  * decode.c reads the file once, chunk by chunk, checking framing,
  * checksums and each EVENTS chunk's preamble (thread, sequence, base
  * time); the events themselves, nine tenths of the bytes, wait here as
- * jobs.  Each thread's chunks decode in file order into that thread's
- * array, so threads are independent: split between the caller and one
- * helper thread, balanced by bytes, they decode at once (a 808,000-
- * event larson trace: about half the read time on 2 cores).  The
- * result, and every error message, is the one a single pass gives: of
- * several damaged chunks the first in the file is reported.
+ * jobs.  Chunks decode on their own (the codec's state resets at each),
+ * so the jobs are split in two runs of about equal bytes, checked at
+ * once by the caller and one helper thread.  Checking stores nothing
+ * but each chunk's count: the events stay encoded, and the finaliser's
+ * merge decodes each thread's in order through a decode_cursor, with
+ * the same decoder (decode_next).  The result, and every error message,
+ * is the one a single pass gives: of several damaged chunks the first
+ * in the file is reported, in the words of decode_event, which runs
+ * only to say what is wrong with an event decode_next refused.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,22 +23,97 @@
 
 #include "format_internal.h"
 
-#define DECODE_FIRST_EVENTS 1024   /* initial per-thread array length */
 /* Below this many payload bytes a helper thread costs more than it
  * saves (and the fuzzer's small inputs stay single-threaded). */
 #define DECODE_PARALLEL_MIN ((size_t)1 << 20)
+#define DECODE_FIRST_CHUNKS 16     /* initial per-thread chunk list */
 
-static struct trace_event *decode_slot(struct trace_raw_thread *t)
+/* A varint; one-byte values (most time deltas and sizes) inline. */
+static inline int decode_u(const uint8_t **p, const uint8_t *end,
+                           uint64_t *v)
 {
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : DECODE_FIRST_EVENTS;
-        void *grown = realloc(t->events, cap * sizeof(*t->events));
-        if (!grown)
-            return NULL;
-        t->events = grown;
-        t->cap = cap;
+    if (*p < end && **p < 0x80) {
+        *v = *(*p)++;
+        return 0;
     }
-    return &t->events[t->count++];
+    return trace_get_varint(p, end, v);
+}
+
+/* The fields of an event whose tag is checked, for one kind's fields
+ * (a constant where inlined, so each kind's tests fold away). */
+static inline __attribute__((always_inline))
+const uint8_t *decode_body(const uint8_t *p, const uint8_t *end,
+                           struct trace_codec_state *s,
+                           struct trace_event *e, unsigned fields,
+                           unsigned tag)
+{
+    uint64_t v;
+    if (decode_u(&p, end, &v) < 0)
+        return NULL;
+    *e = (struct trace_event){ .kind = (uint8_t)(tag & TRACE_EV_KIND_MASK),
+                               .time = s->prev_time += v };
+    if ((fields & TRACE_F_OLD) && !(tag & TRACE_EV_NULL_OLD)) {
+        if (decode_u(&p, end, &v) < 0)
+            return NULL;
+        e->old_ptr = s->prev_ptr += trace_unzigzag(v);
+    }
+    if ((fields & TRACE_F_ARG) && decode_u(&p, end, &e->arg) < 0)
+        return NULL;
+    if ((fields & TRACE_F_SIZE) && decode_u(&p, end, &e->size) < 0)
+        return NULL;
+    if ((fields & TRACE_F_PTR) && !(tag & TRACE_EV_NULL_RESULT)) {
+        if (decode_u(&p, end, &v) < 0)
+            return NULL;
+        e->ptr = s->prev_ptr += trace_unzigzag(v);
+    }
+    e->t_after = e->time;
+    if (fields & TRACE_F_AFTER) {
+        if (decode_u(&p, end, &v) < 0)
+            return NULL;
+        e->t_after += v;
+    }
+    return p;
+}
+
+/* The flags a tag may carry for a kind with these fields. */
+static inline unsigned decode_null_ok(unsigned fields)
+{
+    return ((fields & TRACE_F_OLD) ? TRACE_EV_NULL_OLD : 0) |
+           ((fields & TRACE_F_PTR) ? TRACE_EV_NULL_RESULT : 0);
+}
+
+/* decode_body for kind K, with its tag checked. */
+#define DECODE_KIND(K)                                                    \
+    case K:                                                               \
+        if (tag & ~TRACE_EV_KIND_MASK &                                   \
+            ~decode_null_ok(trace_event_fields(K)))                       \
+            return NULL;                                                  \
+        return decode_body(p, end, s, e, trace_event_fields(K), tag)
+
+/* One event at p (p < end) into e: the byte after it, or NULL if the
+ * bytes there are not a valid event.  The fast path of both checking
+ * and decoding (a case per common kind: the generic path tested every
+ * field of every event); decode_event below says what is wrong. */
+static inline const uint8_t *decode_next(const uint8_t *p,
+                                         const uint8_t *end,
+                                         struct trace_codec_state *s,
+                                         struct trace_event *e)
+{
+    unsigned tag = *p++;
+    unsigned kind = tag & TRACE_EV_KIND_MASK;
+    switch (kind) {
+    DECODE_KIND(TRACE_MALLOC);
+    DECODE_KIND(TRACE_FREE);
+    DECODE_KIND(TRACE_CALLOC);
+    DECODE_KIND(TRACE_REALLOC);
+    default: {
+        unsigned fields = trace_event_fields(kind);
+        if (fields == ~0u ||
+            (tag & ~TRACE_EV_KIND_MASK & ~decode_null_ok(fields)))
+            return NULL;
+        return decode_body(p, end, s, e, fields, tag);
+    }
+    }
 }
 
 static int decode_ptr(struct decode_ctx *d, struct trace_codec_state *s,
@@ -69,12 +148,12 @@ static int decode_fields(struct decode_ctx *d, struct trace_codec_state *s,
         return -1;
     if ((fields & TRACE_F_AFTER) && decode_varint(d, &dt, "end time") < 0)
         return -1;
-    e->t_after = (fields & TRACE_F_AFTER) ? e->time + dt : e->time;
     return 0;
 }
 
-static int decode_event(struct decode_ctx *d, struct trace_codec_state *s,
-                        struct trace_raw_thread *t)
+/* The slow twin of decode_next, field by field, for its messages: says
+ * in err why the event at d->p is not one (-1), or decodes it (0). */
+static int decode_event(struct decode_ctx *d, struct trace_codec_state *s)
 {
     size_t at = decode_offset(d);
     unsigned tag = *d->p++;
@@ -87,12 +166,8 @@ static int decode_event(struct decode_ctx *d, struct trace_codec_state *s,
                     "tag (op kind 1-13, known flags), found 0x%02x", tag);
         return -1;
     }
-    struct trace_event *e = decode_slot(t);
-    if (!e)
-        return -1;
-    memset(e, 0, sizeof(*e));
-    e->kind = (uint8_t)kind;
-    return decode_fields(d, s, fields, tag, e);
+    struct trace_event e = { .kind = (uint8_t)kind };
+    return decode_fields(d, s, fields, tag, &e);
 }
 
 int decode_jobs_add(struct decode_jobs *jobs, const struct decode_ctx *d,
@@ -123,34 +198,41 @@ int decode_jobs_add(struct decode_jobs *jobs, const struct decode_ctx *d,
     return 0;
 }
 
-/* Decodes job j; 0, or -1 with the error in err. */
-static int decode_job(const struct decode_job *j, struct trace_raw *raw,
-                      const char *name, char *err, size_t err_len,
-                      uint64_t *last_time)
+/* Checks job j's events and counts them; 0, or -1 with the error in
+ * err. */
+static int decode_job(struct decode_job *j, const char *name, char *err,
+                      size_t err_len, uint64_t *last_time)
 {
-    struct decode_ctx d = { raw, NULL, name, &j->chunk,
-                            j->chunk.payload + j->skip,
-                            j->chunk.payload + j->chunk.len, err, err_len };
+    const uint8_t *p = j->chunk.payload + j->skip;
+    const uint8_t *end = j->chunk.payload + j->chunk.len;
     struct trace_codec_state s = { j->base_time, 0 };
-    while (d.p < d.end)
-        if (decode_event(&d, &s, &raw->threads[j->thread]) < 0) {
-            if (err_len && !err[0])
+    struct trace_event e;
+    uint64_t n = 0;
+    while (p < end) {
+        struct trace_codec_state before = s;
+        const uint8_t *next = decode_next(p, end, &s, &e);
+        if (!next) {              /* say why, from the event's start */
+            struct decode_ctx d = { NULL, NULL, name, &j->chunk, p, end,
+                                    err, err_len };
+            if (decode_event(&d, &before) == 0)   /* cannot happen */
                 trace_error(err, err_len, name, decode_offset(&d),
-                            "out of memory decoding events");
+                            "expected an event");
             return -1;
         }
+        p = next;
+        n++;
+    }
+    j->count = n;
     if (s.prev_time > *last_time)
         *last_time = s.prev_time;
     return 0;
 }
 
-/* One decoder's share: the jobs of the threads it owns, in order. */
+/* One checker's share: the jobs from `from` up to `to`, in order. */
 struct decode_share {
-    const struct decode_jobs *jobs;
-    struct trace_raw *raw;
+    struct decode_jobs *jobs;
     const char *name;
-    const uint8_t *owner;     /* per job: which share decodes it */
-    uint8_t me;
+    size_t from, to;
     size_t failed_job;        /* first failing job, or SIZE_MAX */
     uint64_t last_time;
     char err[512];
@@ -161,42 +243,22 @@ static void *decode_share_run(void *arg)
     struct decode_share *sh = arg;
     sh->failed_job = SIZE_MAX;
     sh->err[0] = '\0';
-    for (size_t i = 0; i < sh->jobs->count; i++)
-        if (sh->owner[i] == sh->me &&
-            decode_job(&sh->jobs->v[i], sh->raw, sh->name, sh->err,
-                       sizeof(sh->err), &sh->last_time) < 0) {
+    for (size_t i = sh->from; i < sh->to; i++)
+        if (decode_job(&sh->jobs->v[i], sh->name, sh->err, sizeof(sh->err),
+                       &sh->last_time) < 0) {
             sh->failed_job = i;
             break;
         }
     return NULL;
 }
 
-/* Splits the threads between two shares, biggest first, each to the
- * share with fewer bytes so far; owner[i] says who decodes job i. */
-static int decode_assign(const struct decode_jobs *jobs,
-                         const struct trace_raw *raw, uint8_t *owner)
+/* The first job of the second half of the bytes. */
+static size_t decode_middle(const struct decode_jobs *jobs)
 {
-    size_t n = raw->thread_count, load[2] = { 0, 0 };
-    size_t *bytes = calloc(n + 1, sizeof(*bytes));
-    uint8_t *side = calloc(n + 1, 1), *done = calloc(n + 1, 1);
-    int rc = bytes && side && done ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < jobs->count; i++)
-        bytes[jobs->v[i].thread] += jobs->v[i].chunk.len;
-    for (size_t k = 0; rc == 0 && k < n; k++) {
-        size_t big = n;                  /* the biggest thread left */
-        for (size_t i = 0; i < n; i++)
-            if (!done[i] && (big == n || bytes[i] > bytes[big]))
-                big = i;
-        done[big] = 1;
-        side[big] = load[1] < load[0];
-        load[side[big]] += bytes[big];
-    }
-    for (size_t i = 0; rc == 0 && i < jobs->count; i++)
-        owner[i] = side[jobs->v[i].thread];
-    free(bytes);
-    free(side);
-    free(done);
-    return rc;
+    size_t bytes = 0, i = 0;
+    while (i < jobs->count && 2 * bytes < jobs->bytes)
+        bytes += jobs->v[i++].chunk.len;
+    return i;
 }
 
 /* The shares' result: the first failing job's error, else the latest
@@ -216,29 +278,55 @@ static int decode_shares_end(const struct decode_share sh[2],
     return 0;
 }
 
-int decode_jobs_run(const struct decode_jobs *jobs, struct trace_raw *raw,
+/* Appends job j's chunk to its thread's list, the payload copy with it
+ * (the job keeps no pointer to free). */
+static int decode_take(struct decode_job *j, struct trace_raw *raw)
+{
+    struct trace_raw_thread *t = &raw->threads[j->thread];
+    if (t->chunk_count == t->chunk_cap) {
+        size_t cap = t->chunk_cap ? 2 * t->chunk_cap : DECODE_FIRST_CHUNKS;
+        void *grown = realloc(t->chunks, cap * sizeof(*t->chunks));
+        if (!grown)
+            return -1;
+        t->chunks = grown;
+        t->chunk_cap = cap;
+    }
+    t->chunks[t->chunk_count++] = (struct trace_raw_chunk){
+        j->chunk.payload + j->skip, j->chunk.payload + j->chunk.len,
+        j->base_time, j->owned };
+    t->count += j->count;
+    j->owned = NULL;
+    return 0;
+}
+
+int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
                     const char *name, char *err, size_t err_len)
 {
-    uint8_t *owner = calloc(jobs->count + 1, 1);
     struct decode_share sh[2] = {
-        { jobs, raw, name, owner, 0, SIZE_MAX, 0, "" },
-        { jobs, raw, name, owner, 1, SIZE_MAX, 0, "" },
+        { jobs, name, 0, jobs->count, SIZE_MAX, 0, "" },
+        { jobs, name, jobs->count, jobs->count, SIZE_MAX, 0, "" },
     };
-    if (!owner)
-        return -1;
     pthread_t helper;
     int two = jobs->bytes >= DECODE_PARALLEL_MIN &&
-              sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-              decode_assign(jobs, raw, owner) == 0 &&
-              pthread_create(&helper, NULL, decode_share_run, &sh[1]) == 0;
-    if (!two)
-        memset(owner, 0, jobs->count);
+              sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    if (two) {
+        sh[0].to = sh[1].from = decode_middle(jobs);
+        two = pthread_create(&helper, NULL, decode_share_run, &sh[1]) == 0;
+        if (!two)
+            sh[0].to = jobs->count;
+    }
     decode_share_run(&sh[0]);
     if (two)
         pthread_join(helper, NULL);
-    int rc = decode_shares_end(sh, raw, err, err_len);
-    free(owner);
-    return rc;
+    if (decode_shares_end(sh, raw, err, err_len) < 0)
+        return -1;
+    for (size_t i = 0; i < jobs->count; i++)
+        if (decode_take(&jobs->v[i], raw) < 0) {
+            trace_error(err, err_len, name, jobs->v[i].chunk.offset,
+                        "out of memory reading events");
+            return -1;
+        }
+    return 0;
 }
 
 void decode_jobs_free(struct decode_jobs *jobs)
@@ -247,4 +335,26 @@ void decode_jobs_free(struct decode_jobs *jobs)
         free(jobs->v[i].owned);
     free(jobs->v);
     memset(jobs, 0, sizeof(*jobs));
+}
+
+void decode_cursor_init(struct decode_cursor *c,
+                        const struct trace_raw_thread *t)
+{
+    memset(c, 0, sizeof(*c));
+    c->next = t->chunks;
+    c->last = t->chunks + t->chunk_count;
+}
+
+int decode_cursor_next(struct decode_cursor *c, struct trace_event *e)
+{
+    while (c->p == c->end) {
+        if (c->next == c->last)
+            return 0;
+        c->p = c->next->p;
+        c->end = c->next->end;
+        c->s = (struct trace_codec_state){ c->next->base_time, 0 };
+        c->next++;
+    }
+    c->p = decode_next(c->p, c->end, &c->s, e);
+    return c->p ? 1 : -1;
 }

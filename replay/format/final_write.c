@@ -82,9 +82,12 @@ static int final_put_chunk(struct final_out *o, unsigned type,
 static int final_times_repeat(const struct final_out *o,
                               const struct trace_op *ops, uint64_t n)
 {
-    uint64_t same = 0;
-    for (uint64_t i = 1; i < n; i++)
-        same += ops[i].time_ns / o->unit == ops[i - 1].time_ns / o->unit;
+    uint64_t same = 0, prev = trace_div(&o->unit_div, ops[0].time_ns);
+    for (uint64_t i = 1; i < n; i++) {
+        uint64_t t = trace_div(&o->unit_div, ops[i].time_ns);
+        same += t == prev;
+        prev = t;
+    }
     return 2 * same >= n;
 }
 
@@ -94,6 +97,7 @@ int final_write_ops(struct final_out *o, uint32_t index,
 {
     uint8_t *col[TRACE_COLUMNS];
     struct trace_op_state s = { .unit = o->unit,
+                                .unit_div = o->unit_div,
                                 .prev_time = ops[0].time_ns / o->unit,
                                 .ranked = 1 };
     s.time_runs = final_times_repeat(o, ops, n);
@@ -209,6 +213,7 @@ int final_write_init(struct final_out *o, int level, uint64_t unit)
     memset(o, 0, sizeof(*o));
     o->level = level;
     o->unit = unit ? unit : 1;
+    o->unit_div = trace_div_by(o->unit);
     o->buf = malloc(FINAL_CHUNK_RAW);
     o->zctx = ZSTD_createCCtx();
     for (int c = 0; c < TRACE_COLUMNS; c++)

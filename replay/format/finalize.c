@@ -37,7 +37,7 @@ enum finalize_phase {
  * merge's hottest loop), and equal stamps and phases go by thread. */
 static void finalize_key(struct finalize_thread *t, uint32_t ti)
 {
-    const struct trace_event *e = &t->raw->events[t->next];
+    const struct trace_event *e = &t->ev;
     uint64_t time = e->time;
     unsigned phase = FINALIZE_ACQUIRE;
     if (t->part == 1) {
@@ -116,13 +116,13 @@ static int finalize_finish_op(struct finalize_ctx *f, uint32_t ti)
 static void finalize_begin_op(struct finalize_ctx *f, uint32_t ti)
 {
     struct finalize_thread *t = &f->threads[ti];
-    finalize_init_op(&t->cur, &t->raw->events[t->next]);
+    finalize_init_op(&t->cur, &t->ev);
     t->cur_dropped = 0;
     finalize_key(t, ti);
 }
 
 /* Moves thread ti's cursor one step: 1, or 0 when its stream is
- * exhausted, or -1 if the sink failed. */
+ * exhausted, or -1 if the sink or the decoder failed. */
 static int finalize_advance(struct finalize_ctx *f, uint32_t ti)
 {
     struct finalize_thread *t = &f->threads[ti];
@@ -136,17 +136,17 @@ static int finalize_advance(struct finalize_ctx *f, uint32_t ti)
     t->part = 0;
     if (finalize_finish_op(f, ti) < 0)
         return -1;
-    if (++t->next == t->raw->count)
-        return 0;
-    finalize_begin_op(f, ti);
-    return 1;
+    int more = decode_cursor_next(&t->in, &t->ev);
+    if (more > 0)
+        finalize_begin_op(f, ti);
+    return more;
 }
 
 static int finalize_merge(struct finalize_ctx *f)
 {
     f->heap_len = 0;
     for (uint32_t i = 0; i < f->thread_count; i++)
-        if (f->threads[i].raw->count > 0) {
+        if (f->threads[i].raw->count > 0) {   /* ev is its first event */
             finalize_begin_op(f, i);
             f->heap[f->heap_len++] = f->threads[i].key;
         }
@@ -165,16 +165,18 @@ static int finalize_merge(struct finalize_ctx *f)
     return 0;
 }
 
-/* A thread whose recording does not open with its start mark gets one,
- * at its first event's time. */
+/* Reads thread ti's first event into its cursor; a thread whose
+ * recording does not open with its start mark gets one, at its first
+ * event's time. */
 static int finalize_open_thread(struct finalize_ctx *f, uint32_t ti)
 {
-    const struct trace_raw_thread *raw = f->threads[ti].raw;
-    if (raw->count > 0 && raw->events[0].kind == TRACE_THREAD_START)
-        return 0;
+    struct finalize_thread *t = &f->threads[ti];
+    decode_cursor_init(&t->in, t->raw);
+    int have = decode_cursor_next(&t->in, &t->ev);
+    if (have < 0 || (have && t->ev.kind == TRACE_THREAD_START))
+        return have < 0 ? -1 : 0;
     struct trace_event mark = { .kind = TRACE_THREAD_START,
-                                .time = raw->count ? raw->events[0].time
-                                                   : 0 };
+                                .time = have ? t->ev.time : 0 };
     struct trace_op start;
     finalize_init_op(&start, &mark);
     return finalize_emit(f, ti, &start);

@@ -65,7 +65,7 @@ static void finalize_depend(struct trace_op *op,
 static int finalize_release(struct finalize_ctx *f, uint32_t ti)
 {
     struct finalize_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
+    const struct trace_event *e = &t->ev;
     if (e->old_ptr == 0)
         return 0;
     struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
@@ -92,7 +92,7 @@ static int finalize_release(struct finalize_ctx *f, uint32_t ti)
 static void finalize_touch(struct finalize_ctx *f, uint32_t ti)
 {
     struct finalize_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
+    const struct trace_event *e = &t->ev;
     struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
     if (!b)
         return;
@@ -105,7 +105,7 @@ static void finalize_touch(struct finalize_ctx *f, uint32_t ti)
 static int finalize_acquire(struct finalize_ctx *f, uint32_t ti)
 {
     struct finalize_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
+    const struct trace_event *e = &t->ev;
     if (e->ptr == 0)
         return 0;
     struct addr_block *b = addr_map_find(&f->map, e->ptr);
@@ -133,7 +133,7 @@ static int finalize_acquire(struct finalize_ctx *f, uint32_t ti)
 int finalize_step(struct finalize_ctx *f, uint32_t ti, int part)
 {
     const struct finalize_thread *t = &f->threads[ti];
-    const struct trace_event *e = &t->raw->events[t->next];
+    const struct trace_event *e = &t->ev;
     if (part == 1)
         return finalize_acquire(f, ti);
     switch (e->kind) {

@@ -14,7 +14,7 @@
  *   addr_map.c         addr_map_*: live blocks by address
  *   final_write.c      final_write_*: the finalised form's chunks
  *   decode.c           decode_*: chunk payloads, trace_raw_read
- *   decode_events.c    decode_jobs_*: EVENTS payloads, on two cores
+ *   decode_events.c    decode_jobs_*, decode_cursor_*: EVENTS payloads
  *   final_read.c       final_read_*: SUMMARY and OPS payloads
  *   reader.c           trace_reader_*: framing, checksums, trace_error
  *   chunk_write.c      the recorder's encoders (public)
@@ -84,11 +84,24 @@ void trace_reader_close(struct trace_reader *r);
 
 /* ---- decode.c, decode_events.c: payloads into struct trace_raw ---- */
 
-/* A recorder thread's events, still in pointer form. */
+/* An EVENTS chunk's events, checked but still encoded: the finaliser
+ * decodes them as its merge reaches them (decode_cursor), so a
+ * recording's decoded events never all sit in memory (56 bytes an
+ * event: 45 MB for 808,000 larson events, whose page faults alone were
+ * some 15% of finalising). */
+struct trace_raw_chunk {
+    const uint8_t *p, *end;  /* the events, after the preamble */
+    uint64_t base_time;
+    uint8_t *owned;          /* a decompressed payload's copy, or NULL:
+                                then p lies in the kept input */
+};
+
+/* A recorder thread's events, in its chunks' order. */
 struct trace_raw_thread {
     uint64_t serial, tid, next_seq;
-    struct trace_event *events;
-    size_t count, cap;
+    uint64_t count;          /* events, counted when checked */
+    struct trace_raw_chunk *chunks;
+    size_t chunk_count, chunk_cap;
 };
 
 struct decode_jobs;
@@ -123,7 +136,7 @@ static inline int decode_varint(struct decode_ctx *d, uint64_t *v,
     return -1;
 }
 
-/* An EVENTS chunk whose events wait to be decoded (decode_events.c):
+/* An EVENTS chunk whose events wait to be checked (decode_events.c):
  * the preamble is read, the rest starts `skip` bytes in. */
 struct decode_job {
     size_t thread;            /* index in raw->threads */
@@ -131,6 +144,7 @@ struct decode_job {
     size_t skip;
     uint64_t base_time;
     uint8_t *owned;           /* a decompressed payload's copy */
+    uint64_t count;           /* its events, once checked */
 };
 
 struct decode_jobs {
@@ -140,11 +154,32 @@ struct decode_jobs {
 
 int decode_jobs_add(struct decode_jobs *jobs, const struct decode_ctx *d,
                     const struct trace_raw_thread *t, uint64_t base_time);
-/* Decodes every job into its thread's events, on two cores when it
- * pays; 0, or -1 with the first (in file order) failure in err. */
-int decode_jobs_run(const struct decode_jobs *jobs, struct trace_raw *raw,
+/* Checks every job's events and counts them, on two cores when it
+ * pays, then hands the chunks to their threads; 0, or -1 with the
+ * first (in file order) failure in err. */
+int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
                     const char *name, char *err, size_t err_len);
 void decode_jobs_free(struct decode_jobs *jobs);
+
+/* Decodes data (size bytes, which raw may point into: see
+ * trace_raw.kept) into raw; 0, or -1 with raw empty. */
+int decode_read(const char *name, const uint8_t *data, size_t size,
+                struct trace_raw *raw, char *err, size_t err_len);
+/* Whether raw's events point into the input given to decode_read. */
+int decode_borrows(const struct trace_raw *raw);
+
+/* A thread's events, decoded one at a time in program order. */
+struct decode_cursor {
+    const struct trace_raw_chunk *next, *last; /* chunks still to read */
+    const uint8_t *p, *end;
+    struct trace_codec_state s;
+};
+
+void decode_cursor_init(struct decode_cursor *c,
+                        const struct trace_raw_thread *t);
+/* The thread's next event into e: 1, 0 after the last, -1 if the bytes
+ * changed since they were checked. */
+int decode_cursor_next(struct decode_cursor *c, struct trace_event *e);
 
 /* ---- final_read.c: the finalised form's SUMMARY and OPS chunks ---- */
 
@@ -205,12 +240,13 @@ typedef unsigned __int128 finalize_key_t;
 
 struct finalize_thread {
     const struct trace_raw_thread *raw;
-    struct trace_op cur;      /* the op of event `next`, being built */
+    struct decode_cursor in;  /* the events after ev */
+    struct trace_event ev;    /* merge cursor: the event ... */
+    int part;                 /* ... and part (1: a realloc's acquire) */
+    struct trace_op cur;      /* the op of ev, being built */
     int cur_dropped;          /* cur leaves the output (dropped free) */
     uint32_t *free_slots;     /* this thread's reusable slot ids */
     size_t free_count, free_cap;
-    size_t next;              /* merge cursor: event index ... */
-    int part;                 /* ... and part (1: a realloc's acquire) */
     finalize_key_t key;       /* the cursor's step: stamp, phase, thread */
     uint32_t emitted;         /* ops output so far = cur's output index */
     int have_exit;            /* an exit mark was seen: exit_op ... */
@@ -235,6 +271,25 @@ static inline uint64_t finalize_stamp_ns(const struct trace_header_info *h,
                                          uint64_t stamp)
 {
     return trace_clock_ns(h, h->start_clock_ns, stamp);
+}
+
+/* finalize_stamp_ns by multiplies (hz: trace_div_by(h->clock_hz)),
+ * for a sink that converts every op: whole seconds and the rest,
+ * x * 1e9 / hz = (x / hz) * 1e9 + (x % hz) * 1e9 / hz, each exact;
+ * the 128-bit division where a product would not fit 64 bits. */
+static inline uint64_t finalize_stamp_ns_by(const struct trace_header_info *h,
+                                            const struct trace_div *hz,
+                                            uint64_t stamp)
+{
+    uint64_t x = stamp - h->start_clock_ns;
+    if (stamp <= h->start_clock_ns || h->clock_hz == TRACE_NS_PER_SEC ||
+        h->clock_hz == 0 || h->clock_hz > UINT64_MAX / TRACE_NS_PER_SEC)
+        return finalize_stamp_ns(h, stamp);
+    uint64_t sec = trace_div(hz, x);
+    if (sec > UINT64_MAX / TRACE_NS_PER_SEC - 1)
+        return finalize_stamp_ns(h, stamp);
+    return sec * TRACE_NS_PER_SEC +
+           trace_div(hz, (x - sec * h->clock_hz) * TRACE_NS_PER_SEC);
 }
 
 /* One merge step of thread ti's cursor event: part 0 of its op, or
@@ -280,6 +335,7 @@ struct final_out {
     struct final_bytes *keep; /* ... or, when set, here */
     int level;
     uint64_t unit;            /* ns per stored time unit */
+    struct trace_div unit_div;/* ... as a divider */
     uint8_t *buf;             /* payload being built */
     uint8_t *cols[TRACE_COLUMNS]; /* OPS columns being built */
     uint8_t *zbuf;            /* chunk header + compressed payload */

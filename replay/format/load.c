@@ -2,9 +2,10 @@
  * load.c - the loader: a trace file, or bytes, to the replay-ready
  * struct trace of ../trace.h.
  *
- * A file is mapped read-only for the one call that decodes it
- * (decode.c); the decoded file (struct trace_raw) keeps nothing of the
- * mapping.  It then becomes a struct trace: a recording is finalised
+ * A file is mapped read-only and decoded (decode.c); the decoded file
+ * (struct trace_raw) keeps the mapping while its events are still
+ * encoded in it (a recording's, until finalised), else nothing of it.
+ * It then becomes a struct trace: a recording is finalised
  * (finalize.c), a finalised file's ops are taken as they are
  * (final_read.c).  Every user, the front end's reports included, goes
  * through these entry points, so every user gets the same checks.
@@ -71,9 +72,15 @@ int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
     memset(raw, 0, sizeof(*raw));
     if (load_map(path, &data, &size, err, err_len) < 0)
         return -1;
-    int rc = trace_raw_read(path, data ? data : empty, size, raw, err,
-                            err_len);
-    load_unmap(data, size);
+    int rc = decode_read(path, data ? data : empty, size, raw, err,
+                         err_len);
+    if (rc == 0 && data && decode_borrows(raw)) {
+        raw->kept = (void *)data;         /* raw's now: the events */
+        raw->kept_size = size;
+        raw->kept_mapped = 1;
+    } else {
+        load_unmap(data, size);
+    }
     return rc;
 }
 

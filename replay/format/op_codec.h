@@ -59,8 +59,31 @@ enum trace_op_column {
 /* Released slots kept for guessing (a ring: the oldest falls out). */
 #define TRACE_OP_RELEASED 64
 
+/*
+ * x / d by a multiply: with m = (2^64 - 1) / d, the high half of x * m
+ * is x / d or one short, which one comparison corrects.  Encoding
+ * divided every op's time by the unit, and the streaming finaliser
+ * every stamp by the clock's rate (a 128-bit division): together some
+ * 100 cycles an op, a fifth of the encoder's time on larson.
+ */
+struct trace_div {
+    uint64_t d, m;
+};
+
+static inline struct trace_div trace_div_by(uint64_t d)
+{
+    return (struct trace_div){ d, UINT64_MAX / d };
+}
+
+static inline uint64_t trace_div(const struct trace_div *v, uint64_t x)
+{
+    uint64_t q = (uint64_t)(((unsigned __int128)x * v->m) >> 64);
+    return x - q * v->d >= v->d ? q + 1 : q;
+}
+
 struct trace_op_state {
     uint64_t unit;              /* ns per time unit, >= 1 */
+    struct trace_div unit_div;  /* the encoder's: unit as a divider */
     uint64_t prev_time;         /* in units */
     uint64_t prev_dep_op;
     uint32_t slot_hint;         /* OPS */
@@ -170,7 +193,7 @@ static inline void trace_encode_op(uint8_t *col[TRACE_COLUMNS],
 {
     unsigned fields = trace_event_fields(op->kind);
     unsigned tag = op->kind;
-    uint64_t t = op->time_ns / s->unit;
+    uint64_t t = trace_div(&s->unit_div, op->time_ns);
     uint64_t dt = trace_zigzag(t - s->prev_time);
     s->prev_time = t;
     if (!s->time_runs) {

@@ -108,6 +108,11 @@ struct trace_raw {
     size_t child_count;
     size_t chunk_count, compressed_chunks, unknown_chunks;
     struct trace_final *final;
+    /* The input's bytes, kept while the events point into them (they
+     * are decoded when finalised): the file's mapping or a copy. */
+    void *kept;
+    size_t kept_size;
+    int kept_mapped;
 };
 
 /* Decodes the file at path (mapped for the call) into raw, validating
