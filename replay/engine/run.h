@@ -50,14 +50,14 @@ struct replay_alloc_api {
 
 struct replay_shared;
 
-/* --allocator none (none.c): slot s of instance i lives at
- * base + i * instance_bytes + offset[s]. */
+/* --allocator none (none.c): the block op j (of the whole image) makes
+ * in instance i lives at base + i * instance_bytes + op_offset[j]. */
 struct none_memory {
     char *base;
-    uint64_t *offset;
+    uint32_t *op_offset;     /* shared memory: the harness's */
     uint64_t instance_bytes;
     void *map;
-    uint64_t map_bytes, offset_bytes;
+    uint64_t map_bytes, op_offset_bytes;
 };
 
 /* What one recorded thread's ops are, counted before the run: a worker
@@ -92,7 +92,7 @@ struct replay_worker {
      * run->opt */
     const struct replay_alloc_api *api;
     char *none_base;         /* --allocator none: this instance's */
-    const uint64_t *none_offset;
+    const uint32_t *none_offset;   /* by op of this thread */
     enum replay_touch touch;
     int verify, paced;
     uint32_t latency_every;
@@ -157,9 +157,10 @@ void *sampler_main(void *arg);
 uint64_t sampler_rss_bytes(int statm_fd, uint64_t *anon_bytes);
 uint64_t sampler_peak_rss_bytes(uint64_t *peak_anon);
 
-/* none.c: 0, or -1 when the trace's slots need too much memory */
+/* none.c: 0, or -1 when the blocks need too much memory; by_slot: the
+ * layout in which live blocks never share bytes (--verify) */
 int none_setup(struct none_memory *m, const struct replay_image *image,
-               uint32_t instances);
+               uint32_t instances, int by_slot);
 void none_teardown(struct none_memory *m);
 void *none_finish_call(void *p, unsigned kind, uint64_t bytes, void *old,
                        uint64_t old_size);

@@ -142,14 +142,15 @@ static void *worker_call(const struct replay_alloc_api *a,
     }
 }
 
-/* --allocator none: the slot's own memory; freeing is nothing. */
+/* --allocator none: op i's place in none.c's memory; freeing is
+ * nothing. */
 static inline void *worker_call_none(const struct replay_worker *w,
-                                     const struct worker_op *op, void *old,
-                                     uint64_t old_size)
+                                     uint64_t i, const struct worker_op *op,
+                                     void *old, uint64_t old_size)
 {
     if (op->slot == TRACE_NO_SLOT)
         return NULL;
-    void *p = w->none_base + w->none_offset[op->slot];
+    void *p = w->none_base + w->none_offset[i];
     /* zeroing and copying are an allocator's work, not the harness's:
      * only --verify reads what a block holds */
     if (w->verify && op->kind != TRACE_MALLOC)
@@ -158,13 +159,13 @@ static inline void *worker_call_none(const struct replay_worker *w,
 }
 
 static inline void *worker_call_any(const struct replay_worker *w,
-                                    const struct worker_op *op, void *old,
-                                    uint64_t old_size, int *rc)
+                                    uint64_t i, const struct worker_op *op,
+                                    void *old, uint64_t old_size, int *rc)
 {
     if (op->flags & REPLAY_OP_NO_CALL)
         return NULL;
     if (w->none_base)
-        return worker_call_none(w, op, old, old_size);
+        return worker_call_none(w, i, op, old, old_size);
     return worker_call(w->api, op, old, rc);
 }
 
@@ -284,12 +285,12 @@ static uint64_t worker_next_gap(struct replay_worker *w)
 /* The call with the cycle counter around it (rdtsc costs ~10 ns, as
  * much as a cached malloc: hence sampling). */
 static __attribute__((noinline)) void *worker_timed_call(
-    struct replay_worker *w, const struct worker_op *op, void *old,
-    uint64_t old_size, int *rc)
+    struct replay_worker *w, uint64_t i, const struct worker_op *op,
+    void *old, uint64_t old_size, int *rc)
 {
     w->until_timed = worker_next_gap(w);
     uint64_t t0 = cycles_now();
-    void *p = worker_call_any(w, op, old, old_size, rc);
+    void *p = worker_call_any(w, i, op, old, old_size, rc);
     uint64_t took = cycles_now() - t0;
     cycles_record(&w->latency[op->kind], took > w->timer_overhead ?
                   took - w->timer_overhead : 0);
@@ -327,9 +328,9 @@ static inline int worker_step(struct replay_worker *w, uint64_t i,
     int rc = 0;
     void *p;
     if (__builtin_expect(--w->until_timed != 0, 1))
-        p = worker_call_any(w, op, old.ptr, old.size, &rc);
+        p = worker_call_any(w, i, op, old.ptr, old.size, &rc);
     else
-        p = worker_timed_call(w, op, old.ptr, old.size, &rc);
+        p = worker_timed_call(w, i, op, old.ptr, old.size, &rc);
     return worker_settle(w, i, op, p, rc, old.size);
 }
 
@@ -392,7 +393,7 @@ struct worker_regs {
     uint64_t until_timed;
     struct replay_block *blocks;
     char *none_base;
-    const uint64_t *none_offset;
+    const uint32_t *none_offset;
     const struct replay_alloc_api *api;
     enum replay_touch touch;
 };
@@ -443,7 +444,7 @@ static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
     uint64_t n = p->size;
     void *q;
     if (r->none_base) {
-        q = r->none_base + r->none_offset[p->slot];
+        q = r->none_base + r->none_offset[i];
     } else if (p->kind == TRACE_MALLOC) {
         q = r->api->malloc(n);
     } else {
@@ -495,7 +496,7 @@ static inline int worker_plain_calloc(struct replay_worker *w, uint64_t i,
 {
     const struct replay_op_extra *x = &w->extras[w->next_extra];
     uint64_t n = (uint64_t)x->arg * x->size;
-    void *q = r->none_base ? r->none_base + r->none_offset[p->slot]
+    void *q = r->none_base ? r->none_base + r->none_offset[i]
                            : r->api->calloc(x->arg, x->size);
     if (__builtin_expect(!q && n, 0)) {
         worker_plain_null(w, i, p);     /* decodes the extra itself */
