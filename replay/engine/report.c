@@ -250,19 +250,9 @@ static void report_json_latency(FILE *out, const char *name,
     fprintf(out, ", \"max\": %.1f}", report_ns(r, h->max_cycles));
 }
 
-static void report_json_run(FILE *out, int index,
-                            const struct replay_result *r)
+/* A run's memory figures, in JSON (docs/replay-output.md). */
+static void report_json_memory(FILE *out, const struct replay_result *r)
 {
-    fprintf(out, "    {\"run\": %d, \"status\": \"%s\", \"signal\": %d, "
-            "\"message\": ", index, report_status_name(r->status),
-            r->signal);
-    report_json_string(out, r->message);
-    fprintf(out, ",\n     \"wall_s\": %.6f, \"user_s\": %.6f, "
-            "\"sys_s\": %.6f, \"ops\": %llu, \"calls\": %llu, "
-            "\"calls_per_s\": %.1f,\n", (double)r->wall_ns / 1e9,
-            (double)r->user_ns / 1e9, (double)r->sys_ns / 1e9,
-            (unsigned long long)r->ops, (unsigned long long)r->calls,
-            report_ops_per_s(r));
     fprintf(out, "     \"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": "
             "%llu, \"peak_anon_bytes\": %llu, \"baseline_anon_bytes\": "
             "%llu,\n     \"peak_live_bytes\": %llu, "
@@ -280,6 +270,22 @@ static void report_json_run(FILE *out, int index,
             (long long)r->replay_peak_live_high,
             (long long)r->replay_peak_live_low,
             (long long)r->final_live_bytes, report_frag(r));
+}
+
+static void report_json_run(FILE *out, int index,
+                            const struct replay_result *r)
+{
+    fprintf(out, "    {\"run\": %d, \"status\": \"%s\", \"signal\": %d, "
+            "\"message\": ", index, report_status_name(r->status),
+            r->signal);
+    report_json_string(out, r->message);
+    fprintf(out, ",\n     \"wall_s\": %.6f, \"user_s\": %.6f, "
+            "\"sys_s\": %.6f, \"ops\": %llu, \"calls\": %llu, "
+            "\"calls_per_s\": %.1f,\n", (double)r->wall_ns / 1e9,
+            (double)r->user_ns / 1e9, (double)r->sys_ns / 1e9,
+            (unsigned long long)r->ops, (unsigned long long)r->calls,
+            report_ops_per_s(r));
+    report_json_memory(out, r);
     fprintf(out, "     \"minor_faults\": %llu, \"major_faults\": %llu, "
             "\"edge_wait_s\": %.6f, \"edge_waits\": %llu, "
             "\"cycles_per_ns\": %.4f, \"timer_overhead_ns\": %.1f,\n"
