@@ -9,6 +9,8 @@
 #   shipped_set NAME...     traces/ holds exactly these, within size
 #   slice_keeps_trace_valid NAME
 #   memory_is_the_allocators ALLOCATOR HOLD_BLOCKS_PROGRAM
+#   none_memory_is_live NAME
+#   fragmentation_is_the_programs PEAK_ANON_SO NAME COMMAND...
 set -euo pipefail
 
 case_name=$1 mallard=$2 traces=$3
@@ -127,10 +129,39 @@ sys.exit(0 if "packed" in d["library"] and
 PY
 }
 
+# The issue's check that a glibc replay's fragmentation is the
+# program's: a workload run alone (peak_anon.so reports its peak
+# anonymous memory) and recorded; its glibc replay's fragmentation
+# (allocator memory / the replay's peak live) is within 10% of the
+# program's own (its anonymous peak / the recorded peak live).  One
+# thread replays in the recorded order; with two, each thread keeps its
+# own blocks (randchurn), so the order between them hardly matters.
+test_fragmentation_is_the_programs() {
+  local preload=$1 name=$2
+  shift 2
+  PEAK_ANON_OUT="$tmp/prog" LD_PRELOAD="$preload" "$@" >/dev/null ||
+    fail "$name alone failed"
+  "$mallard" record -o "$tmp/$name.trace" -- "$@" >/dev/null 2>&1 ||
+    fail "recording $name failed"
+  "$mallard" replay "$tmp/$name.trace" --allocator glibc --json \
+    >"$tmp/replay.json" || fail "glibc replay of $name failed"
+  "$python" - "$tmp/replay.json" "$tmp/prog" "$name" <<'PY' ||
+import json, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+prog = int(open(sys.argv[2]).read()) / run["peak_live_bytes"]
+replay = run["fragmentation"]
+print(f"{sys.argv[3]}: fragmentation on glibc, the program {prog:.3f},"
+      f" its replay {replay:.3f}")
+sys.exit(0 if abs(replay / prog - 1) <= 0.10 else 1)
+PY
+    fail "$name: the replay's fragmentation is not the program's"
+}
+
 case $case_name in
   check) test_check "$1" ;;
   memory_is_the_allocators) test_memory_is_the_allocators "$1" "$2" ;;
   none_memory_is_live) test_none_memory_is_live "$1" ;;
+  fragmentation_is_the_programs) test_fragmentation_is_the_programs "$@" ;;
   replay) replay_matches "$traces/$1.trace" "$2" ;;
   shipped_set) test_shipped_set "$@" ;;
   slice_keeps_trace_valid) test_slice_keeps_trace_valid "$1" ;;
