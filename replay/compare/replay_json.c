@@ -85,7 +85,11 @@ int cmp_parse_replay_json(const char *text, struct cmp_row *row)
     row->baseline_rss_bytes = json_number(run, "baseline_rss_bytes");
     row->peak_anon_bytes = json_number(run, "peak_anon_bytes");
     row->baseline_anon_bytes = json_number(run, "baseline_anon_bytes");
-    row->peak_live_bytes = json_number(run, "peak_live_bytes");
+    /* this run's own peak, which its fragmentation divides by; the
+     * recorded one from a replay that does not know it */
+    row->peak_live_bytes = json_number(run, "replay_peak_live_bytes");
+    if (!(row->peak_live_bytes > 0))
+        row->peak_live_bytes = json_number(run, "peak_live_bytes");
     row->fragmentation = json_number(run, "fragmentation");
     row->minor_faults = json_number(run, "minor_faults");
     row->major_faults = json_number(run, "major_faults");

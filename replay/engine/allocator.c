@@ -140,7 +140,9 @@ int replay_allocator_check(const struct replay_options *opt,
                            char *err, size_t err_len)
 {
     if (opt->bump) {
-        snprintf(resolved, resolved_len, "(none: slot memory in replayer)");
+        /* none.c's two layouts */
+        snprintf(resolved, resolved_len, "(none: %s memory in replayer)",
+                 opt->verify ? "slot" : "packed");
         return 0;
     }
     if (allocator_where_is_malloc(resolved, resolved_len) != 0) {

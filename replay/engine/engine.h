@@ -218,7 +218,11 @@ struct replay_result {
     uint64_t peak_live_bytes;            /* recorded ideal peak x K */
     int64_t sampled_peak_live_bytes;
     int64_t final_live_bytes;            /* counted live at the end */
-    int64_t exact_peak_live_bytes;       /* -1 unless one thread */
+    /* The replay's own peak of live bytes lies in [low, high] (peak.c:
+     * equal for one thread, a few KiB apart for several), -1 if not
+     * known; exact is that peak where low == high, else -1 */
+    int64_t replay_peak_live_low, replay_peak_live_high;
+    int64_t exact_peak_live_bytes;
     uint64_t minor_faults, major_faults;
     uint64_t edge_wait_ns, edge_waits;
     uint32_t threads, instances;

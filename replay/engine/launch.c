@@ -108,6 +108,9 @@ static void launch_passes(const struct replay_image *image,
     res->baseline_anon_bytes = r[0].baseline_anon_bytes;
     res->peak_anon_bytes = r[0].peak_anon_bytes;
     res->sampled_peak_live_bytes = r[0].sampled_peak_live_bytes;
+    res->replay_peak_live_low = r[0].replay_peak_live_low;
+    res->replay_peak_live_high = r[0].replay_peak_live_high;
+    res->exact_peak_live_bytes = r[0].exact_peak_live_bytes;
     res->sample_count = r[0].sample_count;
     memcpy(samples, s, res->sample_count * sizeof(*samples));
     launch_unmap(r, rbytes);

@@ -60,19 +60,42 @@ static double report_ns(const struct replay_result *r, uint64_t cycles)
 
 /*
  * The allocator's peak memory (anonymous resident, sampler.c) over the
- * most bytes live.  The replay's own peak can exceed the recording's (a
- * producer that the program held back with a lock runs ahead here: the
- * trace has no such edge), so the larger of the recorded and the
- * sampled peak is the fair divisor.
+ * most bytes live in this replay: its own peak (peak.c; the upper of
+ * its bounds, a few KiB above the lower with several threads), which
+ * can be above the recording's (a producer that the program held back
+ * with a lock runs ahead here: the trace has no such edge) or below it
+ * (threads that ran apart in the recording overlap less here).  Where
+ * that peak is unknown, the larger of the recorded and sampled ones.
  */
-static double report_frag(const struct replay_result *r)
+static double report_live_divisor(const struct replay_result *r)
 {
+    if (r->replay_peak_live_high > 0)
+        return (double)r->replay_peak_live_high;
     double live = (double)r->peak_live_bytes;
     if ((double)r->sampled_peak_live_bytes > live)
         live = (double)r->sampled_peak_live_bytes;
-    if (live <= 0)
-        return 0;
-    return (double)r->peak_anon_bytes / live;
+    return live;
+}
+
+static double report_frag(const struct replay_result *r)
+{
+    double live = report_live_divisor(r);
+    return live > 0 ? (double)r->peak_anon_bytes / live : 0;
+}
+
+/* "X MiB in this replay", exact or with its bounds' spread. */
+static void report_replay_peak(FILE *out, const struct replay_result *r)
+{
+    if (r->replay_peak_live_high < 0) {
+        fprintf(out, "%.1f MiB sampled in this replay",
+                (double)r->sampled_peak_live_bytes / REPORT_MIB);
+        return;
+    }
+    fprintf(out, "%.1f MiB in this replay",
+            (double)r->replay_peak_live_high / REPORT_MIB);
+    if (r->exact_peak_live_bytes < 0)
+        fprintf(out, " (at most; at least %.1f)",
+                (double)r->replay_peak_live_low / REPORT_MIB);
 }
 
 static double report_ops_per_s(const struct replay_result *r)
@@ -201,11 +224,11 @@ static void report_table(FILE *out, const struct replay_image *image,
         const struct replay_result *r = &res[last_ok];
         double thread_ns = (double)r->wall_ns * image->thread_count *
                            o->instances + 1;
-        fprintf(out, "\npeak live %.1f MiB recorded, %.1f MiB sampled in "
-                "this replay; edge wait %.2f%% of thread time, on %llu "
+        fprintf(out, "\npeak live %.1f MiB recorded, ",
+                (double)r->peak_live_bytes / REPORT_MIB);
+        report_replay_peak(out, r);
+        fprintf(out, "; edge wait %.2f%% of thread time, on %llu "
                 "edges of the trace\nand %llu the replay added\n",
-                (double)r->peak_live_bytes / REPORT_MIB,
-                (double)r->sampled_peak_live_bytes / REPORT_MIB,
                 100.0 * (double)r->edge_wait_ns / thread_ns,
                 (unsigned long long)image->trace_edges,
                 (unsigned long long)image->added_edges);
@@ -227,6 +250,28 @@ static void report_json_latency(FILE *out, const char *name,
     fprintf(out, ", \"max\": %.1f}", report_ns(r, h->max_cycles));
 }
 
+/* A run's memory figures, in JSON (docs/replay-output.md). */
+static void report_json_memory(FILE *out, const struct replay_result *r)
+{
+    fprintf(out, "     \"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": "
+            "%llu, \"peak_anon_bytes\": %llu, \"baseline_anon_bytes\": "
+            "%llu,\n     \"peak_live_bytes\": %llu, "
+            "\"sampled_peak_live_bytes\": %lld, \"exact_peak_live_bytes\": "
+            "%lld,\n     \"replay_peak_live_bytes\": %lld, "
+            "\"replay_peak_live_low_bytes\": %lld, "
+            "\"final_live_bytes\": %lld, \"fragmentation\": %.4f,\n",
+            (unsigned long long)r->peak_rss_bytes,
+            (unsigned long long)r->baseline_rss_bytes,
+            (unsigned long long)r->peak_anon_bytes,
+            (unsigned long long)r->baseline_anon_bytes,
+            (unsigned long long)r->peak_live_bytes,
+            (long long)r->sampled_peak_live_bytes,
+            (long long)r->exact_peak_live_bytes,
+            (long long)r->replay_peak_live_high,
+            (long long)r->replay_peak_live_low,
+            (long long)r->final_live_bytes, report_frag(r));
+}
+
 static void report_json_run(FILE *out, int index,
                             const struct replay_result *r)
 {
@@ -240,19 +285,7 @@ static void report_json_run(FILE *out, int index,
             (double)r->user_ns / 1e9, (double)r->sys_ns / 1e9,
             (unsigned long long)r->ops, (unsigned long long)r->calls,
             report_ops_per_s(r));
-    fprintf(out, "     \"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": "
-            "%llu, \"peak_anon_bytes\": %llu, \"baseline_anon_bytes\": "
-            "%llu,\n     \"peak_live_bytes\": %llu, "
-            "\"sampled_peak_live_bytes\": %lld, \"exact_peak_live_bytes\": "
-            "%lld,\n     \"final_live_bytes\": %lld, \"fragmentation\": "
-            "%.4f,\n", (unsigned long long)r->peak_rss_bytes,
-            (unsigned long long)r->baseline_rss_bytes,
-            (unsigned long long)r->peak_anon_bytes,
-            (unsigned long long)r->baseline_anon_bytes,
-            (unsigned long long)r->peak_live_bytes,
-            (long long)r->sampled_peak_live_bytes,
-            (long long)r->exact_peak_live_bytes,
-            (long long)r->final_live_bytes, report_frag(r));
+    report_json_memory(out, r);
     fprintf(out, "     \"minor_faults\": %llu, \"major_faults\": %llu, "
             "\"edge_wait_s\": %.6f, \"edge_waits\": %llu, "
             "\"cycles_per_ns\": %.4f, \"timer_overhead_ns\": %.1f,\n"

@@ -22,7 +22,7 @@
 #include "run.h"
 
 #define RUN_STACK_BYTES (256u << 10) /* verify and touch need little */
-#define RUN_TABLES 6   /* the mappings of struct run_tables */
+#define RUN_TABLES 7   /* the mappings of struct run_tables */
 /* Seeds the workers' timing-gap generators (any odd constant; this
  * one is 2^64 / golden ratio, so seeds differ in many bits). */
 #define RUN_RNG_SEED 0x9e3779b97f4a7c15ull
@@ -43,33 +43,81 @@ struct run_tables {
     struct replay_latency *latency;
     struct replay_sample *samples;
     struct replay_plan *plans;     /* per recorded thread */
+    struct peak_window *windows;   /* every worker's peak log */
     size_t sizes[RUN_TABLES];
 };
 
-static int run_map_tables(struct run_tables *t, uint32_t workers,
-                          uint64_t slots, uint32_t threads)
+/*
+ * The most windows thread t's peak log can need (peak.c, worker.c): one
+ * per PEAK_WINDOW_BYTES moved (each byte allocated is freed at most
+ * once), two per big block (one closes before it), two per edge (a
+ * wait is a window), and one per timed call (gaps average
+ * latency_every; twice that, for their spread), plus the last.
+ */
+static uint64_t run_windows_of(const struct replay_image *image,
+                               uint32_t t)
 {
+    const struct replay_thread_desc *d = &replay_image_threads(image)[t];
+    const struct replay_packed_op *op = replay_image_ops(image) +
+                                        d->first_op;
+    const struct replay_op_extra *x = replay_image_extras(image) +
+                                      d->first_extra;
+    uint64_t moved = 0, rare = 0;
+    for (uint64_t i = 0; i < d->op_count; i++, op++) {
+        uint64_t bytes = op->size;
+        if (op->flags & REPLAY_OP_EXTRA) {
+            bytes = x->size * (x->arg ? x->arg : 1);
+            rare += x->dep_thread != TRACE_NO_DEP;
+            x++;
+        }
+        moved += bytes < PEAK_WINDOW_BYTES ? bytes : 0;
+        rare += bytes >= PEAK_WINDOW_BYTES;
+    }
+    uint64_t every = image->options.latency_every ?
+                     image->options.latency_every : 1;
+    uint64_t n = 2 * moved / PEAK_WINDOW_BYTES + 2 * rare +
+                 2 * d->op_count / every + 64;
+    return n < PEAK_MAX_WINDOWS ? n : PEAK_MAX_WINDOWS;
+}
+
+static void run_plan(const struct replay_image *image,
+                     struct replay_plan *plans);
+
+static int run_map_tables(struct run_tables *t, uint32_t workers,
+                          uint64_t slots, const struct replay_image *image)
+{
+    uint32_t threads = image->thread_count;
+    t->sizes[5] = threads * sizeof(struct replay_plan);
+    t->plans = run_map(t->sizes[5]);
+    if (!t->plans)
+        return -1;
+    run_plan(image, t->plans);
+    size_t windows = 0;
+    for (uint32_t i = 0; i < threads; i++)
+        windows += t->plans[i].windows;
+    windows *= (size_t)image->options.instances;
     t->sizes[0] = workers * sizeof(struct replay_progress);
     t->sizes[1] = slots * sizeof(struct replay_block);
     t->sizes[2] = workers * sizeof(struct replay_worker);
     t->sizes[3] = (size_t)workers * REPLAY_KIND_SLOTS *
                   sizeof(struct replay_latency);
     t->sizes[4] = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
-    t->sizes[5] = threads * sizeof(struct replay_plan);
+    t->sizes[6] = windows * sizeof(struct peak_window);
     t->progress = run_map(t->sizes[0]);
     t->blocks = run_map(t->sizes[1]);
     t->workers = run_map(t->sizes[2]);
     t->latency = run_map(t->sizes[3]);
     t->samples = run_map(t->sizes[4]);
-    t->plans = run_map(t->sizes[5]);
+    t->windows = run_map(t->sizes[6]);
     return t->progress && t->blocks && t->workers && t->latency &&
-           t->samples && t->plans ? 0 : -1;
+           t->samples && t->plans && t->windows ? 0 : -1;
 }
 
 static void run_unmap_tables(struct run_tables *t)
 {
     void *maps[RUN_TABLES] = { t->progress, t->blocks, t->workers,
-                               t->latency, t->samples, t->plans };
+                               t->latency, t->samples, t->plans,
+                               t->windows };
     for (int i = 0; i < RUN_TABLES; i++)
         if (maps[i])
             munmap(maps[i], t->sizes[i] ? t->sizes[i] : 1);
@@ -91,6 +139,7 @@ static void run_plan(const struct replay_image *image,
                                            op->kind != TRACE_USABLE_SIZE;
             plans[t].calls += called;
         }
+        plans[t].windows = run_windows_of(image, t);
     }
 }
 
@@ -113,7 +162,7 @@ static void run_place_worker(struct replay_shared *run,
     if (run->none.base) {
         w->none_base = run->none.base +
                        w->instance * run->none.instance_bytes;
-        w->none_offset = run->none.offset;
+        w->none_offset = run->none.op_offset + d->first_op;
     }
 }
 
@@ -121,13 +170,16 @@ static void run_init_workers(struct replay_shared *run,
                              struct run_tables *t)
 {
     uint32_t n = run->image->thread_count;
-    run_plan(run->image, t->plans);
+    struct peak_window *windows = t->windows;
     for (uint32_t i = 0; i < run->worker_count; i++) {
         struct replay_worker *w = &t->workers[i];
         w->run = run;
         w->instance = i / n;
         w->thread = i % n;
         run_place_worker(run, t, w);
+        w->peak = (struct peak_log){
+            .window = windows, .cap = (uint32_t)w->plan->windows };
+        windows += w->peak.cap;
         w->latency = t->latency + (size_t)i * REPLAY_KIND_SLOTS;
         w->api = run->api;
         w->touch = run->opt->touch;
@@ -178,6 +230,25 @@ static uint64_t run_last_end(const struct replay_shared *run)
 }
 
 /*
+ * Restarts the kernel's count of peak resident memory (VmHWM) from what
+ * is resident now, so that the peak read after the run is the run's:
+ * what setup held for a while and gave back (none_pack.c's walk, the
+ * allocator's first steps before the run, temporary tables) is not the
+ * allocator's peak.  Linux 4.0 and later; where it fails, the peak
+ * counts setup too, as it did before.
+ */
+static void run_reset_peak_rss(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (write(fd, "5", 1) != 1) {
+        /* left as it was: an upper bound of the run's peak */
+    }
+    close(fd);
+}
+
+/*
  * The timed region: from the release of the parked workers (and the
  * sampler, started before it) to the last worker's end.  CPU time and
  * faults are getrusage deltas around it.
@@ -186,10 +257,14 @@ static void run_timed(struct replay_shared *run, struct replay_result *res)
 {
     struct rusage before, after;
     pthread_t sampler;
+    run_reset_peak_rss();
     res->baseline_rss_bytes = sampler_rss_bytes(run->statm_fd,
                                                 &res->baseline_anon_bytes);
     int sampling = pthread_create(&sampler, NULL, sampler_main, run) == 0;
     getrusage(RUSAGE_SELF, &before);
+    uint64_t start_cycles = cycles_now();
+    for (uint32_t i = 0; i < run->worker_count; i++)
+        run->workers[i].peak.start_cycles = start_cycles;
     run->start_ns = cycles_monotonic_ns();
     edges_release_start(run);
     for (uint32_t i = 0; i < run->worker_count; i++)
@@ -227,8 +302,12 @@ static void run_collect(struct replay_shared *run, struct replay_result *res)
     }
     res->edge_wait_ns = (uint64_t)((double)wait_cycles /
                                    res->cycles_per_ns);
-    res->exact_peak_live_bytes = run->worker_count == 1 ?
-                                 run->workers[0].peak_live : -1;
+    res->replay_peak_live_low = res->replay_peak_live_high = -1;
+    peak_bounds(run->workers, run->worker_count,
+                &res->replay_peak_live_low, &res->replay_peak_live_high);
+    res->exact_peak_live_bytes =
+        res->replay_peak_live_low == res->replay_peak_live_high ?
+        res->replay_peak_live_high : -1;
     res->peak_live_bytes = run->image->peak_live_bytes *
                            (uint64_t)run->image->options.instances;
     if (atomic_load(&run->failed)) {
@@ -260,18 +339,19 @@ static void run_free_leftovers(struct replay_shared *run,
             run->api->free(t->blocks[i].ptr);
 }
 
-/* libc's entries; for none, slot memory or, where that would be too
+/* libc's entries; for none, none.c's memory or, where that would be too
  * large, bump.c (said in the result's library field). */
 static const struct replay_alloc_api *run_pick_api(
     const struct replay_image *image, struct none_memory *none,
     struct replay_result *res)
 {
     uint32_t k = (uint32_t)image->options.instances;
-    if (!image->options.bump || none_setup(none, image, k) == 0)
+    if (!image->options.bump ||
+        none_setup(none, image, k, image->options.verify) == 0)
         return libc_api();
     snprintf(res->library_resolved, sizeof(res->library_resolved),
-             "(none: bump allocator in replayer; slot memory would be "
-             "too large)");
+             "(none: bump allocator in replayer; its blocks would need "
+             "too much memory)");
     return bump_api();
 }
 
@@ -292,7 +372,7 @@ int replay_run(const struct replay_image *image, struct replay_result *res,
     uint64_t slots = (uint64_t)image->slot_count *
                      (uint64_t)image->options.instances;
     if (!run.api || run_map_tables(&t, run.worker_count, slots,
-                                   image->thread_count) != 0) {
+                                   image) != 0) {
         res->status = REPLAY_SETUP_FAILED;
         snprintf(res->message, sizeof(res->message),
                  "cannot map the replay tables: %s", strerror(errno));

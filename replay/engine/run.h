@@ -50,21 +50,41 @@ struct replay_alloc_api {
 
 struct replay_shared;
 
-/* --allocator none (none.c): slot s of instance i lives at
- * base + i * instance_bytes + offset[s]. */
+/* --allocator none (none.c): the block op j (of the whole image) makes
+ * in instance i lives at base + i * instance_bytes + op_offset[j]. */
 struct none_memory {
     char *base;
-    uint64_t *offset;
+    uint32_t *op_offset;     /* shared memory: the harness's */
     uint64_t instance_bytes;
     void *map;
-    uint64_t map_bytes, offset_bytes;
+    uint64_t map_bytes, op_offset_bytes;
 };
+
+/* peak.c: a window of one worker's ops, closed at a cycle-counter
+ * reading; its live bytes lay between min and max, end at the close. */
+struct peak_window {
+    uint64_t end_cycles;
+    int64_t max, min, end;
+};
+
+struct peak_log {
+    struct peak_window *window;   /* shared memory, cap of them */
+    uint32_t count, cap;
+    uint64_t start_cycles;        /* the run's start */
+};
+
+/* A window closes once its ops have moved this many bytes (allocated
+ * plus freed), and an op of this many or more closes one before it. */
+#define PEAK_WINDOW_BYTES (32u << 10)
+/* Past this many windows in a worker's log, pairs merge */
+#define PEAK_MAX_WINDOWS (1u << 22)
 
 /* What one recorded thread's ops are, counted before the run: a worker
  * that completes its thread has performed exactly these. */
 struct replay_plan {
     uint64_t kind_ops[REPLAY_KIND_SLOTS];
     uint64_t calls;      /* ops that call the allocator */
+    uint64_t windows;    /* most windows its peak log can need */
 };
 
 struct replay_worker {
@@ -81,7 +101,9 @@ struct replay_worker {
     const struct replay_plan *plan;     /* this thread's counts */
     int64_t live_local;      /* bytes this thread allocated - freed */
     _Atomic int64_t live;    /* live_local, published for the sampler */
-    int64_t peak_live;       /* of live_local, exact for one thread */
+    int64_t window_max, window_min;   /* of live_local, this window */
+    uint64_t window_moved;   /* bytes allocated + freed, this window */
+    struct peak_log peak;    /* closed windows (peak.c) */
     uint64_t wait_cycles, waits, calls, ops_done;
     uint64_t end_ns;         /* CLOCK_MONOTONIC when its last op ended */
     uint64_t kind_ops[REPLAY_KIND_SLOTS];   /* ops performed, by kind */
@@ -92,7 +114,7 @@ struct replay_worker {
      * run->opt */
     const struct replay_alloc_api *api;
     char *none_base;         /* --allocator none: this instance's */
-    const uint64_t *none_offset;
+    const uint32_t *none_offset;   /* by op of this thread */
     enum replay_touch touch;
     int verify, paced;
     uint32_t latency_every;
@@ -152,14 +174,23 @@ void edges_abort(struct replay_shared *run, enum replay_status status,
 /* worker.c */
 void *worker_main(void *arg);
 
+/* peak.c: appends a window (merging pairs when the log is full) */
+void peak_close(struct peak_log *log, uint64_t cycles, int64_t max,
+                int64_t min, int64_t end);
+/* Bounds of the peak of the n workers' summed live bytes over the run;
+ * equal for one worker.  -1 when a log is missing. */
+int peak_bounds(const struct replay_worker *workers, uint32_t n,
+                int64_t *low, int64_t *high);
+
 /* sampler.c */
 void *sampler_main(void *arg);
 uint64_t sampler_rss_bytes(int statm_fd, uint64_t *anon_bytes);
 uint64_t sampler_peak_rss_bytes(uint64_t *peak_anon);
 
-/* none.c: 0, or -1 when the trace's slots need too much memory */
+/* none.c: 0, or -1 when the blocks need too much memory; by_slot: the
+ * layout in which live blocks never share bytes (--verify) */
 int none_setup(struct none_memory *m, const struct replay_image *image,
-               uint32_t instances);
+               uint32_t instances, int by_slot);
 void none_teardown(struct none_memory *m);
 void *none_finish_call(void *p, unsigned kind, uint64_t bytes, void *old,
                        uint64_t old_size);

@@ -142,14 +142,15 @@ static void *worker_call(const struct replay_alloc_api *a,
     }
 }
 
-/* --allocator none: the slot's own memory; freeing is nothing. */
+/* --allocator none: op i's place in none.c's memory; freeing is
+ * nothing. */
 static inline void *worker_call_none(const struct replay_worker *w,
-                                     const struct worker_op *op, void *old,
-                                     uint64_t old_size)
+                                     uint64_t i, const struct worker_op *op,
+                                     void *old, uint64_t old_size)
 {
     if (op->slot == TRACE_NO_SLOT)
         return NULL;
-    void *p = w->none_base + w->none_offset[op->slot];
+    void *p = w->none_base + w->none_offset[i];
     /* zeroing and copying are an allocator's work, not the harness's:
      * only --verify reads what a block holds */
     if (w->verify && op->kind != TRACE_MALLOC)
@@ -158,13 +159,13 @@ static inline void *worker_call_none(const struct replay_worker *w,
 }
 
 static inline void *worker_call_any(const struct replay_worker *w,
-                                    const struct worker_op *op, void *old,
-                                    uint64_t old_size, int *rc)
+                                    uint64_t i, const struct worker_op *op,
+                                    void *old, uint64_t old_size, int *rc)
 {
     if (op->flags & REPLAY_OP_NO_CALL)
         return NULL;
     if (w->none_base)
-        return worker_call_none(w, op, old, old_size);
+        return worker_call_none(w, i, op, old, old_size);
     return worker_call(w->api, op, old, rc);
 }
 
@@ -214,6 +215,24 @@ static int worker_verify_new(struct replay_worker *w, uint64_t i,
     return 0;
 }
 
+/* Closes the worker's window of the peak's log now (peak.c): when its
+ * ops have moved PEAK_WINDOW_BYTES, and before an op that big, so that
+ * a big block's moment is known to a few cycles.  Out of line: rare,
+ * and its counter read costs. */
+static __attribute__((noinline)) void worker_close_now(
+    struct peak_log *log, int64_t max, int64_t min, int64_t live)
+{
+    peak_close(log, cycles_now(), max, min, live);
+}
+
+static void worker_close_window(struct replay_worker *w)
+{
+    worker_close_now(&w->peak, w->window_max, w->window_min,
+                     w->live_local);
+    w->window_max = w->window_min = w->live_local;
+    w->window_moved = 0;
+}
+
 /* Records the result of op i; -1 stops the thread. */
 static inline int worker_settle(struct replay_worker *w, uint64_t i,
                                 const struct worker_op *op, void *p,
@@ -222,8 +241,13 @@ static inline int worker_settle(struct replay_worker *w, uint64_t i,
     if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE) {
         w->blocks[op->old_slot].ptr = NULL;
         w->live_local -= (int64_t)old_size;
+        if (w->live_local < w->window_min)
+            w->window_min = w->live_local;
+        w->window_moved += old_size;
     }
     if (op->slot == TRACE_NO_SLOT) {
+        if (w->window_moved >= PEAK_WINDOW_BYTES)
+            worker_close_window(w);
         if (p)   /* recorded a failure, got a block: give it back */
             w->api->free(p);
         return 0;
@@ -236,8 +260,11 @@ static inline int worker_settle(struct replay_worker *w, uint64_t i,
     }
     w->blocks[op->slot] = (struct replay_block){ .ptr = p, .size = n };
     w->live_local += (int64_t)n;
-    if (w->live_local > w->peak_live)
-        w->peak_live = w->live_local;
+    if (w->live_local > w->window_max)
+        w->window_max = w->live_local;
+    w->window_moved += n;
+    if (w->window_moved >= PEAK_WINDOW_BYTES)
+        worker_close_window(w);  /* before the touch: p is live now */
     if (!p)
         return 0;
     if (w->verify)
@@ -252,6 +279,7 @@ static void worker_pace(struct replay_worker *w, uint64_t i)
     uint64_t now = cycles_monotonic_ns();
     if (now >= target)
         return;
+    worker_close_window(w);     /* and the wait is one (see above) */
     if (target - now > WORKER_SLEEP_MIN_NS) {
         uint64_t nap = target - now - WORKER_SLEEP_SLACK_NS;
         struct timespec ts = { .tv_sec = (time_t)(nap / 1000000000u),
@@ -260,6 +288,7 @@ static void worker_pace(struct replay_worker *w, uint64_t i)
     }
     while (cycles_monotonic_ns() < target)
         ;
+    worker_close_window(w);
 }
 
 /*
@@ -284,16 +313,36 @@ static uint64_t worker_next_gap(struct replay_worker *w)
 /* The call with the cycle counter around it (rdtsc costs ~10 ns, as
  * much as a cached malloc: hence sampling). */
 static __attribute__((noinline)) void *worker_timed_call(
-    struct replay_worker *w, const struct worker_op *op, void *old,
-    uint64_t old_size, int *rc)
+    struct replay_worker *w, uint64_t i, const struct worker_op *op,
+    void *old, uint64_t old_size, int *rc)
 {
     w->until_timed = worker_next_gap(w);
     uint64_t t0 = cycles_now();
-    void *p = worker_call_any(w, op, old, old_size, rc);
+    void *p = worker_call_any(w, i, op, old, old_size, rc);
     uint64_t took = cycles_now() - t0;
     cycles_record(&w->latency[op->kind], took > w->timer_overhead ?
                   took - w->timer_overhead : 0);
+    /* t0 ends a window of the peak's log for free (peak.c): the op's
+     * own change of live bytes falls in the next one */
+    peak_close(&w->peak, t0, w->window_max, w->window_min, w->live_local);
+    w->window_max = w->window_min = w->live_local;
+    w->window_moved = 0;
     return p;
+}
+
+/* After a wait of `waited` cycles: the window ends where the wait
+ * began, and the wait, when nothing changed, is a window of its own (a
+ * long window would spread the thread's count over time it did not
+ * hold it, loosening peak.c's bounds). */
+static void worker_close_wait(struct replay_worker *w, uint64_t waited)
+{
+    uint64_t now = cycles_now();
+    peak_close(&w->peak, now - waited, w->window_max, w->window_min,
+               w->live_local);
+    peak_close(&w->peak, now, w->live_local, w->live_local,
+               w->live_local);
+    w->window_max = w->window_min = w->live_local;
+    w->window_moved = 0;
 }
 
 /* The rare part of a step: an edge to wait on, a gap to keep. */
@@ -305,6 +354,8 @@ static int worker_before(struct replay_worker *w, uint64_t i,
                                      op->dep_op);
         w->wait_cycles += waited;
         w->waits += waited != 0;
+        if (waited)
+            worker_close_wait(w, waited);
     }
     if (w->paced)
         worker_pace(w, i);
@@ -324,12 +375,15 @@ static inline int worker_step(struct replay_worker *w, uint64_t i,
         old = w->blocks[op->old_slot];
     if (w->verify && worker_check_old(w, i, op, &old) != 0)
         return -1;
+    /* a big block's window starts here (and settle ends it) */
+    if (op->bytes >= PEAK_WINDOW_BYTES || old.size >= PEAK_WINDOW_BYTES)
+        worker_close_window(w);
     int rc = 0;
     void *p;
     if (__builtin_expect(--w->until_timed != 0, 1))
-        p = worker_call_any(w, op, old.ptr, old.size, &rc);
+        p = worker_call_any(w, i, op, old.ptr, old.size, &rc);
     else
-        p = worker_timed_call(w, op, old.ptr, old.size, &rc);
+        p = worker_timed_call(w, i, op, old.ptr, old.size, &rc);
     return worker_settle(w, i, op, p, rc, old.size);
 }
 
@@ -370,16 +424,22 @@ static uint64_t worker_loop_general(struct replay_worker *w,
 }
 
 /* A malloc into a slot, a free of one or a realloc from one slot to
- * another, with nothing else to do: the bulk of any trace, and all
- * that worker_loop_fast does itself. */
-static inline int worker_is_plain(const struct replay_packed_op *p)
+ * another, with nothing else to do and no block of PEAK_WINDOW_BYTES
+ * (worker_step closes the peak's windows around those): the bulk of any
+ * trace, and all that worker_loop_fast does itself. */
+static inline int worker_is_plain(const struct replay_packed_op *p,
+                                  const struct replay_block *blocks)
 {
     if (p->flags & (REPLAY_OP_EXTRA | REPLAY_OP_NO_CALL))
         return 0;
-    return (p->kind == TRACE_MALLOC && p->slot != TRACE_NO_SLOT) ||
-           (p->kind == TRACE_FREE && p->old_slot != TRACE_NO_SLOT) ||
-           (p->kind == TRACE_REALLOC && p->slot != TRACE_NO_SLOT &&
-            p->old_slot != TRACE_NO_SLOT);
+    if (p->kind == TRACE_MALLOC)
+        return p->slot != TRACE_NO_SLOT && p->size < PEAK_WINDOW_BYTES;
+    if (p->kind == TRACE_FREE)
+        return p->old_slot != TRACE_NO_SLOT &&
+               blocks[p->old_slot].size < PEAK_WINDOW_BYTES;
+    return p->kind == TRACE_REALLOC && p->slot != TRACE_NO_SLOT &&
+           p->old_slot != TRACE_NO_SLOT && p->size < PEAK_WINDOW_BYTES &&
+           blocks[p->old_slot].size < PEAK_WINDOW_BYTES;
 }
 
 /*
@@ -388,11 +448,12 @@ static inline int worker_is_plain(const struct replay_packed_op *p)
  * store that might alias it).
  */
 struct worker_regs {
-    int64_t live, peak;
+    int64_t live, window_max, window_min;
+    uint64_t moved;
     uint64_t until_timed;
     struct replay_block *blocks;
     char *none_base;
-    const uint64_t *none_offset;
+    const uint32_t *none_offset;
     const struct replay_alloc_api *api;
     enum replay_touch touch;
 };
@@ -403,12 +464,16 @@ static int worker_step_slow(struct replay_worker *w, uint64_t i,
 {
     struct worker_op op;
     w->live_local = r->live;
-    w->peak_live = r->peak;
+    w->window_max = r->window_max;
+    w->window_min = r->window_min;
+    w->window_moved = r->moved;
     w->until_timed = r->until_timed;
     worker_decode(w, &w->ops[i], &op);
     int rc = worker_step(w, i, &op);
     r->live = w->live_local;
-    r->peak = w->peak_live;
+    r->window_max = w->window_max;
+    r->window_min = w->window_min;
+    r->moved = w->window_moved;
     r->until_timed = w->until_timed;
     return rc;
 }
@@ -428,8 +493,9 @@ static inline void worker_plain_new(struct worker_regs *r, uint32_t slot,
 {
     r->blocks[slot] = (struct replay_block){ .ptr = q, .size = n };
     r->live += (int64_t)n;
-    if (r->live > r->peak)
-        r->peak = r->live;
+    r->moved += n;
+    if (r->live > r->window_max)
+        r->window_max = r->live;
     if (q)
         worker_touch(r->touch, q, n);
 }
@@ -443,7 +509,7 @@ static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
     uint64_t n = p->size;
     void *q;
     if (r->none_base) {
-        q = r->none_base + r->none_offset[p->slot];
+        q = r->none_base + r->none_offset[i];
     } else if (p->kind == TRACE_MALLOC) {
         q = r->api->malloc(n);
     } else {
@@ -452,7 +518,10 @@ static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
     }
     if (p->kind == TRACE_REALLOC) {   /* the old block is gone */
         r->live -= (int64_t)r->blocks[p->old_slot].size;
+        r->moved += r->blocks[p->old_slot].size;
         r->blocks[p->old_slot].ptr = NULL;
+        if (r->live < r->window_min)
+            r->window_min = r->live;
     }
     if (__builtin_expect(!q && n, 0)) {
         worker_plain_null(w, i, p);
@@ -468,7 +537,10 @@ static inline void worker_plain_free(const struct replay_packed_op *p,
     struct replay_block *b = &r->blocks[p->old_slot];
     void *old = b->ptr;
     r->live -= (int64_t)b->size;
+    r->moved += b->size;
     b->ptr = NULL;
+    if (r->live < r->window_min)
+        r->window_min = r->live;
     if (!r->none_base)
         r->api->free(old);
 }
@@ -484,7 +556,8 @@ static inline int worker_is_plain_calloc(const struct replay_worker *w,
     const struct replay_op_extra *x = &w->extras[w->next_extra];
     uint64_t bytes;
     return x->dep_thread == TRACE_NO_DEP &&
-           !__builtin_mul_overflow((uint64_t)x->arg, x->size, &bytes);
+           !__builtin_mul_overflow((uint64_t)x->arg, x->size, &bytes) &&
+           bytes < PEAK_WINDOW_BYTES;
 }
 
 /* A plain calloc (see worker_is_plain_calloc); -1 if it returned NULL.
@@ -495,7 +568,7 @@ static inline int worker_plain_calloc(struct replay_worker *w, uint64_t i,
 {
     const struct replay_op_extra *x = &w->extras[w->next_extra];
     uint64_t n = (uint64_t)x->arg * x->size;
-    void *q = r->none_base ? r->none_base + r->none_offset[p->slot]
+    void *q = r->none_base ? r->none_base + r->none_offset[i]
                            : r->api->calloc(x->arg, x->size);
     if (__builtin_expect(!q && n, 0)) {
         worker_plain_null(w, i, p);     /* decodes the extra itself */
@@ -517,7 +590,8 @@ static uint64_t worker_loop_fast(struct replay_worker *w,
                                  struct replay_progress *mine)
 {
     struct worker_regs r = {
-        w->live_local, w->peak_live, w->until_timed, w->blocks,
+        w->live_local, w->window_max, w->window_min, w->window_moved,
+        w->until_timed, w->blocks,
         w->none_base, w->none_offset, w->api, w->touch,
     };
     const struct replay_packed_op *ops = w->ops;
@@ -526,7 +600,8 @@ static uint64_t worker_loop_fast(struct replay_worker *w,
     for (i = 0; i < n; i++) {
         const struct replay_packed_op *p = &ops[i];
         int rc = 0;
-        if (__builtin_expect(r.until_timed > 1 && worker_is_plain(p), 1)) {
+        if (__builtin_expect(r.until_timed > 1 &&
+                             worker_is_plain(p, r.blocks), 1)) {
             r.until_timed--;
             if (p->kind == TRACE_FREE)
                 worker_plain_free(p, &r);
@@ -540,6 +615,11 @@ static uint64_t worker_loop_fast(struct replay_worker *w,
         }
         if (rc != 0)
             break;
+        if (__builtin_expect(r.moved >= PEAK_WINDOW_BYTES, 0)) {
+            worker_close_now(&w->peak, r.window_max, r.window_min, r.live);
+            r.window_max = r.window_min = r.live;
+            r.moved = 0;
+        }
         if (atomic_load_explicit(abort, memory_order_relaxed)) {
             i++;
             break;
@@ -548,7 +628,9 @@ static uint64_t worker_loop_fast(struct replay_worker *w,
         edges_publish(mine, i + 1, p->flags & REPLAY_OP_IS_DEP_TARGET);
     }
     w->live_local = r.live;
-    w->peak_live = r.peak;
+    w->window_max = r.window_max;
+    w->window_min = r.window_min;
+    w->window_moved = r.moved;
     w->until_timed = r.until_timed;
     return i;
 }
@@ -561,6 +643,7 @@ void *worker_main(void *arg)
     uint64_t i = w->verify || w->paced ? worker_loop_general(w, mine)
                                        : worker_loop_fast(w, mine);
     w->end_ns = cycles_monotonic_ns();
+    worker_close_window(w);      /* the last window, to the end */
     edges_publish(mine, i, 1);   /* the last op, target or not */
     w->ops_done = i;
     atomic_store_explicit(&w->live, w->live_local, memory_order_relaxed);

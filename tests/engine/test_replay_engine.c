@@ -11,6 +11,7 @@
 
 #include "builder.h"
 #include "cycles.h"
+#include "run.h"
 
 #define TEST_WATCHDOG_S 100   /* a deadlock fails the test, not CI */
 
@@ -483,6 +484,56 @@ static void test_none_keeps_instances_apart(void)
     builder_free(&b);
 }
 
+/* Op i of thread t waits for op `on` of thread `from`. */
+static void test_edge(struct builder *b, uint32_t t, uint64_t i,
+                      uint32_t from, uint64_t on)
+{
+    b->trace.threads[t].ops[i].dep_thread = from;
+    b->trace.threads[t].ops[i].dep_op = (uint32_t)on;
+}
+
+/*
+ * Two threads whose peak the edges fix, whatever the interleaving:
+ * after small churn on both, thread 0 makes a (1 MiB), thread 1 then
+ * makes b (2 MiB), thread 0 then frees a, thread 1 then frees b.  The
+ * replay's own peak (peak.c) is exactly 3 MiB; with several threads
+ * under churn its bounds lie close together.
+ */
+static void test_multithreaded_peak_is_exact(void)
+{
+    struct builder b;
+    struct replay_options opt;
+    builder_init(&b, 2);
+    for (int i = 0; i < 3000; i++)
+        for (uint32_t t = 0; t < 2; t++)
+            builder_release(&b, t, TRACE_FREE, builder_alloc(&b, t,
+                            TRACE_MALLOC, 16 + i % 2000, 0, NULL),
+                            TRACE_NO_DEP, 0);
+    uint64_t make_a, make_b, free_a;
+    uint32_t a = builder_alloc(&b, 0, TRACE_MALLOC, 1 << 20, 0, &make_a);
+    uint32_t s = builder_alloc(&b, 1, TRACE_MALLOC, 2 << 20, 0, &make_b);
+    test_edge(&b, 1, make_b, 0, make_a);
+    builder_release(&b, 0, TRACE_FREE, a, 1, make_b);
+    free_a = b.trace.threads[0].op_count - 1;
+    builder_release(&b, 1, TRACE_FREE, s, 0, free_a);
+    builder_options(&opt);
+    replay_image_unmap(test_replay(&b, &opt));
+    CHECK(test_result.exact_peak_live_bytes == 3 << 20 &&
+          test_result.replay_peak_live_low == 3 << 20,
+          "exact %lld, bounds %lld-%lld",
+          (long long)test_result.exact_peak_live_bytes,
+          (long long)test_result.replay_peak_live_low,
+          (long long)test_result.replay_peak_live_high);
+    builder_free(&b);
+    builder_cross(&b, 4, 2000, 8);
+    replay_image_unmap(test_replay(&b, &opt));
+    int64_t low = test_result.replay_peak_live_low;
+    int64_t high = test_result.replay_peak_live_high;
+    CHECK(low > 0 && low <= high && high - low <= 4 * 2 * PEAK_WINDOW_BYTES,
+          "4 threads: bounds %lld-%lld", (long long)low, (long long)high);
+    builder_free(&b);
+}
+
 /* A block of 2^32 bytes or more: its size travels in the op's extra;
  * none's slot memory would be too large, so bump.c serves it. */
 static void test_huge_block_replays_under_none(void)
@@ -518,6 +569,7 @@ int main(void)
     test_sampled_timing_is_not_in_step_with_the_trace();
     test_none_keeps_instances_apart();
     test_huge_block_replays_under_none();
+    test_multithreaded_peak_is_exact();
     test_recorded_timing_keeps_the_gaps();
     test_rss_timeline_tracks_live_bytes();
     test_every_touch_mode_replays();

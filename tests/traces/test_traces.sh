@@ -9,6 +9,8 @@
 #   shipped_set NAME...     traces/ holds exactly these, within size
 #   slice_keeps_trace_valid NAME
 #   memory_is_the_allocators ALLOCATOR HOLD_BLOCKS_PROGRAM
+#   none_memory_is_live NAME
+#   fragmentation_is_the_programs PEAK_ANON_SO NAME COMMAND...
 set -euo pipefail
 
 case_name=$1 mallard=$2 traces=$3
@@ -108,9 +110,58 @@ sys.exit(0 if run["peak_rss_bytes"] - run["peak_anon_bytes"] > 16 << 20
 PY
 }
 
+# The issue's check that the memory figure is the allocator's: with no
+# allocator at all (none lays every block out in one region, packed as
+# the recorded order allows) it is the trace's peak of live bytes,
+# within 1 MiB + 2%.
+test_none_memory_is_live() {
+  "$mallard" replay "$traces/$1.trace" --allocator none --json \
+    >"$tmp/none.json" || fail "none replay of $1 failed"
+  "$python" - "$tmp/none.json" "$1" <<'PY' || fail "$1: none's memory"
+import json, sys
+d = json.load(open(sys.argv[1]))
+run = d["runs"][0]
+anon, live = run["peak_anon_bytes"], run["peak_live_bytes"]
+print(f"{sys.argv[2]}: none's memory {anon / 2**20:.2f} MiB, live "
+      f"{live / 2**20:.2f}, layout {d['library']}")
+sys.exit(0 if "packed" in d["library"] and
+         abs(anon - live) <= (1 << 20) + 0.02 * live else 1)
+PY
+}
+
+# The issue's check that a glibc replay's fragmentation is the
+# program's: a workload run alone (peak_anon.so reports its peak
+# anonymous memory) and recorded; its glibc replay's fragmentation
+# (allocator memory / the replay's peak live) is within 10% of the
+# program's own (its anonymous peak / the recorded peak live).  One
+# thread replays in the recorded order; with two, each thread keeps its
+# own blocks (randchurn), so the order between them hardly matters.
+test_fragmentation_is_the_programs() {
+  local preload=$1 name=$2
+  shift 2
+  PEAK_ANON_OUT="$tmp/prog" LD_PRELOAD="$preload" "$@" >/dev/null ||
+    fail "$name alone failed"
+  "$mallard" record -o "$tmp/$name.trace" -- "$@" >/dev/null 2>&1 ||
+    fail "recording $name failed"
+  "$mallard" replay "$tmp/$name.trace" --allocator glibc --json \
+    >"$tmp/replay.json" || fail "glibc replay of $name failed"
+  "$python" - "$tmp/replay.json" "$tmp/prog" "$name" <<'PY' ||
+import json, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+prog = int(open(sys.argv[2]).read()) / run["peak_live_bytes"]
+replay = run["fragmentation"]
+print(f"{sys.argv[3]}: fragmentation on glibc, the program {prog:.3f},"
+      f" its replay {replay:.3f}")
+sys.exit(0 if abs(replay / prog - 1) <= 0.10 else 1)
+PY
+    fail "$name: the replay's fragmentation is not the program's"
+}
+
 case $case_name in
   check) test_check "$1" ;;
   memory_is_the_allocators) test_memory_is_the_allocators "$1" "$2" ;;
+  none_memory_is_live) test_none_memory_is_live "$1" ;;
+  fragmentation_is_the_programs) test_fragmentation_is_the_programs "$@" ;;
   replay) replay_matches "$traces/$1.trace" "$2" ;;
   shipped_set) test_shipped_set "$@" ;;
   slice_keeps_trace_valid) test_slice_keeps_trace_valid "$1" ;;
