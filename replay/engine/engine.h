@@ -132,12 +132,15 @@ struct replay_thread_desc {
 };
 
 /* The image: header, thread_count descs, total_ops packed ops, from
- * extras_offset the extras, then from times_offset (page-aligned) one
- * recorded time (ns) per op. */
+ * extras_offset the extras, from none_offset (--allocator none without
+ * --verify) none's layout, a 32-bit offset per op (none_pack.c), then
+ * from times_offset (page-aligned) one recorded time (ns) per op. */
 struct replay_image {
     uint64_t magic;
     uint64_t bytes;                 /* size of the whole mapping */
     uint64_t extras_offset;
+    uint64_t none_offset;           /* 0: no layout in the image */
+    uint64_t none_bytes;            /* its size; UINT64_MAX: too big */
     uint64_t times_offset;
     struct replay_options options;
     uint32_t thread_count;
@@ -171,6 +174,8 @@ const struct replay_packed_op *replay_image_ops(
 const struct replay_op_extra *replay_image_extras(
     const struct replay_image *image);
 const uint64_t *replay_image_times(const struct replay_image *image);
+/* none's layout, or NULL when the image has none */
+const uint32_t *replay_image_none(const struct replay_image *image);
 
 enum replay_status {
     REPLAY_OK = 0,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "none.h"
 #include "pacing.h"
 
 #define IMAGE_MAGIC 0x4d414c4c52504c5aull /* "MALLRPLZ": packed ops */
@@ -40,6 +41,10 @@ static void image_layout(struct replay_image *image)
     image->extras_offset = head;
     size_t end = head + image->total_extras *
                  sizeof(struct replay_op_extra);
+    if (image->options.bump && !image->options.verify) {
+        image->none_offset = end;
+        end += image->total_ops * sizeof(uint32_t);
+    }
     image->times_offset = (end + IMAGE_PAGE - 1) & ~(size_t)(IMAGE_PAGE - 1);
     image->bytes = image->times_offset + image->total_ops * sizeof(uint64_t);
 }
@@ -47,6 +52,13 @@ static void image_layout(struct replay_image *image)
 const uint64_t *replay_image_times(const struct replay_image *image)
 {
     return (const uint64_t *)((const char *)image + image->times_offset);
+}
+
+const uint32_t *replay_image_none(const struct replay_image *image)
+{
+    if (!image->none_offset)
+        return NULL;
+    return (const uint32_t *)((const char *)image + image->none_offset);
 }
 
 const struct replay_thread_desc *replay_image_threads(
@@ -203,6 +215,11 @@ static struct replay_image *image_make(struct replay_image *head,
         return NULL;
     }
     image_fill(image, head, ops, times);
+    /* once here, not in every run's child: the walk costs ~a run */
+    if (image->none_offset)
+        image->none_bytes = none_pack(image,
+            (uint32_t *)((char *)image + image->none_offset),
+            NONE_MAX_BYTES);
     return image;
 }
 

@@ -7,7 +7,8 @@
  * judged against.
  *
  * Two layouts, both an offset per op (this instance's region plus it):
- * - packed (the default; none_pack.c): the blocks as close together as
+ * - packed (the default; none_pack.c, worked out once, when image.c
+ *   builds the image all runs share): the blocks as close together as
  *   the recorded order allows, so the region is the trace's peak of
  *   live bytes and little more.  Blocks that the replay holds at once
  *   but the recording did not may share bytes: nothing reads them.
@@ -30,9 +31,6 @@
 #include "none.h"
 #include "run.h"
 
-/* Past this (all instances) the region is not worth its address space
- * and RSS (and offsets fit 32 bits): fall back to bump.c. */
-#define NONE_MAX_BYTES ((4ull << 30) - NONE_PAGE)
 /* By slot, nor past this many times the trace's peak live bytes (plus
  * the slack): images400's slots hold images of many sizes over time,
  * and slot memory for it came to 1.5 GiB for 57 MiB live. */
@@ -131,19 +129,31 @@ static uint64_t none_by_slot(const struct replay_image *image,
     return total;
 }
 
+/* The packed layout, worked out with the image (image.c), or by slot,
+ * in a table of this run's; one instance's bytes, UINT64_MAX when too
+ * big. */
+static uint64_t none_layout(struct none_memory *m,
+                            const struct replay_image *image, int by_slot)
+{
+    if (!by_slot && replay_image_none(image)) {
+        m->op_offset = replay_image_none(image);
+        return image->none_bytes;
+    }
+    m->table_bytes = (image->total_ops + 1) * sizeof(uint32_t);
+    m->table = none_map(m->table_bytes, MAP_SHARED | MAP_POPULATE);
+    if (!m->table)
+        return UINT64_MAX;
+    m->op_offset = m->table;
+    return by_slot ? none_by_slot(image, m->table)
+                   : none_pack(image, m->table, NONE_MAX_BYTES);
+}
+
 int none_setup(struct none_memory *m, const struct replay_image *image,
                uint32_t instances, int by_slot)
 {
     memset(m, 0, sizeof(*m));
-    m->op_offset_bytes = (image->total_ops + 1) * sizeof(uint32_t);
-    m->op_offset = none_map(m->op_offset_bytes,
-                            MAP_SHARED | MAP_POPULATE);
-    if (!m->op_offset)
-        return -1;
     uint64_t max_align = none_max_align(image);
-    uint64_t bytes = by_slot ? none_by_slot(image, m->op_offset)
-                             : none_pack(image, m->op_offset,
-                                         NONE_MAX_BYTES);
+    uint64_t bytes = none_layout(m, image, by_slot);
     if (bytes > NONE_MAX_BYTES) {
         none_teardown(m);
         return -1;
@@ -165,8 +175,8 @@ int none_setup(struct none_memory *m, const struct replay_image *image,
 
 void none_teardown(struct none_memory *m)
 {
-    if (m->op_offset)
-        munmap(m->op_offset, m->op_offset_bytes);
+    if (m->table)
+        munmap(m->table, m->table_bytes);
     if (m->map)
         munmap(m->map, m->map_bytes);
     memset(m, 0, sizeof(*m));

@@ -9,6 +9,9 @@
 #include "engine.h"
 
 #define NONE_PAGE 4096u
+/* Past this (all instances) none's region is not worth its address
+ * space and RSS (and offsets fit 32 bits): bump.c instead. */
+#define NONE_MAX_BYTES ((4ull << 30) - NONE_PAGE)
 
 static inline uint64_t none_align_up(uint64_t x, uint64_t a)
 {

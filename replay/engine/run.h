@@ -54,10 +54,11 @@ struct replay_shared;
  * in instance i lives at base + i * instance_bytes + op_offset[j]. */
 struct none_memory {
     char *base;
-    uint32_t *op_offset;     /* shared memory: the harness's */
+    const uint32_t *op_offset;   /* shared memory: the harness's */
+    uint32_t *table;             /* op_offset when this run made it */
     uint64_t instance_bytes;
     void *map;
-    uint64_t map_bytes, op_offset_bytes;
+    uint64_t map_bytes, table_bytes;
 };
 
 /* peak.c: a window of one worker's ops, closed at a cycle-counter
