@@ -108,13 +108,21 @@ struct replay_op {
  * op flagged REPLAY_OP_EXTRA, read in order by a cursor.
  */
 #define REPLAY_SIZE_IN_EXTRA UINT32_MAX
+/* What the fast loop does with an op, decided when the image is built
+ * (worker.c): a plain call, or REPLAY_PLAIN_NOT (the general step). */
+enum replay_plain {
+    REPLAY_PLAIN_NOT, REPLAY_PLAIN_MALLOC, REPLAY_PLAIN_FREE,
+    REPLAY_PLAIN_REALLOC, REPLAY_PLAIN_CALLOC,
+};
+
 struct replay_packed_op {
     uint32_t slot;      /* new block's slot, TRACE_NO_SLOT if none */
     uint32_t old_slot;  /* block freed, moved or asked about */
     uint32_t size;      /* REPLAY_SIZE_IN_EXTRA: see the extra */
     uint8_t kind;
     uint8_t flags;
-    uint16_t spare;
+    uint8_t plain;      /* enum replay_plain */
+    uint8_t spare;
 };
 
 struct replay_op_extra {

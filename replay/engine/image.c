@@ -141,6 +141,39 @@ static int image_needs_extra(const struct replay_op *op)
            op->size >= REPLAY_SIZE_IN_EXTRA;
 }
 
+/*
+ * Which plain call the fast loop makes of op (worker.c), or none: a
+ * malloc into a slot, a free of one, a realloc from one slot to
+ * another, a calloc whose count times size fits, each with no edge and
+ * nothing else to do.  Decided here, once, so the loop reads one byte
+ * instead of testing kind, slots and flags on every op.
+ */
+static uint8_t image_plain(const struct replay_op *op, unsigned flags)
+{
+    uint64_t bytes;
+    if (flags & REPLAY_OP_NO_CALL || op->dep_thread != TRACE_NO_DEP)
+        return REPLAY_PLAIN_NOT;
+    int slot = op->slot != TRACE_NO_SLOT, old = op->old_slot != TRACE_NO_SLOT;
+    int extra = image_needs_extra(op);
+    switch (op->kind) {
+    case TRACE_MALLOC:
+        return slot && !extra ? REPLAY_PLAIN_MALLOC : REPLAY_PLAIN_NOT;
+    case TRACE_FREE:
+        return old && !extra ? REPLAY_PLAIN_FREE : REPLAY_PLAIN_NOT;
+    case TRACE_REALLOC:
+        return slot && old && !extra ? REPLAY_PLAIN_REALLOC
+                                     : REPLAY_PLAIN_NOT;
+    case TRACE_CALLOC:
+        /* its count is in its extra, where the loop reads it */
+        return slot && extra &&
+               !__builtin_mul_overflow((uint64_t)op->arg, op->size,
+                                       &bytes) ?
+               REPLAY_PLAIN_CALLOC : REPLAY_PLAIN_NOT;
+    default:
+        return REPLAY_PLAIN_NOT;
+    }
+}
+
 /* One op in its packed form, and its extra if it needs one. */
 static struct replay_packed_op image_pack(const struct replay_op *op,
                                           struct replay_op_extra *extra,
@@ -154,6 +187,7 @@ static struct replay_packed_op image_pack(const struct replay_op *op,
     };
     if (op->kind == TRACE_THREAD_START || op->kind == TRACE_THREAD_EXIT)
         p.flags |= REPLAY_OP_NO_CALL;
+    p.plain = image_plain(op, p.flags);
     if (image_needs_extra(op)) {
         p.flags |= REPLAY_OP_EXTRA;
         extra[(*extras)++] = (struct replay_op_extra){

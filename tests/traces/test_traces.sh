@@ -134,8 +134,8 @@ PY
 # anonymous memory) and recorded; its glibc replay's fragmentation
 # (allocator memory / the replay's peak live) is within 10% of the
 # program's own (its anonymous peak / the recorded peak live).  One
-# thread replays in the recorded order; with two, each thread keeps its
-# own blocks (randchurn), so the order between them hardly matters.
+# thread: the run alone and the recorded run hold the same blocks in the
+# same order (see meson.build).
 test_fragmentation_is_the_programs() {
   local preload=$1 name=$2
   shift 2
