@@ -69,9 +69,9 @@ void alloc_free_not_block(void *ptr);
 
 /*
  * A pool block: the chunk map's entry carries the class (pool_tag), and
- * the pool's geometry is the class's, so the block's index is checked
- * (a pointer into the middle of a block, or past the last, aborts)
- * without reading the pool's header.
+ * the pool's geometry is the class's, so the block is checked (a
+ * pointer into the middle of a block, or past the last, aborts) without
+ * reading the pool's header.
  */
 static inline void alloc_free(void *ptr)
 {
@@ -80,19 +80,15 @@ static inline void alloc_free(void *ptr)
     uintptr_t entry = chunkmap_entry_of(ptr);
     unsigned tag = (unsigned)(entry & CHUNKMAP_TAG_MASK);
     if (__builtin_expect(tag != 0, 1)) {
-        unsigned size_class = tag - 1;
-        const struct pool_geometry *pool = &pool_geometry[size_class];
+        const struct pool_geometry *pool = &pool_geometry[tag];
         /* A pool is one chunk: the offset in the chunk is the address's
          * low bits. */
         size_t offset = ((uintptr_t)ptr & CHUNKMAP_TAG_MASK) - pool->offset;
-        size_t index;
-        if (__builtin_expect(!pool_offset_index(offset, pool->blocks_bytes,
-                                 pool->block_size, pool->reciprocal,
-                                 &index), 0)) {
+        if (__builtin_expect(!pool_offset_is_block(offset, pool), 0)) {
             alloc_free_not_block(ptr);
             return;
         }
-        tcache_free(size_class, ptr);
+        tcache_free(tag - 1, ptr);
         return;
     }
     alloc_free_other(chunkmap_span(entry), ptr);

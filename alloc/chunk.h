@@ -15,7 +15,9 @@
  *    CHUNK_DECAY_SCAN_NS, decommitted with madvise (address space
  *    kept, memory returned).
  * Blocks at or above the mmap threshold never come here: huge.c maps
- * each on its own.
+ * each on its own; but once the threshold has risen past a freed
+ * mapping's size, the mapping is adopted here as a free span (it is
+ * resident already), given back once unused for CHUNK_DECAY_SCAN_NS.
  */
 #ifndef MALLARD_CHUNK_H
 #define MALLARD_CHUNK_H
@@ -32,8 +34,13 @@
 #define CHUNK_DECAY_NS 1000000000ull      /* 1 s unused: give it back */
 #define CHUNK_DECAY_SCAN_NS 100000000ull  /* look at most every 100 ms */
 
-/* Where a span's memory came from; chunk_free needs it back. */
-enum chunk_source { CHUNK_FROM_BREAK = 1, CHUNK_FROM_MMAP = 2 };
+/* Where a span's memory came from; chunk_free needs it back.  An
+ * adopted span was a big block's own mapping (chunk_adopt_mapping). */
+enum chunk_source {
+    CHUNK_FROM_BREAK = 1,
+    CHUNK_FROM_MMAP = 2,
+    CHUNK_FROM_ADOPTED = 3,
+};
 
 /*
  * A CHUNK_SIZE-aligned span of size bytes (a multiple of CHUNK_SIZE),
@@ -47,6 +54,12 @@ void *chunk_alloc(size_t size, enum chunk_source *source);
 void *chunk_alloc_untouched(size_t size, size_t keep,
                             enum chunk_source *source);
 void chunk_free(void *span, size_t size, enum chunk_source source);
+/*
+ * Takes in a mapping of size bytes (CHUNK_SIZE-aligned, whole chunks)
+ * that was never a span, as a freed mmap'd span: huge.c hands over a
+ * freed block's mapping once the threshold has risen past its size.
+ */
+void chunk_adopt_mapping(void *mapping, size_t size);
 
 /* Releases spans that have aged, if a scan is due (cheap otherwise). */
 void chunk_decay_tick(void);

@@ -325,10 +325,14 @@ void huge_free(struct huge_header *header, void *ptr)
      * was mapped), such blocks come from the arena: a cached mapping of
      * this size would only wait to expire, unless a growing realloc takes
      * it (mappings made for one are kept).  images --threads 1 held an
-     * 8 MiB mapping so for its whole run. */
+     * 8 MiB mapping so for its whole run.  The span layer takes it
+     * instead, where the arena's next blocks of that size find it
+     * resident (chunk_adopt_mapping). */
     bool outgrown = adapt_threshold(usable) ||
                     (usable < huge_threshold() && !header->growing);
-    if (outgrown || !cache_put((char *)header, map_size))
+    if (outgrown)
+        chunk_adopt_mapping(header, map_size);
+    else if (!cache_put((char *)header, map_size))
         os_unmap(header, map_size);
 }
 

@@ -12,7 +12,9 @@
  * on the evidence that the program allocates and frees blocks that big
  * over and over, which the arena then serves without system calls.
  *
- * A few freed mappings are kept for reuse for up to a second (huge.c).
+ * A few freed mappings are kept for reuse for up to a second (huge.c);
+ * one whose size the threshold has passed goes to the span layer, which
+ * serves the arena's blocks of that size from it (chunk.h).
  *
  * The mapping starts at a CHUNK_SIZE boundary (so the chunk map finds
  * it) with a header; the block follows at user_offset (64, or more for

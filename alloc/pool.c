@@ -17,18 +17,29 @@ static uint64_t bits_upto(size_t last)
     return last == 63 ? ~(uint64_t)0 : ((uint64_t)2 << last) - 1;
 }
 
-struct pool_geometry pool_geometry[SC_POOL_COUNT];
+struct pool_geometry pool_geometry[SC_POOL_COUNT + 1];
+
+/* The inverse of odd modulo 2^64, by Newton's iteration: each step
+ * doubles the bits that are right, from the 3 that odd itself gets. */
+static uint64_t inverse_of_odd(uint64_t odd)
+{
+    uint64_t inverse = odd;
+    for (int i = 0; i < 5; i++)
+        inverse *= 2 - odd * inverse;
+    return inverse;
+}
 
 void pool_init_geometry(void)
 {
     for (unsigned c = 0; c < SC_POOL_COUNT; c++) {
         size_t offset = pool_blocks_offset(c);
-        size_t capacity = (CHUNK_SIZE - offset) / sc_block_size[c];
-        pool_geometry[c].offset = (uint32_t)offset;
-        pool_geometry[c].blocks_bytes =
-            (uint32_t)(capacity * sc_block_size[c]);
-        pool_geometry[c].block_size = sc_block_size[c];
-        pool_geometry[c].reciprocal = sc_reciprocal[c];
+        uint32_t size = sc_block_size[c];
+        unsigned shift = (unsigned)__builtin_ctz(size);
+        struct pool_geometry *g = &pool_geometry[pool_tag(c)];
+        g->inverse = inverse_of_odd(size >> shift);
+        g->offset = (uint32_t)offset;
+        g->capacity = (uint16_t)((CHUNK_SIZE - offset) / size);
+        g->shift = (uint8_t)shift;
     }
 }
 

@@ -2,7 +2,8 @@
  * test_policy.c - which source serves what, read from mallard_stats():
  * small and mid sizes from the program break (or mmap when MALLARD_SBRK=0
  * is set; the test reads the same setting), large blocks from their own
- * mmap, the threshold adapting upwards, and memory going back.
+ * mmap, the threshold adapting upwards, a mapping it has passed kept
+ * for the arena, and memory going back.
  */
 #include "check.h"
 #include "mallard.h"
@@ -10,6 +11,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 
@@ -74,6 +76,32 @@ static void test_large_blocks_get_their_own_mapping(void)
     void *again = mallard_malloc(1 * MIB);
     CHECK(now().bytes_in_mapped == before.bytes_in_mapped);
     mallard_free(again);
+}
+
+/*
+ * A mapped block whose free raises the threshold past its size is not
+ * unmapped: the span layer adopts it,
+ * resident, for the arena's next blocks that size, and gives it back
+ * like any span (here malloc_trim).
+ */
+static void test_outgrown_mapping_is_kept_for_the_arena(void)
+{
+    size_t size = 4 * MIB;
+    CHECK(now().mmap_threshold <= size);
+    char *big = mallard_malloc(size);
+    CHECK(big != NULL);
+    memset(big, 1, size);
+    uint64_t returned = now().bytes_returned;
+    mallard_free(big);
+    struct mallard_stats after = now();
+    CHECK(after.mmap_threshold > size);
+    CHECK(after.bytes_returned == returned);
+    CHECK(after.bytes_retained >= size);
+    unsigned char resident;
+    void *page = (void *)((uintptr_t)big & ~(uintptr_t)4095);
+    CHECK(mincore(page, 4096, &resident) == 0 && (resident & 1));
+    mallard_malloc_trim(0);
+    CHECK(now().bytes_returned >= returned + size);
 }
 
 /*
@@ -201,6 +229,7 @@ int main(void)
     test_one_heap_per_configured_cpu();
     test_small_blocks_come_from_the_break(sbrk_allowed);
     test_large_blocks_get_their_own_mapping();
+    test_outgrown_mapping_is_kept_for_the_arena();
     test_freed_memory_goes_back();
     test_idle_spans_go_back_without_span_traffic();
     test_free_pool_pages_go_back();

@@ -2,7 +2,8 @@
  * test_pool.c - pools carve fixed-size blocks in order from just past
  * their header, hand out the lowest free block first, fill to capacity
  * and no further, give back the pages no block out touches, and abort
- * on a double or misaligned free.
+ * on a double or misaligned free; free()'s check of a block from the
+ * class's geometry accepts exactly the blocks' starts.
  */
 #include "check.h"
 #include "chunk.h"
@@ -164,6 +165,30 @@ static void test_bad_returns_abort_naming_the_pointer(void)
     CHECK(strstr(text, "invalid pointer") != NULL);
 }
 
+/* Every address of a chunk, and the header's, checked against the
+ * definition: a block start, at or past the first block, before the
+ * end of the last. */
+static void test_geometry_accepts_exactly_block_starts(void)
+{
+    pool_init_geometry();
+    for (unsigned c = 0; c < SC_POOL_COUNT; c++) {
+        const struct pool_geometry *g = &pool_geometry[pool_tag(c)];
+        size_t size = sc_block_size[c];
+        size_t first = pool_blocks_offset(c);
+        size_t capacity = (CHUNK_SIZE - first) / size;
+        CHECK(g->offset == first && g->capacity == capacity);
+        for (size_t at = 0; at < CHUNK_SIZE; at++) {
+            size_t offset = at - first;  /* wraps below the first */
+            bool expected = at >= first && offset % size == 0 &&
+                            offset / size < capacity;
+            if (pool_offset_is_block(offset, g) != expected) {
+                CHECK(pool_offset_is_block(offset, g) == expected);
+                return;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     test_blocks_are_carved_in_order_past_the_header();
@@ -172,5 +197,6 @@ int main(void)
     test_free_pages_go_back();
     test_pool_header_packing();
     test_bad_returns_abort_naming_the_pointer();
+    test_geometry_accepts_exactly_block_starts();
     CHECK_DONE();
 }
