@@ -113,6 +113,9 @@ struct replay_op {
 enum replay_plain {
     REPLAY_PLAIN_NOT, REPLAY_PLAIN_MALLOC, REPLAY_PLAIN_FREE,
     REPLAY_PLAIN_REALLOC, REPLAY_PLAIN_CALLOC,
+    REPLAY_PLAIN_FREE_NULL,     /* free(NULL) */
+    REPLAY_PLAIN_REALLOC_NEW,   /* realloc(NULL, n) */
+    REPLAY_PLAIN_USABLE,        /* malloc_usable_size of a live block */
 };
 
 struct replay_packed_op {

@@ -143,9 +143,9 @@ static int image_needs_extra(const struct replay_op *op)
 
 /*
  * Which plain call the fast loop makes of op (worker.c), or none: a
- * malloc into a slot, a free of one, a realloc from one slot to
- * another, a calloc whose count times size fits, each with no edge and
- * nothing else to do.  Decided here, once, so the loop reads one byte
+ * malloc into a slot, a free of one or of NULL, a realloc from one slot
+ * or NULL to another, a calloc whose count times size fits, a
+ * malloc_usable_size, each with no edge and nothing else to do.  Decided here, once, so the loop reads one byte
  * instead of testing kind, slots and flags on every op.
  */
 static uint8_t image_plain(const struct replay_op *op, unsigned flags)
@@ -159,10 +159,15 @@ static uint8_t image_plain(const struct replay_op *op, unsigned flags)
     case TRACE_MALLOC:
         return slot && !extra ? REPLAY_PLAIN_MALLOC : REPLAY_PLAIN_NOT;
     case TRACE_FREE:
-        return old && !extra ? REPLAY_PLAIN_FREE : REPLAY_PLAIN_NOT;
+        if (extra)
+            return REPLAY_PLAIN_NOT;
+        return old ? REPLAY_PLAIN_FREE : REPLAY_PLAIN_FREE_NULL;
     case TRACE_REALLOC:
-        return slot && old && !extra ? REPLAY_PLAIN_REALLOC
-                                     : REPLAY_PLAIN_NOT;
+        if (!slot || extra)
+            return REPLAY_PLAIN_NOT;
+        return old ? REPLAY_PLAIN_REALLOC : REPLAY_PLAIN_REALLOC_NEW;
+    case TRACE_USABLE_SIZE:
+        return old && !extra ? REPLAY_PLAIN_USABLE : REPLAY_PLAIN_NOT;
     case TRACE_CALLOC:
         /* its count is in its extra, where the loop reads it */
         return slot && extra &&

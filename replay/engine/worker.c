@@ -76,12 +76,13 @@ static void worker_touch_other(enum replay_touch touch, uint8_t *p,
 static inline void worker_touch(enum replay_touch touch, uint8_t *p,
                                 uint64_t n)
 {
-    if (n == 0 || touch == REPLAY_TOUCH_NONE)
-        return;
-    if (touch != REPLAY_TOUCH_PAGES) {
-        worker_touch_other(touch, p, n);
+    if (__builtin_expect(touch != REPLAY_TOUCH_PAGES, 0)) {
+        if (n && touch != REPLAY_TOUCH_NONE)
+            worker_touch_other(touch, p, n);
         return;
     }
+    if (n == 0)
+        return;
     p[0] = 1;
     for (uint64_t off = WORKER_PAGE; off < n; off += WORKER_PAGE)
         p[off] = 1;
@@ -539,10 +540,10 @@ static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
     void *q;
     if (r->none_base)
         q = r->none_base + r->none_offset[i];
-    else if (!moves)
+    else if (p->plain == REPLAY_PLAIN_MALLOC)
         q = r->api->malloc(n);
     else
-        q = r->api->realloc(b->ptr, n);
+        q = r->api->realloc(moves ? b->ptr : NULL, n);
     if (moves) {   /* the old block is gone */
         r->live -= (int64_t)b->size;
         b->ptr = NULL;
@@ -604,13 +605,23 @@ static inline int worker_fast_op(struct replay_worker *w, uint64_t i,
                          p->plain == REPLAY_PLAIN_NOT, 0))
         return worker_step_slow(w, i, r);
     r->until_timed--;
-    if (p->plain == REPLAY_PLAIN_FREE) {
+    switch (p->plain) {
+    case REPLAY_PLAIN_FREE:
         worker_plain_free(w, p, r);
         return 0;
-    }
-    if (p->plain == REPLAY_PLAIN_CALLOC)
+    case REPLAY_PLAIN_CALLOC:
         return worker_plain_calloc(w, i, p, r);
-    return worker_plain_malloc(w, i, p, r);
+    case REPLAY_PLAIN_FREE_NULL:
+        if (!r->none_base)
+            r->api->free(NULL);
+        return 0;
+    case REPLAY_PLAIN_USABLE:
+        if (!r->none_base)    /* its answer cannot be wrong: unused */
+            r->api->usable_size(r->blocks[p->old_slot].ptr);
+        return 0;
+    default:
+        return worker_plain_malloc(w, i, p, r);
+    }
 }
 
 /*
