@@ -5,8 +5,9 @@
  * A waiter spins for EDGES_SPIN_ROUNDS (most edges are satisfied within
  * a few microseconds, and a futex sleep and wake costs more than that),
  * yields EDGES_YIELDS times, then sleeps on the futex of the thread it
- * waits for; one whose op is far off sleeps at once (EDGES_FAR_OPS).  Measured on 2 cores under load: yielding before sleeping
- * cut a 2-thread ping-pong replay from 0.55 s to 0.08 s, larson-t2 from
+ * waits for; one whose op is far off sleeps at once (EDGES_FAR_OPS).
+ * Measured on 2 cores under load: yielding before sleeping cut a
+ * 2-thread ping-pong replay from 0.55 s to 0.08 s, larson-t2 from
  * 0.045 s to 0.026 s (1000 spins, no yield, before).  The publisher
  * pays for a wake-up check only on ops that some edge points at
  * (REPLAY_OP_IS_DEP_TARGET): a store-then-load fence pairs with the

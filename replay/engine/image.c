@@ -145,8 +145,9 @@ static int image_needs_extra(const struct replay_op *op)
  * Which plain call the fast loop makes of op (worker.c), or none: a
  * malloc into a slot, a free of one or of NULL, a realloc from one slot
  * or NULL to another, a calloc whose count times size fits, a
- * malloc_usable_size, each with no edge and nothing else to do.  Decided here, once, so the loop reads one byte
- * instead of testing kind, slots and flags on every op.
+ * malloc_usable_size, each with no edge and nothing else to do.
+ * Decided here, once, so the loop reads one byte instead of testing
+ * kind, slots and flags on every op.
  */
 static uint8_t image_plain(const struct replay_op *op, unsigned flags)
 {
