@@ -34,9 +34,12 @@
 /* ~100 pause instructions: 0.5-4 us depending on the core, about what
  * a few allocator calls on the other thread take. */
 #define EDGES_SPIN_ROUNDS 100
-/* Then yield a few times: with more threads than cores the thread we
- * wait for may be waiting for our core. */
-#define EDGES_YIELDS 8
+/* Then yield: with more threads than cores the thread we wait for may
+ * be waiting for our core.  32 rather than 8: on 2 cores redis's 3
+ * threads slept on the futex far more often with 8, and its none
+ * replay took 50-55 ms against 24-28 (glibc's too moved down); node
+ * 18-23 -> 17-18 ms (2026-12-07, 7 alternating rounds). */
+#define EDGES_YIELDS 32
 /* Unless the op waited for is further than this past the last one the
  * thread published (it publishes only edge targets, so the gap is an
  * upper bound): then straight to sleep.  sqlite's sorter threads wait
