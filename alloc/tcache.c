@@ -231,6 +231,26 @@ static unsigned refill_count(struct tcache_bin *bin)
     return want;
 }
 
+/*
+ * A cached block of one of the next TCACHE_STEAL_CLASSES classes, for
+ * a class over SC_POOL_MAX whose bin is empty, or NULL.  A program that
+ * walks through the big classes (git log -p: buffers of 10-30 KiB, a
+ * little bigger or smaller each time) would otherwise take a new block
+ * from the arena under the lock while the bin just above holds one:
+ * the cache then sits on a block of every class it passed.  The block
+ * goes back to its own class's bin when freed (its header's size).
+ */
+static void *steal_bigger_block(unsigned size_class, size_t size)
+{
+    unsigned last = size_class + TCACHE_STEAL_CLASSES;
+    if (last >= SC_COUNT)
+        last = SC_COUNT - 1;
+    for (unsigned c = size_class + 1; c <= last; c++)
+        if (tcache_self.bins[c].head != NULL)
+            return tcache_alloc_arena_class(c, size);
+    return NULL;
+}
+
 void *tcache_alloc_slow(unsigned size_class, size_t size)
 {
     if (!alloc_ensure_init()) {
@@ -243,6 +263,11 @@ void *tcache_alloc_slow(unsigned size_class, size_t size)
     if (cache->state == TCACHE_UNSET)
         activate(cache);
     struct tcache_bin *bin = &cache->bins[size_class];
+    if (cache->state == TCACHE_ACTIVE && size_class >= SC_POOL_COUNT) {
+        void *block = steal_bigger_block(size_class, size);
+        if (block != NULL)
+            return block;
+    }
     if (cache->state == TCACHE_ACTIVE) {
         if (bin->limit == 0)
             set_limit(cache, size_class, 1); /* a big class in use */

@@ -70,6 +70,10 @@
 /* A grown bin not refilled in this many of the thread's refills gives
  * its growth back when another bin needs it (tcache.c). */
 #define TCACHE_IDLE_REFILLS 256u
+/* A miss in a class over SC_POOL_MAX takes a cached block of up to
+ * this many classes above (eight a doubling: at most some 25% bigger)
+ * before the heap (tcache.c). */
+#define TCACHE_STEAL_CLASSES 2u
 #define TCACHE_FIRST_BATCH 2u
 #define TCACHE_BATCH_MAX 256u          /* blocks moved under one lock */
 
