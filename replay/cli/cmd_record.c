@@ -150,11 +150,38 @@ static int record_run(char **argv)
     return status;
 }
 
+/* cli_trace_finalize of a trace in place, the events checked as they
+ * are finalised, not in a pass of their own before (see
+ * trace_raw_load_unchecked): the same file, or the same error.  -1 if
+ * path could not be read, 1 if not written, else 0. */
+static int record_finalize(const char *path, uint64_t unit,
+                           struct cli_trace *ct)
+{
+    char err[CLI_ERR_MAX];
+    memset(ct, 0, sizeof(*ct));
+    ct->path = path;
+    if (trace_raw_load_unchecked(path, &ct->raw, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    if (ct->raw.final) {             /* finalised already */
+        cli_trace_free(ct);
+        return cli_trace_finalize(path, path, unit, ct);
+    }
+    int rc = trace_finalize_write(path, &ct->raw, CLI_ZSTD_LEVEL, unit,
+                                  &ct->trace, &ct->report, err,
+                                  sizeof(err));
+    cli_trace_warn(ct);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err);
+    return rc < 0 ? 1 : 0;
+}
+
 /* Finalises a trace in place and, recursively, the traces it names. */
 static int record_finish(const char *path, uint64_t unit)
 {
     struct cli_trace ct;
-    int written = cli_trace_finalize(path, path, unit, &ct);
+    int written = record_finalize(path, unit, &ct);
     if (written < 0)
         return -1;
     int rc = written == 0 ? 0 : -1;

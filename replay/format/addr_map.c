@@ -82,6 +82,23 @@ struct addr_block *addr_map_insert(struct addr_map *m, uint64_t addr)
     return &m->cells[i];
 }
 
+struct addr_block *addr_map_claim(struct addr_map *m, uint64_t addr,
+                                  int *found)
+{
+    size_t i = addr_home(m, addr);
+    while (m->cells[i].addr != addr && m->cells[i].addr != 0)
+        i = (i + 1) & m->mask;
+    *found = m->cells[i].addr == addr;
+    if (*found)
+        return &m->cells[i];
+    if (2 * (m->count + 1) > m->mask + 1)     /* rare: grow, probe again */
+        return addr_map_insert(m, addr);
+    memset(&m->cells[i], 0, sizeof(m->cells[i]));
+    m->cells[i].addr = addr;
+    m->count++;
+    return &m->cells[i];
+}
+
 /* Backward shift: pull later cells of the run into the hole when their
  * home lies at or before it, so lookups never stop at a false gap. */
 void addr_map_remove(struct addr_map *m, struct addr_block *b)

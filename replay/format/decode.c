@@ -224,26 +224,30 @@ static int decode_scan(struct trace_reader *r, struct decode_ctx *d)
 
 /* The events of the chunks read are decoded even when reading stopped
  * at damage: an event error earlier in the file is the one to report. */
-static int decode_all(struct trace_reader *r, struct trace_raw *raw)
+static int decode_all(struct trace_reader *r, struct trace_raw *raw,
+                      int check)
 {
     struct decode_jobs jobs = { NULL, 0, 0, 0 };
     struct decode_ctx d = { raw, &jobs, r->name, NULL, NULL, NULL,
                             r->err, r->err_len };
     int rc = decode_scan(r, &d);
-    if (decode_jobs_run(&jobs, raw, r->name, r->err, r->err_len) < 0)
+    if (rc == 0 && !check)
+        rc = decode_jobs_defer(&jobs, raw, r->name, r->err, r->err_len);
+    else if (decode_jobs_run(&jobs, raw, r->name, r->err, r->err_len) < 0)
         rc = -1;
     decode_jobs_free(&jobs);
     return rc;
 }
 
 int decode_read(const char *name, const uint8_t *data, size_t size,
-                struct trace_raw *raw, char *err, size_t err_len)
+                struct trace_raw *raw, int check, char *err,
+                size_t err_len)
 {
     struct trace_reader r;
     memset(raw, 0, sizeof(*raw));
     if (trace_reader_init(&r, name, data, size, err, err_len) < 0)
         return -1;
-    int rc = decode_all(&r, raw);
+    int rc = decode_all(&r, raw, check);
     trace_reader_close(&r);
     if (rc < 0) {
         trace_raw_free(raw);
@@ -274,7 +278,7 @@ int trace_raw_read(const char *name, const uint8_t *data, size_t size,
         return -1;
     }
     memcpy(copy, data, size);
-    if (decode_read(name, copy, size, raw, err, err_len) < 0) {
+    if (decode_read(name, copy, size, raw, 1, err, err_len) < 0) {
         free(copy);
         return -1;
     }
@@ -300,6 +304,7 @@ void trace_raw_free(struct trace_raw *raw)
         free(raw->children[i].path);
     free(raw->children);
     final_read_release(raw);
+    decode_pending_free(raw);
     if (raw->kept_mapped)
         munmap(raw->kept, raw->kept_size);
     else

@@ -14,6 +14,9 @@
  * is the one a single pass gives: of several damaged chunks the first
  * in the file is reported, in the words of decode_event, which runs
  * only to say what is wrong with an event decode_next refused.
+ * Read unchecked (trace_raw_load_unchecked), the jobs wait in
+ * decode_pending: the merge's decoding is then the only pass over the
+ * events, and the check runs only to name the damage it met.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -299,8 +302,10 @@ static int decode_take(struct decode_job *j, struct trace_raw *raw)
     return 0;
 }
 
-int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
-                    const char *name, char *err, size_t err_len)
+/* Checks every job's events and counts them, on two cores when it
+ * pays; 0, or -1 with the first (in file order) failure in err. */
+static int decode_jobs_check(struct decode_jobs *jobs, struct trace_raw *raw,
+                             const char *name, char *err, size_t err_len)
 {
     struct decode_share sh[2] = {
         { jobs, name, 0, jobs->count, SIZE_MAX, 0, "" },
@@ -318,8 +323,14 @@ int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
     decode_share_run(&sh[0]);
     if (two)
         pthread_join(helper, NULL);
-    if (decode_shares_end(sh, raw, err, err_len) < 0)
-        return -1;
+    return decode_shares_end(sh, raw, err, err_len);
+}
+
+/* Hands every job's chunk to its thread, with the events counted so
+ * far (none, unchecked). */
+static int decode_jobs_take(struct decode_jobs *jobs, struct trace_raw *raw,
+                            const char *name, char *err, size_t err_len)
+{
     for (size_t i = 0; i < jobs->count; i++)
         if (decode_take(&jobs->v[i], raw) < 0) {
             trace_error(err, err_len, name, jobs->v[i].chunk.offset,
@@ -327,6 +338,65 @@ int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
             return -1;
         }
     return 0;
+}
+
+int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
+                    const char *name, char *err, size_t err_len)
+{
+    if (decode_jobs_check(jobs, raw, name, err, err_len) < 0)
+        return -1;
+    return decode_jobs_take(jobs, raw, name, err, err_len);
+}
+
+int decode_jobs_defer(struct decode_jobs *jobs, struct trace_raw *raw,
+                      const char *name, char *err, size_t err_len)
+{
+    struct decode_pending *p = calloc(1, sizeof(*p));
+    if (!p || !(p->name = strdup(name))) {
+        free(p);
+        trace_error(err, err_len, name, 0, "out of memory reading events");
+        return -1;
+    }
+    if (decode_jobs_take(jobs, raw, name, err, err_len) < 0) {
+        free(p->name);
+        free(p);
+        return -1;
+    }
+    p->jobs = *jobs;              /* raw's now; the payloads went too */
+    memset(jobs, 0, sizeof(*jobs));
+    raw->pending = p;
+    return 0;
+}
+
+int decode_pending_check(struct trace_raw *raw, char *err, size_t err_len)
+{
+    struct decode_pending *p = raw->pending;
+    if (!p)
+        return 0;
+    int rc = decode_jobs_check(&p->jobs, raw, p->name, err, err_len);
+    for (size_t i = 0; rc == 0 && i < p->jobs.count; i++)
+        raw->threads[p->jobs.v[i].thread].count += p->jobs.v[i].count;
+    decode_pending_free(raw);
+    return rc;
+}
+
+int decode_pending_error(const struct trace_raw *raw, char *err,
+                         size_t err_len)
+{
+    struct trace_raw counts = { .last_clock_ns = 0 };
+    struct decode_pending *p = raw->pending;
+    return p && decode_jobs_check(&p->jobs, &counts, p->name, err,
+                                  err_len) < 0;
+}
+
+void decode_pending_free(struct trace_raw *raw)
+{
+    if (!raw->pending)
+        return;
+    decode_jobs_free(&raw->pending->jobs);
+    free(raw->pending->name);
+    free(raw->pending);
+    raw->pending = NULL;
 }
 
 void decode_jobs_free(struct decode_jobs *jobs)
@@ -348,6 +418,8 @@ void decode_cursor_init(struct decode_cursor *c,
 int decode_cursor_next(struct decode_cursor *c, struct trace_event *e)
 {
     while (c->p == c->end) {
+        if (c->s.prev_time > c->last_time)     /* a chunk's last stamp */
+            c->last_time = c->s.prev_time;
         if (c->next == c->last)
             return 0;
         c->p = c->next->p;

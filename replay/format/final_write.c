@@ -2,7 +2,7 @@
  * final_write.c - writing the finalised form of a trace: the file as a
  * whole (trace_write_final, for a struct trace in memory) and the
  * pieces finalize_stream.c drives as the merge completes ops
- * (final_write_init, final_write_ops, final_write_file).
+ * (final_write_init, final_chunk_add, final_write_file).
  *
  * Order: file header, HEADER (as recorded), SUMMARY, each thread's OPS
  * chunks, CHILD chunks, END if the recording had one.  Chunks are zstd
@@ -28,39 +28,56 @@
 #define FINAL_CHUNK_RAW \
     (FINAL_PREAMBLE_MAX + TRACE_COLUMNS * FINAL_COLUMN_BYTES)
 #define FINAL_SUMMARY_FIELDS 7
+/* The least a chunk's column buffer holds: some hundreds of ops (a
+ * thread of a few ops needs no more). */
+#define FINAL_CHUNK_FIRST_BYTES 4096
+/* A thread's kept chunks start with room for a few compressed chunks
+ * (64 Ki larson ops: some 350 KB), which it touches only as it fills:
+ * grown from 64 KiB, the copies faulted in a megabyte a thread. */
+#define FINAL_KEEP_FIRST_BYTES ((size_t)2 << 20)
 
-/* Appends len bytes to k; 0 or -1 (out of memory). */
-static int final_keep(struct final_bytes *k, const uint8_t *p, size_t len)
+/* Room in k for len more bytes; 0 or -1 (out of memory). */
+static int final_keep_room(struct final_bytes *k, size_t len)
 {
-    if (k->len + len > k->cap) {
-        size_t cap = k->cap ? 2 * k->cap : 1 << 16;
-        while (cap < k->len + len)
-            cap *= 2;
-        uint8_t *grown = realloc(k->data, cap);
-        if (!grown)
-            return -1;
-        k->data = grown;
-        k->cap = cap;
-    }
-    memcpy(k->data + k->len, p, len);
-    k->len += len;
+    if (k->len + len <= k->cap)
+        return 0;
+    size_t cap = k->cap ? 2 * k->cap : FINAL_KEEP_FIRST_BYTES;
+    while (cap < k->len + len)
+        cap *= 2;
+    uint8_t *grown = realloc(k->data, cap);
+    if (!grown)
+        return -1;
+    k->data = grown;
+    k->cap = cap;
     return 0;
+}
+
+/* Room for a chunk of a len-byte payload, compressed or not: in the
+ * kept bytes (compressed in place, not copied there), or o->zbuf. */
+static uint8_t *final_chunk_room(struct final_out *o, size_t len)
+{
+    size_t need = TRACE_CHUNK_HEADER_SIZE + ZSTD_compressBound(len);
+    if (o->keep)
+        return final_keep_room(o->keep, need) < 0
+                   ? NULL : o->keep->data + o->keep->len;
+    if (need > o->zcap) {
+        uint8_t *grown = realloc(o->zbuf, need);
+        if (!grown)
+            return NULL;
+        o->zbuf = grown;
+        o->zcap = need;
+    }
+    return o->zbuf;
 }
 
 static int final_put_chunk(struct final_out *o, unsigned type,
                            const uint8_t *payload, size_t len)
 {
-    size_t need = TRACE_CHUNK_HEADER_SIZE + ZSTD_compressBound(len);
-    if (need > o->zcap) {
-        uint8_t *grown = realloc(o->zbuf, need);
-        if (!grown)
-            return -1;
-        o->zbuf = grown;
-        o->zcap = need;
-    }
-    uint8_t *out = o->zbuf + TRACE_CHUNK_HEADER_SIZE;
-    size_t stored = ZSTD_compressCCtx(o->zctx, out,
-                                      need - TRACE_CHUNK_HEADER_SIZE,
+    uint8_t *chunk = final_chunk_room(o, len);
+    if (!chunk)
+        return -1;
+    uint8_t *out = chunk + TRACE_CHUNK_HEADER_SIZE;
+    size_t stored = ZSTD_compressCCtx(o->zctx, out, ZSTD_compressBound(len),
                                       payload, len, o->level);
     unsigned flags = TRACE_CHUNK_ZSTD;
     if (ZSTD_isError(stored) || stored >= len) {   /* does not pay */
@@ -68,71 +85,140 @@ static int final_put_chunk(struct final_out *o, unsigned type,
         stored = len;
         flags = 0;
     }
-    trace_seal_chunk(o->zbuf, type, flags, stored, len);
+    trace_seal_chunk(chunk, type, flags, stored, len);
     size_t total = TRACE_CHUNK_HEADER_SIZE + stored;
-    if (o->keep)
-        return final_keep(o->keep, o->zbuf, total);
-    return fwrite(o->zbuf, 1, total, o->file) == total ? 0 : -1;
-}
-
-/* Runs of equal times pay when most ops share their time with the one
- * before (sqlite3 at 1 us: 44 KB -> 30 KB); where few do, a run before
- * every delta only adds a byte (images400 grew 6%), so such a chunk
- * keeps a delta per op (OPS_RANKED). */
-static int final_times_repeat(const struct final_out *o,
-                              const struct trace_op *ops, uint64_t n)
-{
-    uint64_t same = 0, prev = trace_div(&o->unit_div, ops[0].time_ns);
-    for (uint64_t i = 1; i < n; i++) {
-        uint64_t t = trace_div(&o->unit_div, ops[i].time_ns);
-        same += t == prev;
-        prev = t;
+    if (o->keep) {
+        o->keep->len += total;
+        return 0;
     }
-    return 2 * same >= n;
+    return fwrite(chunk, 1, total, o->file) == total ? 0 : -1;
 }
 
-/* One OPS chunk, column by column. */
-int final_write_ops(struct final_out *o, uint32_t index,
-                    const struct trace_op *ops, uint64_t first, uint64_t n)
+/* Room in every column of c for `ops` more ops. */
+static int final_chunk_reserve(struct final_chunk *c, uint64_t ops)
 {
-    uint8_t *col[TRACE_COLUMNS];
-    struct trace_op_state s = { .unit = o->unit,
-                                .unit_div = o->unit_div,
-                                .prev_time = ops[0].time_ns / o->unit,
-                                .ranked = 1 };
-    s.time_runs = final_times_repeat(o, ops, n);
-    uint8_t *p = o->buf;
-    for (int c = 0; c < TRACE_COLUMNS; c++)
-        col[c] = o->cols[c];
-    for (uint64_t i = 0; i < n; i++)
-        trace_encode_op(col, &s, &ops[i]);
-    trace_encode_ops_end(col, &s);
+    size_t need = (size_t)ops * TRACE_OP_COL_MAX, most = 0;
+    for (int k = 0; c->cap && k < FINAL_CHUNK_COLS; k++)
+        if ((size_t)(c->at[k] - c->col[k]) > most)
+            most = (size_t)(c->at[k] - c->col[k]);
+    if (c->cap - most >= need)
+        return 0;
+    size_t cap = c->cap ? 2 * c->cap : FINAL_CHUNK_FIRST_BYTES;
+    if (cap < most + need)
+        cap = most + need;
+    for (int k = 0; k < FINAL_CHUNK_COLS; k++) {
+        size_t used = c->cap ? (size_t)(c->at[k] - c->col[k]) : 0;
+        uint8_t *grown = realloc(c->col[k], cap);
+        if (!grown)
+            return -1;
+        c->col[k] = grown;
+        c->at[k] = grown + used;
+    }
+    c->cap = cap;
+    return 0;
+}
+
+/* Encodes op into c's columns, its time in both codings. */
+static inline void final_chunk_put(const struct final_out *o,
+                                   struct final_chunk *c,
+                                   const struct trace_op *op)
+{
+    uint64_t t = trace_div(&o->unit_div, op->time_ns);
+    if (c->n == 0) {           /* each chunk decodes on its own */
+        c->s = (struct trace_op_state){ .ranked = 1 };
+        c->base_time = c->s.prev_time = t;
+    }
+    uint64_t dt = trace_zigzag(t - c->s.prev_time);
+    c->same += c->n > 0 && dt == 0;
+    c->s.prev_time = t;
+    c->at[TRACE_COL_TIME] = trace_put_varint(c->at[TRACE_COL_TIME], dt);
+    c->at[FINAL_COL_RUNS] = trace_encode_time_runs(c->at[FINAL_COL_RUNS],
+                                                   &c->s.time_run, dt);
+    trace_encode_op_fields(c->at, &c->s, op);
+    c->n++;
+}
+
+/* Writes c's ops as one chunk and starts the next.  Runs of equal
+ * times pay when most ops share their time with the one before
+ * (sqlite3 at 1 us: 44 KB -> 30 KB); where few do, a run before every
+ * delta only adds a byte (images400 grew 6%), so such a chunk keeps a
+ * delta per op (OPS_RANKED). */
+static int final_chunk_write(struct final_out *o, struct final_chunk *c,
+                             uint32_t index)
+{
+    int runs = 2 * c->same >= c->n;
+    uint8_t *col[TRACE_COLUMNS], *end[TRACE_COLUMNS], *p = o->buf;
+    if (runs)                  /* the run that ends the chunk */
+        c->at[FINAL_COL_RUNS] = trace_put_varint(c->at[FINAL_COL_RUNS],
+                                                 c->s.time_run);
+    for (int k = 0; k < TRACE_COLUMNS; k++) {
+        int from = k == TRACE_COL_TIME && runs ? FINAL_COL_RUNS : k;
+        col[k] = c->col[from];
+        end[k] = c->at[from];
+    }
     p = trace_put_varint(p, index);
-    p = trace_put_varint(p, first);
-    p = trace_put_varint(p, n);
-    p = trace_put_varint(p, ops[0].time_ns / o->unit);
-    for (int c = 0; c < TRACE_COLUMNS - 1; c++)
-        p = trace_put_varint(p, (uint64_t)(col[c] - o->cols[c]));
-    for (int c = 0; c < TRACE_COLUMNS; c++) {
-        size_t len = (size_t)(col[c] - o->cols[c]);
-        memcpy(p, o->cols[c], len);
-        p += len;
+    p = trace_put_varint(p, c->first);
+    p = trace_put_varint(p, c->n);
+    p = trace_put_varint(p, c->base_time);
+    for (int k = 0; k < TRACE_COLUMNS - 1; k++)
+        p = trace_put_varint(p, (uint64_t)(end[k] - col[k]));
+    for (int k = 0; k < TRACE_COLUMNS; k++) {
+        memcpy(p, col[k], (size_t)(end[k] - col[k]));
+        p += end[k] - col[k];
     }
-    return final_put_chunk(o, s.time_runs ? TRACE_CHUNK_OPS_RUNS
-                                          : TRACE_CHUNK_OPS_RANKED,
+    c->first += c->n;
+    c->n = c->same = 0;
+    for (int k = 0; k < FINAL_CHUNK_COLS; k++)
+        c->at[k] = c->col[k];
+    return final_put_chunk(o, runs ? TRACE_CHUNK_OPS_RUNS
+                                   : TRACE_CHUNK_OPS_RANKED,
                            o->buf, (size_t)(p - o->buf));
+}
+
+int final_chunk_open(struct final_chunk *c, uint64_t ops)
+{
+    /* a chunk's worth at most: the columns restart when one is full */
+    return final_chunk_reserve(c, ops < FINAL_CHUNK_OPS ? ops
+                                                        : FINAL_CHUNK_OPS);
+}
+
+int final_chunk_add(struct final_out *o, struct final_chunk *c,
+                    uint32_t index, const struct trace_op *ops, uint64_t n)
+{
+    if (n == 0)
+        return 0;
+    if (final_chunk_open(c, n) < 0)
+        return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        final_chunk_put(o, c, &ops[i]);
+        if (c->n == FINAL_CHUNK_OPS && final_chunk_write(o, c, index) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int final_chunk_end(struct final_out *o, struct final_chunk *c,
+                    uint32_t index)
+{
+    return c->n ? final_chunk_write(o, c, index) : 0;
+}
+
+void final_chunk_release(struct final_chunk *c)
+{
+    for (int k = 0; k < FINAL_CHUNK_COLS; k++)
+        free(c->col[k]);
+    memset(c, 0, sizeof(*c));
 }
 
 static int final_put_thread(struct final_out *o, uint32_t index,
                             const struct trace_thread *t)
 {
-    for (uint64_t i = 0; i < t->op_count; i += FINAL_CHUNK_OPS) {
-        uint64_t n = t->op_count - i;
-        if (final_write_ops(o, index, &t->ops[i], i,
-                            n < FINAL_CHUNK_OPS ? n : FINAL_CHUNK_OPS) < 0)
-            return -1;
-    }
-    return 0;
+    struct final_chunk c = { 0 };
+    int rc = final_chunk_add(o, &c, index, t->ops, t->op_count);
+    if (rc == 0)
+        rc = final_chunk_end(o, &c, index);
+    final_chunk_release(&c);
+    return rc;
 }
 
 /* The OPS chunks of a trace in memory (ctx). */
@@ -209,16 +295,13 @@ static int final_put_all(struct final_out *o, const struct trace_raw *raw,
 
 int final_write_init(struct final_out *o, int level, uint64_t unit)
 {
-    int have_cols = 1;
     memset(o, 0, sizeof(*o));
     o->level = level;
     o->unit = unit ? unit : 1;
     o->unit_div = trace_div_by(o->unit);
     o->buf = malloc(FINAL_CHUNK_RAW);
     o->zctx = ZSTD_createCCtx();
-    for (int c = 0; c < TRACE_COLUMNS; c++)
-        have_cols &= (o->cols[c] = malloc(FINAL_COLUMN_BYTES)) != NULL;
-    return o->buf && o->zctx && have_cols ? 0 : -1;
+    return o->buf && o->zctx ? 0 : -1;
 }
 
 void final_write_release(struct final_out *o)
@@ -226,8 +309,6 @@ void final_write_release(struct final_out *o)
     free(o->buf);
     free(o->zbuf);
     ZSTD_freeCCtx(o->zctx);
-    for (int c = 0; c < TRACE_COLUMNS; c++)
-        free(o->cols[c]);
     memset(o, 0, sizeof(*o));
 }
 

@@ -74,8 +74,8 @@ static int finalize_release(struct finalize_ctx *f, uint32_t ti)
         t->cur_dropped = (e->kind == TRACE_FREE);
         return 0;
     }
-    finalize_depend(&t->cur, b, ti);
-    t->cur.old_slot = b->slot;
+    finalize_depend(t->cur, b, ti);
+    t->cur->old_slot = b->slot;
     int failed_realloc = e->kind != TRACE_FREE && e->ptr == 0 &&
                          op_bytes(e) != 0;
     if (failed_realloc) {          /* the old block stays live */
@@ -96,8 +96,8 @@ static void finalize_touch(struct finalize_ctx *f, uint32_t ti)
     struct addr_block *b = addr_map_find(&f->map, e->old_ptr);
     if (!b)
         return;
-    finalize_depend(&t->cur, b, ti);
-    t->cur.old_slot = b->slot;
+    finalize_depend(t->cur, b, ti);
+    t->cur->old_slot = b->slot;
     b->last_thread = ti;
     b->last_op = t->emitted;
 }
@@ -108,20 +108,19 @@ static int finalize_acquire(struct finalize_ctx *f, uint32_t ti)
     const struct trace_event *e = &t->ev;
     if (e->ptr == 0)
         return 0;
-    struct addr_block *b = addr_map_find(&f->map, e->ptr);
-    if (b) {                       /* its free was never recorded */
-        f->report.missing_frees++;
-        f->live_bytes -= b->bytes;
-        addr_map_remove(&f->map, b);
-    }
-    b = addr_map_insert(&f->map, e->ptr);
+    int live;
+    struct addr_block *b = addr_map_claim(&f->map, e->ptr, &live);
     if (!b)
         return -1;
+    if (live) {                    /* its free was never recorded: its */
+        f->report.missing_frees++; /* slot is retired, the cell reused */
+        f->live_bytes -= b->bytes;
+    }
     b->bytes = op_bytes(e);
     b->slot = take_slot(f, t);
     b->last_thread = ti;
     b->last_op = t->emitted;
-    t->cur.slot = b->slot;
+    t->cur->slot = b->slot;
     f->live_bytes += b->bytes;
     if (f->live_bytes > f->peak_live_bytes)
         f->peak_live_bytes = f->live_bytes;

@@ -9,15 +9,16 @@
  * fills, while the merge goes on; the compressed chunks wait in memory
  * until the merge ends (the summary, written first, needs every
  * thread's op count).  So the ops of a trace are never all in memory
- * at once: a chunk's buffer (3 MiB) per thread and the batches, where
- * the whole-trace path (trace_finalize, then trace_write_final) holds
- * 48 bytes an op, 39 MiB for a 808,000-op larson recording.  On these
- * VMs touching fresh pages is much of the cost: the batches are few
- * and reused, so the merge, the slower of the two threads, writes into
- * memory that is mapped and cached (larson, 4 threads: handing over
- * whole chunks, its page faults were a sixth of its time), and the
- * worker touches the chunks.  The file is byte for byte the one the
- * whole-trace path writes.
+ * at once: the batches and each thread's chunk, encoded op by op as
+ * batches arrive (final_chunk_add), where the whole-trace path
+ * (trace_finalize, then trace_write_final) holds 48 bytes an op,
+ * 39 MiB for a 808,000-op larson recording.  On these VMs touching
+ * fresh pages is much of the cost: the batches are few and reused,
+ * so the merge, the slower of the two threads, writes into memory that
+ * is mapped and cached (larson, 4 threads: handing over whole chunks,
+ * its page faults were a sixth of its time), and the merge builds
+ * each op in its batch (finalize_sink).  The file is byte for byte the
+ * one the whole-trace path writes.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -32,15 +33,20 @@
 /* Batches queued for the worker before the merge waits for it: enough
  * to ride out a chunk's compression. */
 #define STREAM_IN_FLIGHT 16
+/* Batches queued before the merge wakes a sleeping worker (it sleeps
+ * only with none queued, and takes all there are).  The worker is the
+ * faster of the two, so a wake-up per batch was one per 4,096 ops:
+ * each an inter-processor interrupt, dear in a VM (perf, larson 4
+ * threads: some 2 ms of the merge thread's 50).  Below STREAM_IN_FLIGHT, so the
+ * merge never waits on a worker that was not woken. */
+#define STREAM_WAKE_AT 4
+/* The fewest bytes an event takes: its tag and its time delta. */
+#define STREAM_EVENT_MIN_BYTES 2
 
 struct stream_thread {
     struct trace_op *batch;   /* the merge's: ops not handed over */
     uint32_t batch_count;
-    struct trace_op *ops;     /* the worker's: the chunk being filled */
-    uint64_t count;           /* ops in it */
-    uint64_t first;           /* op number of its first op */
-    uint64_t cap;             /* its length: a chunk, or the whole
-                                 thread if that is shorter */
+    struct final_chunk chunk; /* the worker's: the chunk being encoded */
     struct final_bytes chunks;/* finished chunks, compressed; only the
                                  worker appends, until it is joined */
 };
@@ -67,39 +73,36 @@ struct stream {
                                              stay in order */
     struct stream_job *spares;/* batches the worker is done with */
     unsigned in_flight;       /* jobs queued or being taken */
+    unsigned queued;          /* jobs queued, not yet taken */
     int stop, failed;
 };
 
-/* Encodes thread ti's chunk so far (the worker's, or after it ends). */
-static void stream_encode(struct stream *s, uint32_t ti)
-{
-    struct stream_thread *t = &s->threads[ti];
-    if (t->count == 0)
-        return;
-    s->out.keep = &t->chunks;
-    if (final_write_ops(&s->out, ti, t->ops, t->first, t->count) < 0)
-        s->failed = 1;
-    s->out.keep = NULL;
-    t->first += t->count;
-    t->count = 0;
-}
-
 /* Appends batch j to its thread's chunk, stamps made nanoseconds
- * (finalize_sink), encoding each chunk that fills. */
-static void stream_take(struct stream *s, const struct stream_job *j)
+ * (finalize_sink) in place, encoding and compressing each chunk that
+ * fills. */
+static void stream_take(struct stream *s, struct stream_job *j)
 {
     struct stream_thread *t = &s->threads[j->thread];
-    for (uint32_t i = 0; i < j->count && !s->failed; i++) {
-        if (!t->ops && !(t->ops = malloc(t->cap * sizeof(*t->ops)))) {
-            s->failed = 1;
-            break;
-        }
-        t->ops[t->count] = j->ops[i];
-        t->ops[t->count].time_ns = finalize_stamp_ns_by(s->header, &s->hz,
-                                                        j->ops[i].time_ns);
-        if (++t->count == t->cap)
-            stream_encode(s, j->thread);
-    }
+    if (s->failed)             /* the file will not be written */
+        return;
+    for (uint32_t i = 0; i < j->count; i++)
+        j->ops[i].time_ns = finalize_stamp_ns_by(s->header, &s->hz,
+                                                 j->ops[i].time_ns);
+    s->out.keep = &t->chunks;
+    if (final_chunk_add(&s->out, &t->chunk, j->thread, j->ops,
+                        j->count) < 0)
+        s->failed = 1;
+    s->out.keep = NULL;
+}
+
+/* Encodes thread ti's last, partial chunk (after the worker ends). */
+static void stream_end(struct stream *s, uint32_t ti)
+{
+    struct stream_thread *t = &s->threads[ti];
+    s->out.keep = &t->chunks;
+    if (final_chunk_end(&s->out, &t->chunk, ti) < 0)
+        s->failed = 1;
+    s->out.keep = NULL;
 }
 
 static void *stream_worker(void *arg)
@@ -113,6 +116,7 @@ static void *stream_worker(void *arg)
         if (!j)
             break;                       /* stopped, queue drained */
         s->queue = j->next;
+        s->queued--;
         pthread_mutex_unlock(&s->lock);
         stream_take(s, j);               /* the slow part, unlocked */
         pthread_mutex_lock(&s->lock);
@@ -141,10 +145,12 @@ static struct stream_job *stream_submit(struct stream *s,
         s->queue = j;
     s->queue_end = j;
     s->in_flight++;
+    s->queued++;
     struct stream_job *spare = s->spares;
     if (spare)
         s->spares = spare->next;
-    pthread_cond_signal(&s->changed);
+    if (s->queued >= STREAM_WAKE_AT)
+        pthread_cond_signal(&s->changed);
     pthread_mutex_unlock(&s->lock);
     return spare;
 }
@@ -177,18 +183,28 @@ static int stream_flush(struct stream *s, uint32_t ti)
     return !s->have_worker && s->failed ? -1 : 0;
 }
 
-static int stream_put(void *ctx, uint32_t ti, const struct trace_op *op)
+/* Where thread ti's next op is built: its batch (a new one if it has
+ * none); NULL if out of memory. */
+static struct trace_op *stream_next(void *ctx, uint32_t ti)
 {
     struct stream *s = ctx;
     struct stream_thread *t = &s->threads[ti];
     if (!t->batch) {
         struct stream_job *j = malloc(sizeof(*j));
         if (!j)
-            return -1;
+            return NULL;
         t->batch = j->ops;
     }
-    t->batch[t->batch_count++] = *op;
-    return t->batch_count == STREAM_BATCH_OPS ? stream_flush(s, ti) : 0;
+    return &t->batch[t->batch_count];
+}
+
+static struct trace_op *stream_put(void *ctx, uint32_t ti)
+{
+    struct stream *s = ctx;
+    struct stream_thread *t = &s->threads[ti];
+    if (++t->batch_count == STREAM_BATCH_OPS && stream_flush(s, ti) < 0)
+        return NULL;
+    return stream_next(ctx, ti);
 }
 
 /* The finished chunks, thread by thread: final_write_file's middle. */
@@ -203,6 +219,20 @@ static int stream_put_threads(struct final_out *o, void *ctx)
     return 0;
 }
 
+/* The most ops thread t can output: its events and a start mark; if
+ * they are not counted yet (trace_raw_load_unchecked), as many as its
+ * bytes could hold (an event is at least a tag and a time). */
+static uint64_t stream_most_ops(const struct trace_raw *raw,
+                                const struct trace_raw_thread *t)
+{
+    if (!raw->pending)
+        return t->count + 1;
+    uint64_t bytes = 0;
+    for (size_t c = 0; c < t->chunk_count; c++)
+        bytes += (uint64_t)(t->chunks[c].end - t->chunks[c].p);
+    return bytes / STREAM_EVENT_MIN_BYTES + 1;
+}
+
 static int stream_init(struct stream *s, const struct trace_raw *raw,
                        int level, uint64_t unit)
 {
@@ -213,10 +243,10 @@ static int stream_init(struct stream *s, const struct trace_raw *raw,
     s->threads = calloc(raw->thread_count + 1, sizeof(*s->threads));
     if (!s->threads || final_write_init(&s->out, level, unit) < 0)
         return -1;
-    for (uint32_t i = 0; i < s->thread_count; i++) {
-        uint64_t most = raw->threads[i].count + 1;  /* + a start mark */
-        s->threads[i].cap = most < FINAL_CHUNK_OPS ? most : FINAL_CHUNK_OPS;
-    }
+    for (uint32_t i = 0; i < s->thread_count; i++)
+        if (final_chunk_open(&s->threads[i].chunk,
+                             stream_most_ops(raw, &raw->threads[i])) < 0)
+            return -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->changed, NULL);
     s->have_worker = pthread_create(&s->worker, NULL, stream_worker, s) == 0;
@@ -255,7 +285,7 @@ static void stream_release(struct stream *s)
     for (uint32_t i = 0; i < s->thread_count; i++) {
         if (s->threads[i].batch)
             free(stream_job_of(&s->threads[i]));
-        free(s->threads[i].ops);
+        final_chunk_release(&s->threads[i].chunk);
         free(s->threads[i].chunks.data);
     }
     free(s->threads);
@@ -277,7 +307,7 @@ static int stream_summary(const struct stream *s, const struct finalize_ctx *f,
         return -1;
     for (uint32_t i = 0; i < s->thread_count; i++) {
         sum->threads[i].tid = raw->threads[i].tid;
-        sum->threads[i].op_count = s->threads[i].first;
+        sum->threads[i].op_count = s->threads[i].chunk.first;
     }
     finalize_summary(f, raw, sum);
     return 0;
@@ -294,20 +324,21 @@ int trace_finalize_write(const char *path, const struct trace_raw *raw,
     memset(sum, 0, sizeof(*sum));
     int rc = stream_init(&s, raw, level, unit);
     if (rc == 0)
-        rc = finalize_run(&f, raw, (struct finalize_sink){ stream_put, &s });
+        rc = finalize_run(&f, raw, (struct finalize_sink){ stream_next,
+                                                      stream_put, &s });
     for (uint32_t i = 0; rc == 0 && i < s.thread_count; i++)
         rc = stream_flush(&s, i);
     if (stream_join(&s) < 0)
         rc = -1;
     for (uint32_t i = 0; rc == 0 && i < s.thread_count; i++)
-        stream_encode(&s, i);          /* the partial chunks */
+        stream_end(&s, i);             /* the partial chunks */
     if (s.failed)
         rc = -1;
     if (rc == 0)
         rc = stream_summary(&s, &f, raw, sum);
-    if (rc < 0)
+    if (rc < 0 && !decode_pending_error(raw, err, err_len))
         trace_error(err, err_len, path, 0, "out of memory finalising");
-    else
+    else if (rc == 0)
         rc = final_write_file(path, &s.out, raw, sum, stream_put_threads,
                               &s, err, err_len);
     if (rc == 0 && report)

@@ -161,10 +161,31 @@ int decode_jobs_run(struct decode_jobs *jobs, struct trace_raw *raw,
                     const char *name, char *err, size_t err_len);
 void decode_jobs_free(struct decode_jobs *jobs);
 
+/* The jobs of a file read unchecked (trace_raw_load_unchecked), kept
+ * for the check that says what is wrong, if finalising finds damage. */
+struct decode_pending {
+    struct decode_jobs jobs;  /* their chunks handed to the threads */
+    char *name;               /* the file, for messages */
+};
+
+/* Hands the jobs' chunks to their threads unchecked (counts 0) and
+ * keeps the jobs in raw->pending; 0, or -1 with the reason in err. */
+int decode_jobs_defer(struct decode_jobs *jobs, struct trace_raw *raw,
+                      const char *name, char *err, size_t err_len);
+/* Checks raw's pending events, if any, as trace_raw_load would have:
+ * 0 (raw as if loaded checked), or -1 with the first damage in err. */
+int decode_pending_check(struct trace_raw *raw, char *err, size_t err_len);
+/* 1 with the first damage of raw's pending events in err, else 0. */
+int decode_pending_error(const struct trace_raw *raw, char *err,
+                         size_t err_len);
+void decode_pending_free(struct trace_raw *raw);
+
 /* Decodes data (size bytes, which raw may point into: see
- * trace_raw.kept) into raw; 0, or -1 with raw empty. */
+ * trace_raw.kept) into raw, checking every event if `check`, else
+ * leaving them to decode_pending_*; 0, or -1 with raw empty. */
 int decode_read(const char *name, const uint8_t *data, size_t size,
-                struct trace_raw *raw, char *err, size_t err_len);
+                struct trace_raw *raw, int check, char *err,
+                size_t err_len);
 /* Whether raw's events point into the input given to decode_read. */
 int decode_borrows(const struct trace_raw *raw);
 
@@ -173,6 +194,8 @@ struct decode_cursor {
     const struct trace_raw_chunk *next, *last; /* chunks still to read */
     const uint8_t *p, *end;
     struct trace_codec_state s;
+    uint64_t last_time;       /* the latest chunk end read, as the
+                                 check's trace_raw.last_clock_ns */
 };
 
 void decode_cursor_init(struct decode_cursor *c,
@@ -214,6 +237,11 @@ struct addr_block *addr_map_find(struct addr_map *m, uint64_t addr);
 /* Inserts a cell for addr (absent); NULL if out of memory. */
 struct addr_block *addr_map_insert(struct addr_map *m, uint64_t addr);
 void addr_map_remove(struct addr_map *m, struct addr_block *b);
+/* addr's cell (addr non-zero): *found says whether it was there, else
+ * it is inserted, as a new block; one probe for an allocation's lookup
+ * and insertion.  NULL if out of memory. */
+struct addr_block *addr_map_claim(struct addr_map *m, uint64_t addr,
+                                  int *found);
 
 /* ---- finalize.c, finalize_step.c: events into ops ---- */
 
@@ -225,13 +253,22 @@ void addr_map_remove(struct addr_map *m, struct addr_block *b);
  * writing a file (finalize_stream.c) needs memory for its chunks, not
  * for the whole trace.
  *
- * A sink receives thread `thread`'s next output op; 0, or -1 to stop.
+ * A sink holds each thread's next output op: `next` says where the
+ * merge builds a thread's first, and `put` takes the op built there
+ * once it is complete and says where the next goes (NULL when out of
+ * memory or to stop); an op that leaves the output is never put, and
+ * the next one is built over it.  Built in place, an op
+ * is written once, field by field, and never copied whole: the copies
+ * reloaded fields just stored one by one as 16-byte words, which the
+ * CPU cannot forward from the store buffer (perf, larson 4 threads:
+ * the two copies took 17 of the merge thread's 63 ms, 7 in place).
  * The op's time_ns is still the recorder's stamp: the sink turns it
  * into nanoseconds (finalize_stamp_ns), so a sink with a thread of its
  * own takes that work off the merge.
  */
 struct finalize_sink {
-    int (*put)(void *ctx, uint32_t thread, const struct trace_op *op);
+    struct trace_op *(*next)(void *ctx, uint32_t thread);
+    struct trace_op *(*put)(void *ctx, uint32_t thread);
     void *ctx;
 };
 
@@ -243,7 +280,10 @@ struct finalize_thread {
     struct decode_cursor in;  /* the events after ev */
     struct trace_event ev;    /* merge cursor: the event ... */
     int part;                 /* ... and part (1: a realloc's acquire) */
-    struct trace_op cur;      /* the op of ev, being built */
+    int live;                 /* ev holds an event: the stream is open */
+    struct trace_op *cur;     /* the op of ev, being built (in the
+                                 sink's memory) */
+    struct trace_op *place;   /* where the sink takes the next op */
     int cur_dropped;          /* cur leaves the output (dropped free) */
     uint32_t *free_slots;     /* this thread's reusable slot ids */
     size_t free_count, free_cap;
@@ -260,6 +300,7 @@ struct finalize_ctx {
     struct addr_map map;
     uint32_t slot_count;
     uint64_t live_bytes, peak_live_bytes;
+    uint64_t last_clock;      /* the latest event stamp (chunk ends) */
     struct trace_finalize_report report;
     finalize_key_t *heap;     /* min-heap of the live threads' keys */
     size_t heap_len;
@@ -337,7 +378,6 @@ struct final_out {
     uint64_t unit;            /* ns per stored time unit */
     struct trace_div unit_div;/* ... as a divider */
     uint8_t *buf;             /* payload being built */
-    uint8_t *cols[TRACE_COLUMNS]; /* OPS columns being built */
     uint8_t *zbuf;            /* chunk header + compressed payload */
     size_t zcap;
     /* One context for every chunk, as zstd advises: ZSTD_compress()
@@ -350,10 +390,42 @@ struct final_out {
 int final_write_init(struct final_out *o, int level, uint64_t unit);
 void final_write_release(struct final_out *o);
 
-/* One OPS chunk of thread `index`: its n ops from op number `first`,
- * which ops points at. */
-int final_write_ops(struct final_out *o, uint32_t index,
-                    const struct trace_op *ops, uint64_t first, uint64_t n);
+/* The time column coded as runs (OPS_RUNS), beside the per-op deltas
+ * in TRACE_COL_TIME: which one a chunk keeps is known at its end. */
+#define FINAL_COL_RUNS TRACE_COLUMNS
+#define FINAL_CHUNK_COLS (TRACE_COLUMNS + 1)
+
+/*
+ * A thread's OPS chunk, encoded op by op as its ops arrive, so its ops
+ * are never kept (a whole chunk of them was 3 MiB a thread to fill,
+ * fault in and read again).  Both time codings are built, since the
+ * choice between them counts the whole chunk's repeated times.
+ */
+struct final_chunk {
+    uint8_t *col[FINAL_CHUNK_COLS];   /* column buffers ... */
+    uint8_t *at[FINAL_CHUNK_COLS];    /* ... and their ends so far */
+    size_t cap;               /* bytes each column buffer holds */
+    struct trace_op_state s;  /* the slot and edge codings' state */
+    uint64_t first;           /* op number of the chunk's first op */
+    uint64_t n;               /* ops in it */
+    uint64_t base_time;       /* its first op's time, in units */
+    uint64_t same;            /* ops whose time repeats the one before */
+};
+
+/* Room in c's columns for `ops` more ops (a chunk's worth at most),
+ * all at once, touched only as the columns fill: grown as ops came,
+ * they were copied at every doubling (a fifth of finalising's page
+ * faults on larson, 4 threads).  0, or -1 (out of memory). */
+int final_chunk_open(struct final_chunk *c, uint64_t ops);
+/* Appends thread `index`'s next n ops (times in ns) to its chunk c,
+ * writing each chunk that fills; 0, or -1 (out of memory, or writing
+ * failed).  final_chunk_end writes the last, partial chunk, and
+ * final_chunk_release frees c (zeroed to begin). */
+int final_chunk_add(struct final_out *o, struct final_chunk *c,
+                    uint32_t index, const struct trace_op *ops, uint64_t n);
+int final_chunk_end(struct final_out *o, struct final_chunk *c,
+                    uint32_t index);
+void final_chunk_release(struct final_chunk *c);
 
 /* Writes the file at path (via a temporary file renamed into place):
  * header and summary from raw and t (t's threads need tid and

@@ -63,8 +63,8 @@ static void load_unmap(const uint8_t *data, size_t size)
         munmap((void *)data, size);
 }
 
-int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
-                   size_t err_len)
+static int load_raw(const char *path, struct trace_raw *raw, int check,
+                    char *err, size_t err_len)
 {
     static const uint8_t empty[1];
     const uint8_t *data;
@@ -72,7 +72,7 @@ int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
     memset(raw, 0, sizeof(*raw));
     if (load_map(path, &data, &size, err, err_len) < 0)
         return -1;
-    int rc = decode_read(path, data ? data : empty, size, raw, err,
+    int rc = decode_read(path, data ? data : empty, size, raw, check, err,
                          err_len);
     if (rc == 0 && data && decode_borrows(raw)) {
         raw->kept = (void *)data;         /* raw's now: the events */
@@ -84,10 +84,26 @@ int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
     return rc;
 }
 
+int trace_raw_load(const char *path, struct trace_raw *raw, char *err,
+                   size_t err_len)
+{
+    return load_raw(path, raw, 1, err, err_len);
+}
+
+int trace_raw_load_unchecked(const char *path, struct trace_raw *raw,
+                             char *err, size_t err_len)
+{
+    return load_raw(path, raw, 0, err, err_len);
+}
+
 int trace_raw_to_trace(struct trace_raw *raw, struct trace *out,
                        struct trace_finalize_report *report, char *err,
                        size_t err_len)
 {
+    if (!raw->final && decode_pending_check(raw, err, err_len) < 0) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
     if (!raw->final)
         return trace_finalize(raw, out, report, err, err_len);
     return final_read_take(raw, out, report, err, err_len);

@@ -83,7 +83,6 @@ static inline uint64_t trace_div(const struct trace_div *v, uint64_t x)
 
 struct trace_op_state {
     uint64_t unit;              /* ns per time unit, >= 1 */
-    struct trace_div unit_div;  /* the encoder's: unit as a divider */
     uint64_t prev_time;         /* in units */
     uint64_t prev_dep_op;
     uint32_t slot_hint;         /* OPS */
@@ -187,25 +186,28 @@ static inline void trace_encode_slots(uint8_t *col[TRACE_COLUMNS],
         trace_op_update_hint(s, op);
 }
 
-static inline void trace_encode_op(uint8_t *col[TRACE_COLUMNS],
-                                   struct trace_op_state *s,
-                                   const struct trace_op *op)
+/* The time column's codings of an op's zigzag time delta dt: one
+ * varint an op, or (OPS_RUNS) runs of zero deltas, *run counting the
+ * zeros not yet written. */
+static inline uint8_t *trace_encode_time_runs(uint8_t *col, uint64_t *run,
+                                              uint64_t dt)
+{
+    if (dt == 0) {
+        ++*run;
+        return col;
+    }
+    col = trace_put_varint(col, *run);
+    *run = 0;
+    return trace_put_varint(col, dt - 1);
+}
+
+/* An op's columns but the time's. */
+static inline void trace_encode_op_fields(uint8_t *col[TRACE_COLUMNS],
+                                          struct trace_op_state *s,
+                                          const struct trace_op *op)
 {
     unsigned fields = trace_event_fields(op->kind);
     unsigned tag = op->kind;
-    uint64_t t = trace_div(&s->unit_div, op->time_ns);
-    uint64_t dt = trace_zigzag(t - s->prev_time);
-    s->prev_time = t;
-    if (!s->time_runs) {
-        col[TRACE_COL_TIME] = trace_put_varint(col[TRACE_COL_TIME], dt);
-    } else if (dt == 0) {
-        s->time_run++;
-    } else {
-        col[TRACE_COL_TIME] = trace_put_varint(col[TRACE_COL_TIME],
-                                               s->time_run);
-        col[TRACE_COL_TIME] = trace_put_varint(col[TRACE_COL_TIME], dt - 1);
-        s->time_run = 0;
-    }
     if (op->old_slot == TRACE_NO_SLOT)
         tag |= TRACE_OP_NO_OLD;
     if (fields & TRACE_F_ARG)
@@ -225,17 +227,6 @@ static inline void trace_encode_op(uint8_t *col[TRACE_COLUMNS],
         s->prev_dep_op = op->dep_op;
     }
     *col[TRACE_COL_TAG]++ = (uint8_t)tag;
-}
-
-/* After a chunk's last op: OPS_RUNS closes its time column with the
- * run of zero deltas that ends the chunk. */
-static inline void trace_encode_ops_end(uint8_t *col[TRACE_COLUMNS],
-                                        struct trace_op_state *s)
-{
-    if (s->time_runs)
-        col[TRACE_COL_TIME] = trace_put_varint(col[TRACE_COL_TIME],
-                                               s->time_run);
-    s->time_run = 0;
 }
 
 #endif
