@@ -177,8 +177,12 @@ static int final_op_time(struct final_cols *k, struct trace_op_state *s,
         *dt = 0;
         return 0;
     }
-    if (decode_varint(d, dt, "time delta") < 0 || *dt == UINT64_MAX ||
-        decode_varint(d, &s->time_run, "run of equal times") < 0)
+    size_t at = decode_offset(d);
+    if (decode_varint(d, dt, "time delta") < 0)
+        return -1;
+    if (*dt == UINT64_MAX)       /* stored less 1: it would wrap */
+        return final_fail(d, at, "a time delta below 2^64 - 1");
+    if (decode_varint(d, &s->time_run, "run of equal times") < 0)
         return -1;
     (*dt)++;
     return 0;
