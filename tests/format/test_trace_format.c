@@ -376,6 +376,73 @@ static void test_bad_event_tag_is_refused_with_offset(void)
     CHECK(strstr(err, want) != NULL);
 }
 
+/* Writes b to a temporary file; its path in path (PATH_CAP bytes). */
+static void b_to_file(const struct builder *b, char *path)
+{
+    snprintf(path, PATH_CAP, "/tmp/mallard-test-XXXXXX");
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, b->buf, b->len) == (ssize_t)b->len);
+    close(fd);
+}
+
+/* Finalises the file at in to out through the load that leaves the
+ * events unchecked (mallard record's) or the one that checks them;
+ * 0, or -1 with the message in err. */
+static int b_finalize(const char *in, const char *out, int checked,
+                      char *err)
+{
+    struct trace_raw raw;
+    struct trace sum;
+    struct trace_finalize_report report;
+    int rc = checked ? trace_raw_load(in, &raw, err, ERR_CAP)
+                     : trace_raw_load_unchecked(in, &raw, err, ERR_CAP);
+    if (rc < 0)
+        return -1;
+    rc = trace_finalize_write(out, &raw, 1, 1, &sum, &report, err,
+                              ERR_CAP);
+    if (rc == 0)
+        trace_free(&sum);
+    trace_raw_free(&raw);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A trace whose second event has kind 15: checksums sound. */
+static void bad_tag_trace(struct builder *b)
+{
+    uint8_t payload[TRACE_EVENTS_PREAMBLE_MAX + 8];
+    uint8_t *p = trace_put_events_preamble(payload, 0, 100, 0, 10);
+    *p++ = TRACE_THREAD_START;       /* a good event, then a bad one */
+    *p++ = 0;
+    *p++ = 0x0f;
+    *p++ = 0;
+    b_start(b);
+    b_chunk(b, TRACE_CHUNK_EVENTS, payload, (size_t)(p - payload));
+}
+
+/* mallard record's load leaves the events to the finaliser, which
+ * decodes them anyway: a damaged event gives the same message as the
+ * checking load, and no file; a sound trace a file. */
+static void test_unchecked_load_reports_what_the_check_would(void)
+{
+    struct builder bad;
+    char in[PATH_CAP], out[PATH_CAP + 8], err1[ERR_CAP], err2[ERR_CAP];
+    b_to_file(small_trace(), in);
+    snprintf(out, sizeof(out), "%s.out", in);
+    CHECK(b_finalize(in, out, 0, err1) == 0);
+    CHECK(access(out, F_OK) == 0);
+    unlink(out);
+    unlink(in);
+    bad_tag_trace(&bad);
+    b_to_file(&bad, in);
+    snprintf(out, sizeof(out), "%s.out", in);
+    CHECK(b_finalize(in, out, 1, err1) < 0);
+    CHECK(b_finalize(in, out, 0, err2) < 0);
+    CHECK(strstr(err1, "expected an event tag") != NULL);
+    CHECK(strcmp(err1, err2) == 0);
+    CHECK(access(out, F_OK) != 0);
+    unlink(in);
+}
+
 static int same_op(const struct trace_op *a, const struct trace_op *b)
 {
     return a->time_ns == b->time_ns && a->size == b->size &&
@@ -630,6 +697,7 @@ int main(int argc, char **argv)
     test_wrong_version_is_refused();
     test_unknown_chunk_type_is_skipped();
     test_bad_event_tag_is_refused_with_offset();
+    test_unchecked_load_reports_what_the_check_would();
     test_final_form_round_trips_ops();
     CHECK_DONE();
 }
