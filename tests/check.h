@@ -1,7 +1,8 @@
 /*
  * check.h - the unit tests' assertion: CHECK(cond) reports the failing
- * line and counts it, so one run shows every failure; CHECK_DONE() ends
- * main with the count as the exit status (meson's test protocol).
+ * line (CHECK_MSG adds what was found) and counts it, so one run shows
+ * every failure; CHECK_DONE() ends main with the count as the exit
+ * status (meson's test protocol).
  */
 #ifndef MALLARD_TEST_CHECK_H
 #define MALLARD_TEST_CHECK_H
@@ -18,6 +19,17 @@ static int check_failures;
     if (!(cond)) { \
         fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
                 #cond); \
+        check_failures++; \
+    } \
+} while (0)
+
+/* CHECK with a printf-style account of what was found instead. */
+#define CHECK_MSG(cond, ...) do { \
+    if (!(cond)) { \
+        fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, \
+                #cond); \
+        fprintf(stderr, __VA_ARGS__); \
+        fputc('\n', stderr); \
         check_failures++; \
     } \
 } while (0)

@@ -9,20 +9,8 @@
 #include <string.h>
 
 #include "builder.h"
+#include "check.h"
 #include "none.h"
-
-static int test_failures;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__,       \
-                    #cond);                                               \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fputc('\n', stderr);                                          \
-            test_failures++;                                              \
-        }                                                                 \
-    } while (0)
 
 /* A block live during the check. */
 struct live_block {
@@ -105,11 +93,11 @@ static uint64_t test_check_layout(const struct replay_image *image,
         struct live_block b = { offset[i], n ? n : 1, test_asked(op, x),
                                 op->slot };
         uint64_t align = none_op_align(op, x);
-        CHECK(align <= 1 || b.off % align == 0, "op %llu: offset %llu "
+        CHECK_MSG(align <= 1 || b.off % align == 0, "op %llu: offset %llu "
               "for alignment %llu", (unsigned long long)i,
               (unsigned long long)b.off, (unsigned long long)align);
         for (size_t j = 0; j < count; j++)
-            CHECK(b.off + b.bytes <= live[j].off ||
+            CHECK_MSG(b.off + b.bytes <= live[j].off ||
                   live[j].off + live[j].bytes <= b.off,
                   "op %llu at %llu+%llu overlaps a live block at "
                   "%llu+%llu", (unsigned long long)i,
@@ -136,7 +124,7 @@ static struct replay_image *test_image(struct builder *b)
     opt.bump = 1;
     struct replay_image *image = replay_image_build(&b->trace, &opt, 0, &fd,
                                                     err, sizeof(err));
-    CHECK(image != NULL, "image: %s", err);
+    CHECK_MSG(image != NULL, "image: %s", err);
     return image;
 }
 
@@ -149,9 +137,9 @@ static double test_layout(struct builder *b, const char *what)
         return 0;
     uint32_t *offset = calloc(image->total_ops + 1, sizeof(*offset));
     uint64_t extent = none_pack(image, offset, 1ull << 32);
-    CHECK(extent != UINT64_MAX, "%s: no layout", what);
+    CHECK_MSG(extent != UINT64_MAX, "%s: no layout", what);
     uint64_t peak = test_check_layout(image, offset);
-    CHECK(peak == (uint64_t)b->peak, "%s: peak %llu, builder's %lld", what,
+    CHECK_MSG(peak == (uint64_t)b->peak, "%s: peak %llu, builder's %lld", what,
           (unsigned long long)peak, (long long)b->peak);
     double ratio = (double)extent / (double)(peak ? peak : 1);
     printf("%s: layout %llu bytes for %llu live (%.3fx)\n", what,
@@ -197,7 +185,7 @@ static void test_many_blocks_pack_tightly(void)
     struct builder b;
     test_churn(&b, 2000, 60000, 512);
     double ratio = test_layout(&b, "60,000 blocks of 1-512 B");
-    CHECK(ratio >= 1.0 && ratio < 1.10, "%.3fx the peak", ratio);
+    CHECK_MSG(ratio >= 1.0 && ratio < 1.10, "%.3fx the peak", ratio);
     builder_free(&b);
 }
 
@@ -208,7 +196,7 @@ static void test_few_big_blocks_pack_tightly(void)
     test_churn(&b, 12, 400, 8u << 20);
     double ratio = test_layout(&b, "412 blocks of 1 B-8 MiB");
     /* sizes uniform at random are harder than images400's (1.006x) */
-    CHECK(ratio >= 1.0 && ratio < 1.20, "%.3fx the peak", ratio);
+    CHECK_MSG(ratio >= 1.0 && ratio < 1.20, "%.3fx the peak", ratio);
     builder_free(&b);
 }
 
@@ -218,11 +206,11 @@ static void test_cross_thread_blocks_do_not_overlap(void)
     struct builder b;
     builder_cross(&b, 4, 300, 8);
     double ratio = test_layout(&b, "4 threads, crossing");
-    CHECK(ratio >= 1.0, "%.3fx the peak", ratio);
+    CHECK_MSG(ratio >= 1.0, "%.3fx the peak", ratio);
     builder_free(&b);
     builder_mixed(&b, 200);     /* every kind, aligned ones included */
     ratio = test_layout(&b, "every call kind");
-    CHECK(ratio >= 1.0, "%.3fx the peak", ratio);
+    CHECK_MSG(ratio >= 1.0, "%.3fx the peak", ratio);
     builder_free(&b);
 }
 
@@ -231,6 +219,5 @@ int main(void)
     test_many_blocks_pack_tightly();
     test_few_big_blocks_pack_tightly();
     test_cross_thread_blocks_do_not_overlap();
-    printf("%d failure(s)\n", test_failures);
-    return test_failures != 0;
+    CHECK_DONE();
 }

@@ -10,23 +10,12 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "check.h"
 #include "cycles.h"
 #include "run.h"
 
 #define TEST_WATCHDOG_S 100   /* a deadlock fails the test, not CI */
 
-static int test_failures;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__,       \
-                    #cond);                                               \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fputc('\n', stderr);                                          \
-            test_failures++;                                              \
-        }                                                                 \
-    } while (0)
 
 static struct replay_result test_result;
 
@@ -38,11 +27,11 @@ static struct replay_image *test_replay(struct builder *b,
     int fd;
     struct replay_image *image = replay_image_build(&b->trace, opt, 0, &fd,
                                                     err, sizeof(err));
-    CHECK(image != NULL, "image: %s", err);
+    CHECK_MSG(image != NULL, "image: %s", err);
     if (!image)
         return NULL;
     replay_run(image, &test_result, NULL);
-    CHECK(test_result.status == REPLAY_OK, "run: %s", test_result.message);
+    CHECK_MSG(test_result.status == REPLAY_OK, "run: %s", test_result.message);
     return image;
 }
 
@@ -50,7 +39,7 @@ static void test_counts_are(const struct builder *b, uint64_t times)
 {
     uint64_t total = 0;
     for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++) {
-        CHECK(test_result.kind_ops[k] == b->kind_counts[k] * times,
+        CHECK_MSG(test_result.kind_ops[k] == b->kind_counts[k] * times,
               "%s: replayed %llu, recorded %llu x %llu",
               replay_kind_name(k),
               (unsigned long long)test_result.kind_ops[k],
@@ -58,7 +47,7 @@ static void test_counts_are(const struct builder *b, uint64_t times)
               (unsigned long long)times);
         total += b->kind_counts[k] * times;
     }
-    CHECK(test_result.ops == total, "ops %llu, expected %llu",
+    CHECK_MSG(test_result.ops == total, "ops %llu, expected %llu",
           (unsigned long long)test_result.ops, (unsigned long long)total);
 }
 
@@ -73,12 +62,12 @@ static void test_cross_thread_usable_size(void)
     builder_options(&opt);
     struct replay_image *image = test_replay(&b, &opt);
     if (image) {
-        CHECK(image->kind_counts[TRACE_USABLE_SIZE] == 400 &&
+        CHECK_MSG(image->kind_counts[TRACE_USABLE_SIZE] == 400 &&
               image->usable_size_not_called == 200, "usable %llu, not "
               "called %llu", (unsigned long long)
               image->kind_counts[TRACE_USABLE_SIZE],
               (unsigned long long)image->usable_size_not_called);
-        CHECK(test_result.kind_ops[TRACE_USABLE_SIZE] == 200,
+        CHECK_MSG(test_result.kind_ops[TRACE_USABLE_SIZE] == 200,
               "usable_size calls %llu", (unsigned long long)
               test_result.kind_ops[TRACE_USABLE_SIZE]);
         replay_image_unmap(image);
@@ -95,7 +84,7 @@ static void test_latency_counts_follow_sampling(void)
     builder_options(&opt);
     replay_image_unmap(test_replay(&b, &opt));
     for (unsigned k = 0; k < REPLAY_KIND_SLOTS; k++)
-        CHECK(test_result.latency[k].count == test_result.kind_ops[k],
+        CHECK_MSG(test_result.latency[k].count == test_result.kind_ops[k],
               "%s: %llu timed of %llu", replay_kind_name(k),
               (unsigned long long)test_result.latency[k].count,
               (unsigned long long)test_result.kind_ops[k]);
@@ -104,7 +93,7 @@ static void test_latency_counts_follow_sampling(void)
     test_counts_are(&b, 1);
     uint64_t mallocs = test_result.kind_ops[TRACE_MALLOC];
     uint64_t timed = test_result.latency[TRACE_MALLOC].count;
-    CHECK(timed >= mallocs / 8 - mallocs / 40 &&
+    CHECK_MSG(timed >= mallocs / 8 - mallocs / 40 &&
           timed <= mallocs / 8 + mallocs / 40, "timed %llu of %llu",
           (unsigned long long)timed, (unsigned long long)mallocs);
     builder_free(&b);
@@ -118,15 +107,15 @@ static void test_replay_performs_every_recorded_op(void)
     builder_options(&opt);
     struct replay_image *image = test_replay(&b, &opt);
     test_counts_are(&b, 1);
-    CHECK(test_result.exact_peak_live_bytes == b.peak,
+    CHECK_MSG(test_result.exact_peak_live_bytes == b.peak,
           "peak live %lld, recorded %lld",
           (long long)test_result.exact_peak_live_bytes, (long long)b.peak);
-    CHECK(test_result.final_live_bytes == b.live, "final live %lld, "
+    CHECK_MSG(test_result.final_live_bytes == b.live, "final live %lld, "
           "recorded %lld", (long long)test_result.final_live_bytes,
           (long long)b.live);
-    CHECK(test_result.peak_live_bytes == (uint64_t)b.peak, "reported "
+    CHECK_MSG(test_result.peak_live_bytes == (uint64_t)b.peak, "reported "
           "peak %llu", (unsigned long long)test_result.peak_live_bytes);
-    CHECK(test_result.wall_ns > 0 && test_result.peak_rss_bytes > 0,
+    CHECK_MSG(test_result.wall_ns > 0 && test_result.peak_rss_bytes > 0,
           "wall %llu rss %llu", (unsigned long long)test_result.wall_ns,
           (unsigned long long)test_result.peak_rss_bytes);
     replay_image_unmap(image);
@@ -160,10 +149,10 @@ static void test_cross_thread_frees_never_deadlock_1_to_64(void)
         opt.verify = 1;
         replay_image_unmap(test_replay(&b, &opt));
         test_counts_are(&b, 1);
-        CHECK(test_result.final_live_bytes == 0, "%u threads: %lld bytes "
+        CHECK_MSG(test_result.final_live_bytes == 0, "%u threads: %lld bytes "
               "left live", counts[i],
               (long long)test_result.final_live_bytes);
-        CHECK(test_result.threads == counts[i], "threads %u",
+        CHECK_MSG(test_result.threads == counts[i], "threads %u",
               test_result.threads);
         builder_free(&b);
     }
@@ -190,7 +179,7 @@ static uint64_t test_count_edges(const struct replay_image *image)
                 continue;
             edges++;
             uint64_t target = desc[e->dep_thread].first_op + e->dep_op;
-            CHECK(e->dep_thread != t && times[target] < times[at] &&
+            CHECK_MSG(e->dep_thread != t && times[target] < times[at] &&
                   (ops[target].flags & REPLAY_OP_IS_DEP_TARGET),
                   "thread %u op %llu: edge to thread %u op %u", t,
                   (unsigned long long)i, e->dep_thread, e->dep_op);
@@ -214,10 +203,10 @@ static void test_max_lead_paces_without_deadlock(void)
         struct replay_image *plain = replay_image_build(&b.trace, &opt, 0,
                                                         &fd, err,
                                                         sizeof(err));
-        CHECK(plain != NULL, "image: %s", err);
+        CHECK_MSG(plain != NULL, "image: %s", err);
         uint64_t block_edges = plain ? test_count_edges(plain) : 0;
         /* the image tells the trace's edges from those it adds */
-        CHECK(!plain || (plain->trace_edges == block_edges &&
+        CHECK_MSG(!plain || (plain->trace_edges == block_edges &&
                          plain->added_edges == 0), "%u threads: trace "
               "edges %llu of %llu, added %llu", counts[i],
               (unsigned long long)(plain ? plain->trace_edges : 0),
@@ -227,15 +216,15 @@ static void test_max_lead_paces_without_deadlock(void)
         opt.max_lead_us = 1;   /* ten ops of this builder's clock */
         struct replay_image *paced = test_replay(&b, &opt);
         if (paced) {
-            CHECK(test_count_edges(paced) > block_edges, "%u threads: no "
+            CHECK_MSG(test_count_edges(paced) > block_edges, "%u threads: no "
                   "pacing edge added", counts[i]);
-            CHECK(paced->added_edges == test_count_edges(paced) -
+            CHECK_MSG(paced->added_edges == test_count_edges(paced) -
                   block_edges, "%u threads: added edges miscounted",
                   counts[i]);
             replay_image_unmap(paced);
         }
         test_counts_are(&b, 1);
-        CHECK(test_result.final_live_bytes == 0, "%u threads: %lld bytes "
+        CHECK_MSG(test_result.final_live_bytes == 0, "%u threads: %lld bytes "
               "left live", counts[i],
               (long long)test_result.final_live_bytes);
         builder_free(&b);
@@ -251,7 +240,7 @@ static void test_instances_multiply_counts(void)
     opt.instances = 3;
     replay_image_unmap(test_replay(&b, &opt));
     test_counts_are(&b, 3);
-    CHECK(test_result.peak_live_bytes == 3 * (uint64_t)b.peak,
+    CHECK_MSG(test_result.peak_live_bytes == 3 * (uint64_t)b.peak,
           "peak live %llu, recorded %lld x 3",
           (unsigned long long)test_result.peak_live_bytes,
           (long long)b.peak);
@@ -287,17 +276,17 @@ static void test_rss_timeline_tracks_live_bytes(void)
     builder_options(&opt);
     struct replay_image *image = replay_image_build(&b.trace, &opt, 0, &fd,
                                                     err, sizeof(err));
-    CHECK(image != NULL, "image: %s", err);
+    CHECK_MSG(image != NULL, "image: %s", err);
     if (!image)
         return;
     replay_run(image, &test_result, samples);
     uint32_t n = test_result.sample_count;
-    CHECK(n >= 2 && n <= REPLAY_MAX_SAMPLES, "%u samples", n);
+    CHECK_MSG(n >= 2 && n <= REPLAY_MAX_SAMPLES, "%u samples", n);
     for (uint32_t i = 1; i < n; i++)
-        CHECK(samples[i].time_ns >= samples[i - 1].time_ns &&
+        CHECK_MSG(samples[i].time_ns >= samples[i - 1].time_ns &&
               samples[i].rss_bytes > 0, "sample %u out of order", i);
     if (n >= 1)
-        CHECK(samples[n - 1].live_bytes == b.live, "last sample live "
+        CHECK_MSG(samples[n - 1].live_bytes == b.live, "last sample live "
               "%lld, final %lld", (long long)samples[n - 1].live_bytes,
               (long long)b.live);
     replay_image_unmap(image);
@@ -326,7 +315,7 @@ static void test_recorded_timing_keeps_the_gaps(void)
     builder_options(&opt);
     opt.timing = REPLAY_TIMING_RECORDED;
     replay_image_unmap(test_replay(&b, &opt));
-    CHECK(test_result.wall_ns >= b.trace.duration_ns - 100, "wall %llu ns"
+    CHECK_MSG(test_result.wall_ns >= b.trace.duration_ns - 100, "wall %llu ns"
           " shorter than the recording's %llu ns",
           (unsigned long long)test_result.wall_ns,
           (unsigned long long)b.trace.duration_ns);
@@ -345,14 +334,14 @@ static void test_slots_reused_across_threads_are_renamed(void)
                                    &at);
         builder_release(&b, 1, TRACE_FREE, s, 0, at);
     }
-    CHECK(b.trace.slot_count == 1, "builder used %u slots",
+    CHECK_MSG(b.trace.slot_count == 1, "builder used %u slots",
           b.trace.slot_count);
     builder_options(&opt);
     opt.verify = 1;
     struct replay_image *image = test_replay(&b, &opt);
     /* thread 0 never frees, so past the bound it borrows thread 1's
      * freed slots (with an edge) instead of growing without end */
-    CHECK(image && image->slot_count >= 2 && image->slot_count <= 2 + 2 *
+    CHECK_MSG(image && image->slot_count >= 2 && image->slot_count <= 2 + 2 *
           64, "renamed into %u slots", image ? image->slot_count : 0);
     test_counts_are(&b, 1);
     replay_image_unmap(image);
@@ -367,8 +356,8 @@ static void test_expect_rejected(struct builder *b, const char *why)
     builder_options(&opt);
     struct replay_image *image = replay_image_build(&b->trace, &opt, 0,
                                                     &fd, err, sizeof(err));
-    CHECK(image == NULL, "accepted a trace that %s", why);
-    CHECK(strstr(err, why) != NULL, "message '%s' lacks '%s'", err, why);
+    CHECK_MSG(image == NULL, "accepted a trace that %s", why);
+    CHECK_MSG(strstr(err, why) != NULL, "message '%s' lacks '%s'", err, why);
     replay_image_unmap(image);
     builder_free(b);
 }
@@ -430,13 +419,13 @@ static void test_latency_quantiles_bound_the_truth(void)
         cycles_record(&h, v);
     uint64_t p50 = cycles_quantile(&h, 0.5);
     uint64_t p99 = cycles_quantile(&h, 0.99);
-    CHECK(p50 >= 5000 && p50 <= 5000 * 5 / 4, "p50 %llu",
+    CHECK_MSG(p50 >= 5000 && p50 <= 5000 * 5 / 4, "p50 %llu",
           (unsigned long long)p50);
-    CHECK(p99 >= 9900 && p99 <= 10000, "p99 %llu",
+    CHECK_MSG(p99 >= 9900 && p99 <= 10000, "p99 %llu",
           (unsigned long long)p99);
-    CHECK(cycles_quantile(&h, 1.0) == 10000, "max quantile");
+    CHECK_MSG(cycles_quantile(&h, 1.0) == 10000, "max quantile");
     for (unsigned b = 1; b < cycles_bucket(UINT64_MAX); b++)
-        CHECK(cycles_bucket(cycles_bucket_upper(b)) == b &&
+        CHECK_MSG(cycles_bucket(cycles_bucket_upper(b)) == b &&
               cycles_bucket(cycles_bucket_upper(b) + 1) == b + 1,
               "bucket %u bounds", b);
 }
@@ -460,7 +449,7 @@ static void test_sampled_timing_is_not_in_step_with_the_trace(void)
     for (unsigned i = 0; i < 2; i++) {
         unsigned k = kinds[i];
         uint64_t timed = test_result.latency[k].count;
-        CHECK(timed > 20000 / 2 - 20000 / 10 &&
+        CHECK_MSG(timed > 20000 / 2 - 20000 / 10 &&
               timed < 20000 / 2 + 20000 / 10, "%s: %llu of 20000 timed",
               replay_kind_name(k), (unsigned long long)timed);
     }
@@ -479,7 +468,7 @@ static void test_none_keeps_instances_apart(void)
     opt.instances = 4;
     replay_image_unmap(test_replay(&b, &opt));
     test_counts_are(&b, 4);
-    CHECK(test_result.final_live_bytes == 0, "%lld bytes left live",
+    CHECK_MSG(test_result.final_live_bytes == 0, "%lld bytes left live",
           (long long)test_result.final_live_bytes);
     builder_free(&b);
 }
@@ -518,7 +507,7 @@ static void test_multithreaded_peak_is_exact(void)
     builder_release(&b, 1, TRACE_FREE, s, 0, free_a);
     builder_options(&opt);
     replay_image_unmap(test_replay(&b, &opt));
-    CHECK(test_result.exact_peak_live_bytes == 3 << 20 &&
+    CHECK_MSG(test_result.exact_peak_live_bytes == 3 << 20 &&
           test_result.replay_peak_live_low == 3 << 20,
           "exact %lld, bounds %lld-%lld",
           (long long)test_result.exact_peak_live_bytes,
@@ -529,7 +518,7 @@ static void test_multithreaded_peak_is_exact(void)
     replay_image_unmap(test_replay(&b, &opt));
     int64_t low = test_result.replay_peak_live_low;
     int64_t high = test_result.replay_peak_live_high;
-    CHECK(low > 0 && low <= high && high - low <= 4 * 2 * PEAK_WINDOW_BYTES,
+    CHECK_MSG(low > 0 && low <= high && high - low <= 4 * 2 * PEAK_WINDOW_BYTES,
           "4 threads: bounds %lld-%lld", (long long)low, (long long)high);
     builder_free(&b);
 }
@@ -549,7 +538,7 @@ static void test_huge_block_replays_under_none(void)
     opt.touch = REPLAY_TOUCH_NONE;
     replay_image_unmap(test_replay(&b, &opt));
     test_counts_are(&b, 1);
-    CHECK(test_result.exact_peak_live_bytes == (int64_t)huge,
+    CHECK_MSG(test_result.exact_peak_live_bytes == (int64_t)huge,
           "peak live %lld", (long long)test_result.exact_peak_live_bytes);
     builder_free(&b);
 }
@@ -575,9 +564,7 @@ int main(void)
     test_every_touch_mode_replays();
     test_slots_reused_across_threads_are_renamed();
     test_unsound_traces_are_rejected();
-    if (test_failures)
-        fprintf(stderr, "%d check(s) failed\n", test_failures);
-    else
+    if (!check_failures)
         printf("all replay engine checks passed\n");
-    return test_failures ? 1 : 0;
+    CHECK_DONE();
 }
