@@ -93,7 +93,7 @@ void *alloc_zeroed(size_t total)
     return block;
 }
 
-size_t alloc_usable_size(const void *ptr)
+size_t alloc_usable_size_other(const void *ptr)
 {
     if (ptr == NULL)
         return 0;

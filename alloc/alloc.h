@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "chunkmap.h"
+#include "config.h"
 #include "os.h"
 #include "pool.h"
 #include "sizeclass.h"
@@ -99,7 +100,25 @@ void *alloc_zeroed(size_t total);
 void *alloc_realloc(void *ptr, size_t size);
 /* align: a power of two. */
 void *alloc_aligned(size_t align, size_t size);
-size_t alloc_usable_size(const void *ptr);
+/* Any block but a pool block's, NULL (0) included, and every block in
+ * the checking mode. */
+size_t alloc_usable_size_other(const void *ptr);
+
+/*
+ * A pool block's size is its class's, which the chunk map's tag names:
+ * no read of the pool's header, which a program asking for the size of
+ * blocks all over its heap finds cold (redis asks before nearly every
+ * free: its replay's 1.1M calls took 36 instructions each, now 22; a
+ * loop over 400k blocks in random order, 2.3 -> 1.4 ns a call).
+ * NULL finds no tag (no span holds page 0) and goes the slow way.
+ */
+static inline size_t alloc_usable_size(const void *ptr)
+{
+    unsigned tag = (unsigned)(chunkmap_entry_of(ptr) & CHUNKMAP_TAG_MASK);
+    if (__builtin_expect(tag != 0 && !config.check, 1))
+        return sc_block_size[tag - 1];
+    return alloc_usable_size_other(ptr);
+}
 /* Gives retained free memory back to the kernel; bytes released. */
 size_t alloc_trim(void);
 

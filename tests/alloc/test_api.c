@@ -5,6 +5,7 @@
 #include "check.h"
 #include "mallard.h"
 #include "os.h"
+#include "sizeclass.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,20 @@ static void test_blocks_are_aligned_and_usable(void)
         CHECK(block != NULL && ((uintptr_t)block & 15) == 0);
         CHECK(mallard_malloc_usable_size(block) >= sizes[i]);
         memset(block, 0xab, sizes[i]);
+        mallard_free(block);
+    }
+}
+
+/* A pool block's usable size comes from the chunk map's tag, not the
+ * pool's header: it must still be exactly its class's block size. */
+static void test_pool_usable_size_is_the_class_size(void)
+{
+    CHECK(mallard_malloc_usable_size(NULL) == 0);
+    for (size_t size = 1; size <= SC_POOL_MAX; size += 7) {
+        unsigned char *block = mallard_malloc(size);
+        size_t usable = mallard_malloc_usable_size(block);
+        CHECK(block != NULL && usable == sc_block_size[sc_of_size(size)]);
+        memset(block, 0xcd, usable);
         mallard_free(block);
     }
 }
@@ -250,6 +265,7 @@ int main(void)
 {
     test_malloc_zero_is_unique();
     test_blocks_are_aligned_and_usable();
+    test_pool_usable_size_is_the_class_size();
     test_impossible_sizes_give_enomem();
     test_calloc_zeroes_reused_memory();
     test_alignment_functions();
