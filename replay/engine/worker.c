@@ -454,6 +454,15 @@ struct worker_regs {
     enum replay_touch touch;
 };
 
+/* The fast loop's worker_close_window. */
+static inline void worker_regs_close(struct replay_worker *w,
+                                     struct worker_regs *r)
+{
+    worker_close_now(&w->peak, r->window_max, r->window_min, r->live);
+    r->window_max = r->window_min = r->live;
+    r->moved = 0;
+}
+
 /* Before a plain op that moves n bytes: the window closes first if
  * they would bring it to PEAK_WINDOW_BYTES (see worker_step).  The
  * close also publishes live bytes for the sampler, which the fast
@@ -462,10 +471,8 @@ static inline void worker_plain_window(struct replay_worker *w,
                                        struct worker_regs *r, uint64_t n)
 {
     if (__builtin_expect(r->moved + n >= PEAK_WINDOW_BYTES, 0)) {
-        worker_close_now(&w->peak, r->window_max, r->window_min, r->live);
+        worker_regs_close(w, r);
         atomic_store_explicit(&w->live, r->live, memory_order_relaxed);
-        r->window_max = r->window_min = r->live;
-        r->moved = 0;
     }
     r->moved += n;
 }
@@ -519,11 +526,8 @@ static inline void worker_plain_new(struct replay_worker *w,
         r->window_max = r->live;
     if (!q)
         return;
-    if (__builtin_expect(n >= PEAK_WINDOW_BYTES, 0)) {
-        worker_close_now(&w->peak, r->window_max, r->window_min, r->live);
-        r->window_max = r->window_min = r->live;
-        r->moved = 0;
-    }
+    if (__builtin_expect(n >= PEAK_WINDOW_BYTES, 0))
+        worker_regs_close(w, r);
     worker_touch(r->touch, q, n);
 }
 
@@ -534,8 +538,8 @@ static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
                                       struct worker_regs *r)
 {
     uint64_t n = p->size;
-    struct replay_block *b = &r->blocks[p->old_slot];
     int moves = p->plain == REPLAY_PLAIN_REALLOC;
+    struct replay_block *b = moves ? &r->blocks[p->old_slot] : NULL;
     worker_plain_window(w, r, moves ? n + b->size : n);
     void *q;
     if (r->none_base)
