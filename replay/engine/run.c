@@ -80,8 +80,25 @@ static uint64_t run_windows_of(const struct replay_image *image,
     return n < PEAK_MAX_WINDOWS ? n : PEAK_MAX_WINDOWS;
 }
 
+/* Counts each thread's ops by kind before the run (see worker.c). */
 static void run_plan(const struct replay_image *image,
-                     struct replay_plan *plans);
+                     struct replay_plan *plans)
+{
+    const struct replay_thread_desc *desc = replay_image_threads(image);
+    const struct replay_packed_op *ops = replay_image_ops(image);
+    for (uint32_t t = 0; t < image->thread_count; t++) {
+        const struct replay_packed_op *op = ops + desc[t].first_op;
+        for (uint64_t i = 0; i < desc[t].op_count; i++, op++) {
+            int called = !(op->flags & REPLAY_OP_NO_CALL);
+            /* a deferred usable_size is not performed; thread start
+             * and exit are performed, though not calls */
+            plans[t].kind_ops[op->kind] += called ||
+                                           op->kind != TRACE_USABLE_SIZE;
+            plans[t].calls += called;
+        }
+        plans[t].windows = run_windows_of(image, t);
+    }
+}
 
 static int run_map_tables(struct run_tables *t, uint32_t workers,
                           uint64_t slots, const struct replay_image *image)
@@ -123,25 +140,6 @@ static void run_unmap_tables(struct run_tables *t)
             munmap(maps[i], t->sizes[i] ? t->sizes[i] : 1);
 }
 
-/* Counts each thread's ops by kind before the run (see worker.c). */
-static void run_plan(const struct replay_image *image,
-                     struct replay_plan *plans)
-{
-    const struct replay_thread_desc *desc = replay_image_threads(image);
-    const struct replay_packed_op *ops = replay_image_ops(image);
-    for (uint32_t t = 0; t < image->thread_count; t++) {
-        const struct replay_packed_op *op = ops + desc[t].first_op;
-        for (uint64_t i = 0; i < desc[t].op_count; i++, op++) {
-            int called = !(op->flags & REPLAY_OP_NO_CALL);
-            /* a deferred usable_size is not performed; thread start
-             * and exit are performed, though not calls */
-            plans[t].kind_ops[op->kind] += called ||
-                                           op->kind != TRACE_USABLE_SIZE;
-            plans[t].calls += called;
-        }
-        plans[t].windows = run_windows_of(image, t);
-    }
-}
 
 /* Where worker w's thread and instance find their ops and tables. */
 static void run_place_worker(struct replay_shared *run,

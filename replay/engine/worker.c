@@ -228,12 +228,19 @@ static __attribute__((noinline)) void worker_close_now(
     peak_close(log, cycles_now(), max, min, live);
 }
 
-static void worker_close_window(struct replay_worker *w)
+/* Ends the worker's window at the counter reading `cycles`; the next
+ * starts from the live bytes now. */
+static void worker_close_at(struct replay_worker *w, uint64_t cycles)
 {
-    worker_close_now(&w->peak, w->window_max, w->window_min,
-                     w->live_local);
+    peak_close(&w->peak, cycles, w->window_max, w->window_min,
+               w->live_local);
     w->window_max = w->window_min = w->live_local;
     w->window_moved = 0;
+}
+
+static void worker_close_window(struct replay_worker *w)
+{
+    worker_close_at(w, cycles_now());
 }
 
 /* Records the result of op i; -1 stops the thread. */
@@ -323,9 +330,7 @@ static __attribute__((noinline)) void *worker_timed_call(
                   took - w->timer_overhead : 0);
     /* t0 ends a window of the peak's log for free (peak.c): the op's
      * own change of live bytes falls in the next one */
-    peak_close(&w->peak, t0, w->window_max, w->window_min, w->live_local);
-    w->window_max = w->window_min = w->live_local;
-    w->window_moved = 0;
+    worker_close_at(w, t0);
     return p;
 }
 
@@ -336,12 +341,8 @@ static __attribute__((noinline)) void *worker_timed_call(
 static void worker_close_wait(struct replay_worker *w, uint64_t waited)
 {
     uint64_t now = cycles_now();
-    peak_close(&w->peak, now - waited, w->window_max, w->window_min,
-               w->live_local);
-    peak_close(&w->peak, now, w->live_local, w->live_local,
-               w->live_local);
-    w->window_max = w->window_min = w->live_local;
-    w->window_moved = 0;
+    worker_close_at(w, now - waited);
+    worker_close_at(w, now);
 }
 
 /* Before an op: the window closes first if the bytes the op moves
