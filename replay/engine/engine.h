@@ -89,7 +89,15 @@ struct replay_options {
 #define REPLAY_OP_NO_CALL 2u
 /* packed form only: the op has a replay_op_extra (see below) */
 #define REPLAY_OP_EXTRA 4u
+/* a window of the peak's log ends before this op: the thread's ops
+ * since the last such mark moved PEAK_WINDOW_BYTES with it (slots.c,
+ * peak.c) */
+#define REPLAY_OP_CLOSE_BEFORE 8u
+/* A window closes once its ops have moved this many bytes (allocated
+ * plus freed), and an op of this many or more closes one before it. */
+#define PEAK_WINDOW_BYTES (32u << 10)
 struct replay_op {
+    int64_t live_after; /* the thread's live bytes after it (slots.c) */
     uint64_t size;
     uint32_t slot;
     uint32_t old_slot;
@@ -117,6 +125,9 @@ enum replay_plain {
     REPLAY_PLAIN_REALLOC_NEW,   /* realloc(NULL, n) */
     REPLAY_PLAIN_USABLE,        /* malloc_usable_size of a live block */
 };
+/* Or'ed into a plain op's byte when it also closes a window before it
+ * or another thread waits on it: the loop's switch sends it aside. */
+#define REPLAY_PLAIN_MARKED 0x80u
 
 struct replay_packed_op {
     uint32_t slot;      /* new block's slot, TRACE_NO_SLOT if none */
@@ -145,7 +156,9 @@ struct replay_thread_desc {
 /* The image: header, thread_count descs, total_ops packed ops, from
  * extras_offset the extras, from none_offset (--allocator none without
  * --verify) none's layout, a 32-bit offset per op (none_pack.c), then
- * from times_offset (page-aligned) one recorded time (ns) per op. */
+ * from times_offset (page-aligned) one recorded time (ns) per op, then
+ * from live_offset the op's thread's live bytes after it, per op: the
+ * replay counts nothing while it runs (peak.c). */
 struct replay_image {
     uint64_t magic;
     uint64_t bytes;                 /* size of the whole mapping */
@@ -153,6 +166,7 @@ struct replay_image {
     uint64_t none_offset;           /* 0: no layout in the image */
     uint64_t none_bytes;            /* its size; UINT64_MAX: too big */
     uint64_t times_offset;
+    uint64_t live_offset;
     struct replay_options options;
     uint32_t thread_count;
     uint32_t slot_count;
@@ -185,6 +199,7 @@ const struct replay_packed_op *replay_image_ops(
 const struct replay_op_extra *replay_image_extras(
     const struct replay_image *image);
 const uint64_t *replay_image_times(const struct replay_image *image);
+const int64_t *replay_image_live(const struct replay_image *image);
 /* none's layout, or NULL when the image has none */
 const uint32_t *replay_image_none(const struct replay_image *image);
 

@@ -25,7 +25,7 @@
 #include "none.h"
 #include "pacing.h"
 
-#define IMAGE_MAGIC 0x4d414c4c52504c5aull /* "MALLRPLZ": packed ops */
+#define IMAGE_MAGIC 0x4d414c4c52504c5bull /* "MALLRPL[": live section */
 
 _Static_assert(sizeof(struct replay_packed_op) == 16,
                "the packed op is sized for the op stream's traffic");
@@ -46,7 +46,14 @@ static void image_layout(struct replay_image *image)
         end += image->total_ops * sizeof(uint32_t);
     }
     image->times_offset = (end + IMAGE_PAGE - 1) & ~(size_t)(IMAGE_PAGE - 1);
-    image->bytes = image->times_offset + image->total_ops * sizeof(uint64_t);
+    image->live_offset = image->times_offset +
+                         image->total_ops * sizeof(uint64_t);
+    image->bytes = image->live_offset + image->total_ops * sizeof(int64_t);
+}
+
+const int64_t *replay_image_live(const struct replay_image *image)
+{
+    return (const int64_t *)((const char *)image + image->live_offset);
 }
 
 const uint64_t *replay_image_times(const struct replay_image *image)
@@ -194,6 +201,9 @@ static struct replay_packed_op image_pack(const struct replay_op *op,
     if (op->kind == TRACE_THREAD_START || op->kind == TRACE_THREAD_EXIT)
         p.flags |= REPLAY_OP_NO_CALL;
     p.plain = image_plain(op, p.flags);
+    if (p.plain != REPLAY_PLAIN_NOT &&
+        p.flags & (REPLAY_OP_CLOSE_BEFORE | REPLAY_OP_IS_DEP_TARGET))
+        p.plain |= REPLAY_PLAIN_MARKED;
     if (image_needs_extra(op)) {
         p.flags |= REPLAY_OP_EXTRA;
         extra[(*extras)++] = (struct replay_op_extra){
@@ -218,12 +228,15 @@ static void image_fill(struct replay_image *image,
         (struct replay_packed_op *)replay_image_ops(image);
     struct replay_op_extra *extra =
         (struct replay_op_extra *)replay_image_extras(image);
+    int64_t *live = (int64_t *)replay_image_live(image);
     uint64_t extras = 0;
     for (uint32_t t = 0; t < image->thread_count; t++) {
         desc[t].first_extra = extras;
         uint64_t first = desc[t].first_op;
-        for (uint64_t i = first; i < first + desc[t].op_count; i++)
+        for (uint64_t i = first; i < first + desc[t].op_count; i++) {
             packed[i] = image_pack(&ops[i], extra, &extras);
+            live[i] = ops[i].live_after;
+        }
     }
     memcpy((char *)image + image->times_offset, times,
            image->total_ops * sizeof(uint64_t));

@@ -10,11 +10,15 @@
  *
  * Each worker closes a window of its ops at a cycle-counter reading:
  * before every timed call (its counter read is there anyway, about one
- * op in 64) and on both sides of an op of PEAK_BIG_BYTES or more (so a
- * big block's moment is pinned down).  A window keeps the most and the
- * fewest bytes its thread had live within it and the count at its end.
- * Within a window a thread's count is known only to lie between those,
- * so:
+ * op in 64), before an op the image marked (its ops since the last
+ * mark moved PEAK_WINDOW_BYTES) and after the call of a block of that
+ * size (so a big block's moment is pinned down).  The worker records
+ * only when and after how many of its ops; each op's count of its
+ * thread's live bytes is known before the run (slots.c puts it in the
+ * image), so after the run peak_fill gives each window the most and
+ * the fewest bytes its thread had live within it and the count at its
+ * end, and the replay itself counts nothing.  Within a window a
+ * thread's count is known only to lie between those, so:
  * - high: at every moment, no thread has more than the most of the
  *   window it is in; the largest sum of those over time bounds the peak
  *   from above.
@@ -35,34 +39,69 @@
 #include "cycles.h"
 #include "run.h"
 
-/* Merges windows pairwise: half as many, each as long as two. */
+/* Merges windows pairwise: half as many, each as long as two (their
+ * counts are filled in after the run, over the merged ops). */
 static void peak_coarsen(struct peak_log *log)
 {
     uint32_t n = log->count / 2;
-    for (uint32_t i = 0; i < n; i++) {
-        struct peak_window a = log->window[2 * i];
-        struct peak_window b = log->window[2 * i + 1];
-        log->window[i] = (struct peak_window){
-            .end_cycles = b.end_cycles, .end = b.end,
-            .max = a.max > b.max ? a.max : b.max,
-            .min = a.min < b.min ? a.min : b.min,
-        };
-    }
+    for (uint32_t i = 0; i < n; i++)
+        log->window[i] = log->window[2 * i + 1];
     if (log->count % 2)
         log->window[n++] = log->window[log->count - 1];
     log->count = n;
 }
 
-void peak_close(struct peak_log *log, uint64_t cycles, int64_t max,
-                int64_t min, int64_t end)
+void peak_close(struct peak_log *log, uint64_t cycles, uint64_t end_op)
 {
     if (!log->window)
         return;
     if (log->count == log->cap)
         peak_coarsen(log);
     log->window[log->count++] = (struct peak_window){
-        .end_cycles = cycles, .max = max, .min = min, .end = end,
+        .end_cycles = cycles, .end_op = end_op,
     };
+}
+
+/* The fewest live bytes during op, whose thread has `after` after it:
+ * a realloc that moves counts its old block gone before its new one
+ * (as the runtime once did).  Advances *x past the op's extra. */
+static int64_t peak_dip(const struct replay_packed_op *op,
+                        const struct replay_op_extra **x, int64_t after)
+{
+    uint64_t n = op->size, arg = 1;
+    if (op->flags & REPLAY_OP_EXTRA) {
+        n = (*x)->size;
+        arg = (*x)->arg ? (*x)->arg : 1;
+        (*x)++;
+    }
+    int moves = (op->kind == TRACE_REALLOC ||
+                 op->kind == TRACE_REALLOCARRAY) &&
+                op->slot != TRACE_NO_SLOT && op->old_slot != TRACE_NO_SLOT;
+    if (!moves)
+        return after;
+    if (op->kind == TRACE_REALLOCARRAY && __builtin_mul_overflow(n, arg, &n))
+        n = UINT64_MAX;
+    return after - (int64_t)n;
+}
+
+void peak_fill(struct peak_log *log, const struct replay_packed_op *ops,
+               const struct replay_op_extra *extras, const int64_t *live)
+{
+    uint64_t m = 0;
+    int64_t now = 0;
+    for (uint32_t k = 0; k < log->count; k++) {
+        struct peak_window *win = &log->window[k];
+        int64_t max = now, min = now;
+        for (; m < win->end_op; m++) {
+            int64_t dip = peak_dip(&ops[m], &extras, live[m]);
+            now = live[m];
+            max = now > max ? now : max;
+            min = dip < min ? dip : min;
+        }
+        win->max = max;
+        win->min = min;
+        win->end = now;
+    }
 }
 
 /* Where a window starts: where the one before it ended. */

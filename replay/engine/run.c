@@ -152,6 +152,7 @@ static void run_place_worker(struct replay_shared *run,
     w->ops = replay_image_ops(image) + d->first_op;
     w->extras = replay_image_extras(image) + d->first_extra;
     w->times = replay_image_times(image) + d->first_op;
+    w->live_after = replay_image_live(image) + d->first_op;
     w->op_count = d->op_count;
     w->plan = &t->plans[w->thread];
     w->progress = t->progress + (size_t)w->instance * n;
@@ -294,7 +295,8 @@ static void run_collect(struct replay_shared *run, struct replay_result *res)
         }
         res->ops += w->ops_done;
         res->calls += w->calls;
-        res->final_live_bytes += w->live_local;
+        res->final_live_bytes += worker_live_at(w, w->ops_done);
+        peak_fill(&w->peak, w->ops, w->extras, w->live_after);
         res->edge_waits += w->waits;
         wait_cycles += w->wait_cycles;
     }

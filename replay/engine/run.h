@@ -62,9 +62,11 @@ struct none_memory {
 };
 
 /* peak.c: a window of one worker's ops, closed at a cycle-counter
- * reading; its live bytes lay between min and max, end at the close. */
+ * reading after its first end_op ops.  Its live bytes lay between min
+ * and max, end at the close: filled in after the run (peak_fill), from
+ * the image's counts. */
 struct peak_window {
-    uint64_t end_cycles;
+    uint64_t end_cycles, end_op;
     int64_t max, min, end;
 };
 
@@ -74,9 +76,6 @@ struct peak_log {
     uint64_t start_cycles;        /* the run's start */
 };
 
-/* A window closes once its ops have moved this many bytes (allocated
- * plus freed), and an op of this many or more closes one before it. */
-#define PEAK_WINDOW_BYTES (32u << 10)
 /* Past this many windows in a worker's log, pairs merge */
 #define PEAK_MAX_WINDOWS (1u << 22)
 
@@ -100,10 +99,11 @@ struct replay_worker {
     struct replay_block *blocks;        /* this instance's slot table */
     struct replay_latency *latency;     /* [REPLAY_KIND_SLOTS] */
     const struct replay_plan *plan;     /* this thread's counts */
-    int64_t live_local;      /* bytes this thread allocated - freed */
-    _Atomic int64_t live;    /* live_local, published for the sampler */
-    int64_t window_max, window_min;   /* of live_local, this window */
-    uint64_t window_moved;   /* bytes allocated + freed, this window */
+    /* this thread's live bytes after each of its ops (the image's):
+     * read after the run and by the sampler, never per op */
+    const int64_t *live_after;
+    _Atomic uint64_t live_ops;   /* ops done, published for the sampler
+                                    at each window's end */
     struct peak_log peak;    /* closed windows (peak.c) */
     uint64_t wait_cycles, waits, calls, ops_done;
     uint64_t end_ns;         /* CLOCK_MONOTONIC when its last op ended */
@@ -175,9 +175,20 @@ void edges_abort(struct replay_shared *run, enum replay_status status,
 /* worker.c */
 void *worker_main(void *arg);
 
-/* peak.c: appends a window (merging pairs when the log is full) */
-void peak_close(struct peak_log *log, uint64_t cycles, int64_t max,
-                int64_t min, int64_t end);
+/* The worker's live bytes once it has done `ops` ops. */
+static inline int64_t worker_live_at(const struct replay_worker *w,
+                                     uint64_t ops)
+{
+    return ops ? w->live_after[ops - 1] : 0;
+}
+
+/* peak.c: appends a window ending after end_op ops (merging pairs
+ * when the log is full) */
+void peak_close(struct peak_log *log, uint64_t cycles, uint64_t end_op);
+/* After the run: each window's counts, from the worker's thread's ops,
+ * extras and live bytes after each op (the image's) */
+void peak_fill(struct peak_log *log, const struct replay_packed_op *ops,
+               const struct replay_op_extra *extras, const int64_t *live);
 /* Bounds of the peak of the n workers' summed live bytes over the run;
  * equal for one worker.  -1 when a log is missing. */
 int peak_bounds(const struct replay_worker *workers, uint32_t n,

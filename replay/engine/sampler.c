@@ -85,9 +85,11 @@ uint64_t sampler_peak_rss_bytes(uint64_t *peak_anon)
 static int64_t sampler_live_bytes(struct replay_shared *run)
 {
     int64_t sum = 0;
-    for (uint32_t i = 0; i < run->worker_count; i++)
-        sum += atomic_load_explicit(&run->workers[i].live,
-                                    memory_order_relaxed);
+    for (uint32_t i = 0; i < run->worker_count; i++) {
+        const struct replay_worker *w = &run->workers[i];
+        sum += worker_live_at(w, atomic_load_explicit(&w->live_ops,
+                                                      memory_order_relaxed));
+    }
     return sum;
 }
 

@@ -57,6 +57,9 @@ struct slots_walk {
     uint64_t *alloc_op;     /* per replay slot: by which op (while
                                free: the op that freed it) */
     uint64_t *size;         /* per replay slot: bytes requested */
+    int64_t *thread_live;   /* per thread: bytes it allocated - freed */
+    uint64_t *moved;        /* per thread: bytes its ops moved since its
+                               last REPLAY_OP_CLOSE_BEFORE */
     uint64_t *usable_last;  /* per replay slot: 1 + global index of the
                                newest deferred usable_size op, or 0 */
     uint32_t *usable_thread; /* per replay slot: the thread asking */
@@ -238,6 +241,30 @@ static int slots_frees(unsigned kind)
            kind == TRACE_REALLOCARRAY;
 }
 
+/*
+ * What the replay would count for op: its thread's live bytes after it
+ * (freed bytes leave the count of the thread that frees), and where a
+ * window of the peak's log ends, as the worker once decided while it
+ * ran: before an op that would bring the bytes moved (allocated plus
+ * freed) since the last end to PEAK_WINDOW_BYTES, and after a block of
+ * that size (its window ends at its call, peak.c).  Known here, so the
+ * replay counts nothing.
+ */
+static void slots_count(struct slots_walk *w, uint32_t t,
+                        struct replay_op *op, int64_t freed, int64_t taken)
+{
+    uint64_t n = (uint64_t)freed + (uint64_t)taken;
+    w->thread_live[t] += taken - freed;
+    op->live_after = w->thread_live[t];
+    if (w->moved[t] + n >= PEAK_WINDOW_BYTES) {
+        op->flags |= REPLAY_OP_CLOSE_BEFORE;
+        w->moved[t] = 0;
+    }
+    w->moved[t] += n;
+    if ((uint64_t)taken >= PEAK_WINDOW_BYTES)
+        w->moved[t] = 0;
+}
+
 static int slots_apply(struct slots_walk *w, uint32_t t)
 {
     struct replay_op *op = &w->ops[w->desc[t].first_op + w->pos[t]];
@@ -246,10 +273,13 @@ static int slots_apply(struct slots_walk *w, uint32_t t)
     w->image->kind_counts[op->kind]++;
     if (op->kind == TRACE_FREE || op->kind == TRACE_USABLE_SIZE)
         op->slot = TRACE_NO_SLOT;
+    int64_t before = w->live;
     if (slots_release(w, t, op, slots_frees(op->kind)) != 0)
         return -1;
+    int64_t between = w->live;
     if (slots_take(w, t, op) != 0)
         return -1;
+    slots_count(w, t, op, before - between, w->live - between);
     w->pos[t]++;
     return 0;
 }
@@ -324,6 +354,8 @@ static void slots_free_walk(struct slots_walk *w)
     free(w->holder);
     free(w->alloc_op);
     free(w->size);
+    free(w->thread_live);
+    free(w->moved);
     free(w->usable_last);
     free(w->usable_thread);
     free(w->usable_prev);
@@ -342,9 +374,11 @@ int image_check_and_rename(struct replay_image *image,
         .map = malloc((trace_slots + 1) * sizeof(uint32_t)),
         .pos = calloc(n + 1, sizeof(uint64_t)),
         .free_head = malloc((n + 1) * sizeof(uint32_t)),
+        .thread_live = calloc(n + 1, sizeof(int64_t)),
+        .moved = calloc(n + 1, sizeof(uint64_t)),
     };
     int rc = -1;
-    if (!w.map || !w.pos || !w.free_head) {
+    if (!w.map || !w.pos || !w.free_head || !w.thread_live || !w.moved) {
         snprintf(err, err_len, "out of memory checking the trace");
         goto out;
     }

@@ -7,15 +7,17 @@
  * under --timing recorded, call the allocator (timing the call alone
  * with the cycle counter for a random one in about --latency-every),
  * then outside the timed call write the block as --touch asks (or fill
- * and later check it under --verify), account live bytes and publish
- * progress.  A NULL where the recording got a block, a block whose
- * contents changed, or (under --verify) calloc memory that is not zero
- * stops the run and is reported as the allocator's failure.
+ * and later check it under --verify) and publish progress.  A NULL
+ * where the recording got a block, a block whose contents changed, or
+ * (under --verify) calloc memory that is not zero stops the run and is
+ * reported as the allocator's failure.
  *
  * The loop is the harness cost that `--allocator none` measures, so it
  * does per op only what an op needs: counts by kind come from the plan
- * counted before the run (an op performed is an index passed), and the
- * rare parts (edges, counts, alignments) sit behind one flag test.
+ * counted before the run (an op performed is an index passed), live
+ * bytes from the image (each op's count is known before the run, so
+ * the peak's windows record only where they end, peak.c), and the rare
+ * parts (edges, counts, alignments, the timed call) go aside.
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -220,27 +222,21 @@ static int worker_verify_new(struct replay_worker *w, uint64_t i,
     return 0;
 }
 
-/* Closes the worker's window of the peak's log now (peak.c).  Out of
- * line: rare, and its counter read costs. */
-static __attribute__((noinline)) void worker_close_now(
-    struct peak_log *log, int64_t max, int64_t min, int64_t live)
+/* Ends the worker's window of the peak's log at the counter reading
+ * `cycles`, after its first `done` ops (peak.c counts them after the
+ * run), and shows the sampler how far the thread is. */
+static void worker_close_at(struct replay_worker *w, uint64_t cycles,
+                            uint64_t done)
 {
-    peak_close(log, cycles_now(), max, min, live);
+    peak_close(&w->peak, cycles, done);
+    atomic_store_explicit(&w->live_ops, done, memory_order_relaxed);
 }
 
-/* Ends the worker's window at the counter reading `cycles`; the next
- * starts from the live bytes now. */
-static void worker_close_at(struct replay_worker *w, uint64_t cycles)
+/* The same now.  Out of line: rare, and its counter read costs. */
+static __attribute__((noinline)) void worker_close_window(
+    struct replay_worker *w, uint64_t done)
 {
-    peak_close(&w->peak, cycles, w->window_max, w->window_min,
-               w->live_local);
-    w->window_max = w->window_min = w->live_local;
-    w->window_moved = 0;
-}
-
-static void worker_close_window(struct replay_worker *w)
-{
-    worker_close_at(w, cycles_now());
+    worker_close_at(w, cycles_now(), done);
 }
 
 /* Records the result of op i; -1 stops the thread. */
@@ -248,12 +244,8 @@ static inline int worker_settle(struct replay_worker *w, uint64_t i,
                                 const struct worker_op *op, void *p,
                                 int rc, uint64_t old_size)
 {
-    if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE) {
+    if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE)
         w->blocks[op->old_slot].ptr = NULL;
-        w->live_local -= (int64_t)old_size;
-        if (w->live_local < w->window_min)
-            w->window_min = w->live_local;
-    }
     if (op->slot == TRACE_NO_SLOT) {
         if (p)   /* recorded a failure, got a block: give it back */
             w->api->free(p);
@@ -266,13 +258,10 @@ static inline int worker_settle(struct replay_worker *w, uint64_t i,
         return -1;
     }
     w->blocks[op->slot] = (struct replay_block){ .ptr = p, .size = n };
-    w->live_local += (int64_t)n;
-    if (w->live_local > w->window_max)
-        w->window_max = w->live_local;
     if (!p)
         return 0;
-    if (n >= PEAK_WINDOW_BYTES)      /* see worker_window */
-        worker_close_window(w);
+    if (n >= PEAK_WINDOW_BYTES)      /* see worker_step */
+        worker_close_window(w, i + 1);
     if (w->verify)
         return worker_verify_new(w, i, op, p, old_size);
     worker_touch(w->touch, p, n);
@@ -285,7 +274,7 @@ static void worker_pace(struct replay_worker *w, uint64_t i)
     uint64_t now = cycles_monotonic_ns();
     if (now >= target)
         return;
-    worker_close_window(w);     /* and the wait is one (see above) */
+    worker_close_window(w, i);  /* and the wait is one (see above) */
     if (target - now > WORKER_SLEEP_MIN_NS) {
         uint64_t nap = target - now - WORKER_SLEEP_SLACK_NS;
         struct timespec ts = { .tv_sec = (time_t)(nap / 1000000000u),
@@ -294,7 +283,7 @@ static void worker_pace(struct replay_worker *w, uint64_t i)
     }
     while (cycles_monotonic_ns() < target)
         ;
-    worker_close_window(w);
+    worker_close_window(w, i);
 }
 
 /*
@@ -330,7 +319,7 @@ static __attribute__((noinline)) void *worker_timed_call(
                   took - w->timer_overhead : 0);
     /* t0 ends a window of the peak's log for free (peak.c): the op's
      * own change of live bytes falls in the next one */
-    worker_close_at(w, t0);
+    worker_close_at(w, t0, i);
     return p;
 }
 
@@ -338,29 +327,12 @@ static __attribute__((noinline)) void *worker_timed_call(
  * began, and the wait, when nothing changed, is a window of its own (a
  * long window would spread the thread's count over time it did not
  * hold it, loosening peak.c's bounds). */
-static void worker_close_wait(struct replay_worker *w, uint64_t waited)
+static void worker_close_wait(struct replay_worker *w, uint64_t waited,
+                              uint64_t i)
 {
     uint64_t now = cycles_now();
-    worker_close_at(w, now - waited);
-    worker_close_at(w, now);
-}
-
-/* Before an op: the window closes first if the bytes the op moves
- * (its new block, the block it frees) would bring the window's to
- * PEAK_WINDOW_BYTES.  So a window moves less than that, or holds one
- * op that moves more, from just before it to just after its call (a
- * new block's window ends before it is touched): peak.c's bounds stay
- * within a few KiB a thread, and a big block's moment is known to a
- * call's length. */
-static void worker_window(struct replay_worker *w,
-                          const struct worker_op *op, uint64_t old_size)
-{
-    uint64_t n = op->slot != TRACE_NO_SLOT ? op->bytes : 0;
-    if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE)
-        n += old_size;
-    if (w->window_moved + n >= PEAK_WINDOW_BYTES)
-        worker_close_window(w);
-    w->window_moved += n;
+    worker_close_at(w, now - waited, i);
+    worker_close_at(w, now, i);
 }
 
 /* The rare part of a step: an edge to wait on, a gap to keep. */
@@ -373,7 +345,7 @@ static int worker_before(struct replay_worker *w, uint64_t i,
         w->wait_cycles += waited;
         w->waits += waited != 0;
         if (waited)
-            worker_close_wait(w, waited);
+            worker_close_wait(w, waited, i);
     }
     if (w->paced)
         worker_pace(w, i);
@@ -381,6 +353,14 @@ static int worker_before(struct replay_worker *w, uint64_t i,
            -1 : 0;
 }
 
+/*
+ * One op, whatever it is.  A window of the peak's log ends before an op
+ * the image marked (REPLAY_OP_CLOSE_BEFORE: its ops would move
+ * PEAK_WINDOW_BYTES) and after the call of a block of that size, before
+ * its touch: so a window moves less than that, or holds one op that
+ * moves more, and a big block's moment is known to a call's length
+ * (peak.c's bounds stay within a few KiB a thread).
+ */
 static inline int worker_step(struct replay_worker *w, uint64_t i,
                               const struct worker_op *op)
 {
@@ -393,7 +373,8 @@ static inline int worker_step(struct replay_worker *w, uint64_t i,
         old = w->blocks[op->old_slot];
     if (w->verify && worker_check_old(w, i, op, &old) != 0)
         return -1;
-    worker_window(w, op, old.size);
+    if (op->flags & REPLAY_OP_CLOSE_BEFORE)
+        worker_close_window(w, i);
     int rc = 0;
     void *p;
     if (__builtin_expect(--w->until_timed != 0, 1))
@@ -432,78 +413,27 @@ static uint64_t worker_loop_general(struct replay_worker *w,
         /* another thread's failure: caught here, or at its next edge */
         if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
             return i + 1;
-        atomic_store_explicit(&w->live, w->live_local,
-                              memory_order_relaxed);
         edges_publish(mine, i + 1, op.flags & REPLAY_OP_IS_DEP_TARGET);
     }
     return i;
 }
-
 /*
  * The fast loop's state, in locals so the compiler keeps it in
  * registers (through the worker it would reload each field after every
- * store that might alias it).
+ * store that might alias it).  It counts no bytes: the image holds each
+ * op's count (peak.c), so an op is its call, its slot and its touch.
  */
 struct worker_regs {
-    int64_t live, window_max, window_min;
-    uint64_t moved;
-    uint64_t until_timed;
+    uint64_t timed_at;       /* the op worker_step times next */
     struct replay_block *blocks;
     char *none_base;
     const uint32_t *none_offset;
     const struct replay_alloc_api *api;
+    struct replay_progress *mine;
     enum replay_touch touch;
 };
 
-/* The fast loop's worker_close_window. */
-static inline void worker_regs_close(struct replay_worker *w,
-                                     struct worker_regs *r)
-{
-    worker_close_now(&w->peak, r->window_max, r->window_min, r->live);
-    r->window_max = r->window_min = r->live;
-    r->moved = 0;
-}
-
-/* Before a plain op that moves n bytes: the window closes first if
- * they would bring it to PEAK_WINDOW_BYTES (see worker_step).  The
- * close also publishes live bytes for the sampler, which the fast
- * loop does not do per op. */
-static inline void worker_plain_window(struct replay_worker *w,
-                                       struct worker_regs *r, uint64_t n)
-{
-    if (__builtin_expect(r->moved + n >= PEAK_WINDOW_BYTES, 0)) {
-        worker_regs_close(w, r);
-        atomic_store_explicit(&w->live, r->live, memory_order_relaxed);
-    }
-    r->moved += n;
-}
-
-/* Op i through worker_step, with the fast loop's state handed over;
- * 1 when another thread's failure stops this one after op i.  At least
- * every timed call comes here, so the loop need not look for a failure
- * or publish live bytes on every op. */
-static int worker_step_slow(struct replay_worker *w, uint64_t i,
-                            struct worker_regs *r)
-{
-    struct worker_op op;
-    w->live_local = r->live;
-    w->window_max = r->window_max;
-    w->window_min = r->window_min;
-    w->window_moved = r->moved;
-    w->until_timed = r->until_timed;
-    worker_decode(w, &w->ops[i], &op);
-    int rc = worker_step(w, i, &op);
-    r->live = w->live_local;
-    r->window_max = w->window_max;
-    r->window_min = w->window_min;
-    r->moved = w->window_moved;
-    r->until_timed = w->until_timed;
-    atomic_store_explicit(&w->live, r->live, memory_order_relaxed);
-    if (rc == 0 && atomic_load_explicit(&w->run->abort,
-                                        memory_order_relaxed))
-        return 1;
-    return rc;
-}
+#define WORKER_INLINE static inline __attribute__((always_inline))
 
 static void worker_plain_null(struct replay_worker *w, uint64_t i,
                               const struct replay_packed_op *p)
@@ -514,154 +444,280 @@ static void worker_plain_null(struct replay_worker *w, uint64_t i,
                 "recording got a block");
 }
 
-/* The fast loop's record of a new block q of n bytes in slot.  A big
- * block's window ends before it is touched (page faults: long), so
- * its moment is the call's (see worker_window). */
-static inline void worker_plain_new(struct replay_worker *w,
-                                    struct worker_regs *r, uint32_t slot,
-                                    void *q, uint64_t n)
+/* A new block of no bytes, or of more than a page: written as --touch
+ * asks, a big one's window ended at its call first (see worker_step). */
+static __attribute__((noinline)) void worker_touch_rare(
+    struct replay_worker *w, uint64_t i, enum replay_touch touch,
+    uint8_t *q, uint64_t n)
 {
-    r->blocks[slot] = (struct replay_block){ .ptr = q, .size = n };
-    r->live += (int64_t)n;
-    if (r->live > r->window_max)
-        r->window_max = r->live;
-    if (!q)
-        return;
-    if (__builtin_expect(n >= PEAK_WINDOW_BYTES, 0))
-        worker_regs_close(w, r);
-    worker_touch(r->touch, q, n);
+    if (n >= PEAK_WINDOW_BYTES)
+        worker_close_window(w, i + 1);
+    worker_touch(touch, q, n);
 }
 
-/* A plain malloc or realloc (see image.c's image_plain); -1 if it
- * returned NULL. */
-static inline int worker_plain_malloc(struct replay_worker *w, uint64_t i,
+/* A plain call's counter read, when it is the one to time. */
+WORKER_INLINE uint64_t worker_clock(int timed)
+{
+    return timed ? cycles_now() : 0;
+}
+
+/* After a timed plain call begun at t0: its latency, and t0 ends a
+ * window of the peak's log (as in worker_timed_call). */
+static __attribute__((noinline)) void worker_clock_end(
+    struct replay_worker *w, uint64_t i, unsigned kind, uint64_t t0)
+{
+    uint64_t took = cycles_now() - t0;
+    cycles_record(&w->latency[kind], took > w->timer_overhead ?
+                  took - w->timer_overhead : 0);
+    worker_close_at(w, t0, i);
+}
+
+/* The fast loop's record of op i's new block q of n bytes in slot.
+ * `pages`: --touch pages, known to the loop's copy. */
+WORKER_INLINE void worker_plain_new(struct replay_worker *w,
+                                    const struct worker_regs *r,
+                                    uint64_t i, uint32_t slot, uint8_t *q,
+                                    uint64_t n, int none, int pages)
+{
+    r->blocks[slot] = (struct replay_block){ .ptr = q, .size = n };
+    if (!none && !q)    /* none's blocks are never NULL */
+        return;
+    if (pages && __builtin_expect(n - 1 < WORKER_PAGE, 1))
+        q[0] = 1;       /* worker_touch's common case, 1 to 4096 bytes */
+    else
+        worker_touch_rare(w, i, r->touch, q, n);
+}
+
+/* A plain malloc, realloc or realloc(NULL) (see image.c's image_plain);
+ * -1 if it returned NULL.  none reads the old block's pointer too, as
+ * every other allocator's replay must. */
+WORKER_INLINE int worker_plain_malloc(struct replay_worker *w, uint64_t i,
                                       const struct replay_packed_op *p,
-                                      struct worker_regs *r)
+                                      const struct worker_regs *r,
+                                      int none, int pages, int timed,
+                                      unsigned plain)
 {
     uint64_t n = p->size;
-    int moves = p->plain == REPLAY_PLAIN_REALLOC;
+    int moves = plain == REPLAY_PLAIN_REALLOC;
     struct replay_block *b = moves ? &r->blocks[p->old_slot] : NULL;
-    worker_plain_window(w, r, moves ? n + b->size : n);
-    void *q;
-    if (r->none_base)
+    void *q, *old = moves ? b->ptr : NULL;
+    uint64_t t0 = worker_clock(timed);
+    if (none) {
+        __asm__ volatile("" : : "r"(old));
         q = r->none_base + r->none_offset[i];
-    else if (p->plain == REPLAY_PLAIN_MALLOC)
+    } else if (plain == REPLAY_PLAIN_MALLOC) {
         q = r->api->malloc(n);
-    else
-        q = r->api->realloc(moves ? b->ptr : NULL, n);
-    if (moves) {   /* the old block is gone */
-        r->live -= (int64_t)b->size;
-        b->ptr = NULL;
-        if (r->live < r->window_min)
-            r->window_min = r->live;
+    } else {
+        q = r->api->realloc(old, n);
     }
-    if (__builtin_expect(!q && n, 0)) {
+    if (timed)
+        worker_clock_end(w, i, p->kind, t0);
+    if (moves)   /* the old block is gone */
+        b->ptr = NULL;
+    if (__builtin_expect(!none && !q && n, 0)) {
         worker_plain_null(w, i, p);
         return -1;
     }
-    worker_plain_new(w, r, p->slot, q, n);
+    worker_plain_new(w, r, i, p->slot, q, n, none, pages);
     return 0;
 }
 
-static inline void worker_plain_free(struct replay_worker *w,
+WORKER_INLINE void worker_plain_free(struct replay_worker *w, uint64_t i,
                                      const struct replay_packed_op *p,
-                                     struct worker_regs *r)
+                                     const struct worker_regs *r, int none,
+                                     int timed)
 {
     struct replay_block *b = &r->blocks[p->old_slot];
     void *old = b->ptr;
-    worker_plain_window(w, r, b->size);
-    r->live -= (int64_t)b->size;
     b->ptr = NULL;
-    if (r->live < r->window_min)
-        r->window_min = r->live;
-    if (!r->none_base)
+    uint64_t t0 = worker_clock(timed);
+    if (none)
+        __asm__ volatile("" : : "r"(old));
+    else
         r->api->free(old);
+    if (timed)
+        worker_clock_end(w, i, TRACE_FREE, t0);
 }
 
 /* A plain calloc (see image_plain); -1 if it returned NULL.
  * The none replay skips the zeroing, as worker_call_any does. */
-static inline int worker_plain_calloc(struct replay_worker *w, uint64_t i,
+WORKER_INLINE int worker_plain_calloc(struct replay_worker *w, uint64_t i,
                                       const struct replay_packed_op *p,
-                                      struct worker_regs *r)
+                                      const struct worker_regs *r,
+                                      int none, int pages, int timed)
 {
     const struct replay_op_extra *x = &w->extras[w->next_extra];
     uint64_t n = (uint64_t)x->arg * x->size;
-    worker_plain_window(w, r, n);
-    void *q = r->none_base ? r->none_base + r->none_offset[i]
-                           : r->api->calloc(x->arg, x->size);
-    if (__builtin_expect(!q && n, 0)) {
+    uint64_t t0 = worker_clock(timed);
+    void *q = none ? r->none_base + r->none_offset[i]
+                   : r->api->calloc(x->arg, x->size);
+    if (timed)
+        worker_clock_end(w, i, TRACE_CALLOC, t0);
+    if (__builtin_expect(!none && !q && n, 0)) {
         worker_plain_null(w, i, p);     /* decodes the extra itself */
         return -1;
     }
     w->next_extra++;
-    worker_plain_new(w, r, p->slot, q, n);
+    worker_plain_new(w, r, i, p->slot, q, n, none, pages);
     return 0;
 }
 
-/* One op of the fast loop: 0, -1 to stop before the next, 1 to stop
- * after this one (see worker_step_slow).  Which plain call an op is
- * was decided with the image (image_plain); the timed call and the
- * rest take worker_step. */
-static inline int worker_fast_op(struct replay_worker *w, uint64_t i,
-                                 const struct replay_packed_op *p,
-                                 struct worker_regs *r)
+/* The plain calls that are neither malloc nor free, out of the loop's
+ * way. */
+WORKER_INLINE int worker_plain_other(struct replay_worker *w, uint64_t i,
+                                     const struct replay_packed_op *p,
+                                     const struct worker_regs *r, int none,
+                                     int pages, int timed, unsigned plain)
 {
-    if (__builtin_expect(r->until_timed <= 1 ||
-                         p->plain == REPLAY_PLAIN_NOT, 0))
-        return worker_step_slow(w, i, r);
-    r->until_timed--;
-    switch (p->plain) {
-    case REPLAY_PLAIN_FREE:
-        worker_plain_free(w, p, r);
-        return 0;
+    uint64_t t0;
+    switch (plain) {
+    case REPLAY_PLAIN_REALLOC:
+        return worker_plain_malloc(w, i, p, r, none, pages, timed,
+                                   REPLAY_PLAIN_REALLOC);
+    case REPLAY_PLAIN_REALLOC_NEW:
+        return worker_plain_malloc(w, i, p, r, none, pages, timed,
+                                   REPLAY_PLAIN_REALLOC_NEW);
     case REPLAY_PLAIN_CALLOC:
-        return worker_plain_calloc(w, i, p, r);
+        return worker_plain_calloc(w, i, p, r, none, pages, timed);
     case REPLAY_PLAIN_FREE_NULL:
-        if (!r->none_base)
-            r->api->free(NULL);
-        return 0;
     case REPLAY_PLAIN_USABLE:
-        if (!r->none_base)    /* its answer cannot be wrong: unused */
+        t0 = worker_clock(timed);
+        if (none)
+            ;
+        else if (plain == REPLAY_PLAIN_FREE_NULL)
+            r->api->free(NULL);
+        else     /* its answer cannot be wrong: unused */
             r->api->usable_size(r->blocks[p->old_slot].ptr);
+        if (timed)
+            worker_clock_end(w, i, p->kind, t0);
         return 0;
-    default:
-        return worker_plain_malloc(w, i, p, r);
+    default:          /* not plain, or marked */
+        return 2;
     }
 }
 
+/* Op i as the plain call `plain` (see image_plain), its call timed when
+ * `timed`: 0, or -1 to stop before the next op; 2 for an op that goes
+ * aside (worker_aside). */
+WORKER_INLINE int worker_plain(struct replay_worker *w, uint64_t i,
+                               const struct replay_packed_op *p,
+                               const struct worker_regs *r, int none,
+                               int pages, int timed, unsigned plain)
+{
+    /* the two most ops are: a compare each, before a jump table */
+    if (plain == REPLAY_PLAIN_FREE) {
+        worker_plain_free(w, i, p, r, none, timed);
+        return 0;
+    }
+    if (plain == REPLAY_PLAIN_MALLOC)
+        return worker_plain_malloc(w, i, p, r, none, pages, timed,
+                                   REPLAY_PLAIN_MALLOC);
+    return worker_plain_other(w, i, p, r, none, pages, timed, plain);
+}
+
+/*
+ * Op i when it is not a plain call, is the one to time, or is marked
+ * (a window ends before it, or another thread waits on it): through
+ * worker_step, or as a plain call with those around it.  0, -1 to stop
+ * before the next op, 1 when another thread's failure stops this one
+ * after op i.  The op to time next is left in w->until_timed.  Every
+ * timed call comes here, so the loop need not look for a failure on
+ * every op.
+ */
+WORKER_INLINE int worker_aside(struct replay_worker *w, uint64_t i,
+                               const struct replay_packed_op *p,
+                               const struct worker_regs *r, int none,
+                               int pages)
+{
+    unsigned plain = p->plain & ~REPLAY_PLAIN_MARKED;
+    if (plain == REPLAY_PLAIN_NOT) {
+        struct worker_op op;
+        w->until_timed = r->timed_at - i + 1;
+        worker_decode(w, p, &op);
+        int rc = worker_step(w, i, &op);
+        w->until_timed += i;
+        if (rc != 0)
+            return rc;
+        if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
+            return 1;
+        edges_publish(r->mine, i + 1, op.flags & REPLAY_OP_IS_DEP_TARGET);
+        return 0;
+    }
+    int timed = i == r->timed_at;
+    w->until_timed = timed ? i + worker_next_gap(w) : r->timed_at;
+    if (p->flags & REPLAY_OP_CLOSE_BEFORE)
+        worker_close_window(w, i);
+    int rc = timed ? worker_plain(w, i, p, r, none, pages, 1, plain)
+                   : worker_plain(w, i, p, r, none, pages, 0, plain);
+    if (rc != 0)
+        return rc;
+    if (atomic_load_explicit(&w->run->abort, memory_order_relaxed))
+        return 1;
+    edges_publish(r->mine, i + 1, p->flags & REPLAY_OP_IS_DEP_TARGET);
+    return 0;
+}
+
+/* worker_aside out of line, one copy per loop, the state passed by
+ * value so that the loop's stays in registers. */
+#define WORKER_ASIDE(name, none, pages)                                   \
+    static __attribute__((noinline)) int name(                            \
+        struct replay_worker *w, uint64_t i,                              \
+        const struct replay_packed_op *p, struct worker_regs r)           \
+    {                                                                     \
+        return worker_aside(w, i, p, &r, none, pages);                    \
+    }
+WORKER_ASIDE(worker_aside_none_pages, 1, 1)
+WORKER_ASIDE(worker_aside_none, 1, 0)
+WORKER_ASIDE(worker_aside_pages, 0, 1)
+WORKER_ASIDE(worker_aside_any, 0, 0)
+
 /*
  * Without --verify or --timing recorded: plain ops inline with the
- * state in registers, the rest (edges, other calls, the timed call)
- * through worker_step.  Same work per op as worker_loop_general, in
- * about half the instructions, since this loop is what a none replay
- * measures.
+ * state in registers; the timed call, ops that are not plain calls and
+ * marked ones go aside.  A copy for each of none or not and --touch
+ * pages or not (constants in each), since this loop is what a none
+ * replay measures: it does the same work per op as
+ * worker_loop_general in a third of the instructions.
  */
-static uint64_t worker_loop_fast(struct replay_worker *w,
-                                 struct replay_progress *mine)
+WORKER_INLINE uint64_t worker_loop_fast(struct replay_worker *w,
+                                        struct replay_progress *mine,
+                                        int none, int pages)
 {
     struct worker_regs r = {
-        w->live_local, w->window_max, w->window_min, w->window_moved,
-        w->until_timed, w->blocks,
-        w->none_base, w->none_offset, w->api, w->touch,
+        w->until_timed - 1, w->blocks, w->none_base, w->none_offset,
+        w->api, mine, w->touch,
     };
     const struct replay_packed_op *ops = w->ops;
     uint64_t i, n = w->op_count;
     for (i = 0; i < n; i++) {
         const struct replay_packed_op *p = &ops[i];
         __builtin_prefetch(p + WORKER_AHEAD);  /* ~1 KiB ahead */
-        int rc = worker_fast_op(w, i, p, &r);
-        if (__builtin_expect(rc != 0, 0)) {
-            i += rc > 0;
-            break;
+        int rc = __builtin_expect(i == r.timed_at, 0) ? 2 :
+                 worker_plain(w, i, p, &r, none, pages, 0, p->plain);
+        if (__builtin_expect(rc == 2, 0)) {
+            rc = none ? pages ? worker_aside_none_pages(w, i, p, r)
+                              : worker_aside_none(w, i, p, r)
+                      : pages ? worker_aside_pages(w, i, p, r)
+                              : worker_aside_any(w, i, p, r);
+            r.timed_at = w->until_timed;
         }
-        edges_publish(mine, i + 1, p->flags & REPLAY_OP_IS_DEP_TARGET);
+        if (__builtin_expect(rc != 0, 0))
+            return i + (rc > 0);
     }
-    w->live_local = r.live;
-    w->window_max = r.window_max;
-    w->window_min = r.window_min;
-    w->window_moved = r.moved;
-    w->until_timed = r.until_timed;
     return i;
+}
+
+static uint64_t worker_loop(struct replay_worker *w,
+                            struct replay_progress *mine)
+{
+    int pages = w->touch == REPLAY_TOUCH_PAGES;
+    if (w->verify || w->paced)
+        return worker_loop_general(w, mine);
+    if (w->none_base)
+        return pages ? worker_loop_fast(w, mine, 1, 1)
+                     : worker_loop_fast(w, mine, 1, 0);
+    return pages ? worker_loop_fast(w, mine, 0, 1)
+                 : worker_loop_fast(w, mine, 0, 0);
 }
 
 void *worker_main(void *arg)
@@ -669,13 +725,11 @@ void *worker_main(void *arg)
     struct replay_worker *w = arg;
     struct replay_progress *mine = &w->progress[w->thread];
     edges_wait_start(w->run);
-    uint64_t i = w->verify || w->paced ? worker_loop_general(w, mine)
-                                       : worker_loop_fast(w, mine);
+    uint64_t i = worker_loop(w, mine);
     w->end_ns = cycles_monotonic_ns();
-    worker_close_window(w);      /* the last window, to the end */
+    worker_close_window(w, i);   /* the last window, to the end */
     edges_publish(mine, i, 1);   /* the last op, target or not */
     w->ops_done = i;
-    atomic_store_explicit(&w->live, w->live_local, memory_order_relaxed);
     worker_count(w, i);
     return NULL;
 }

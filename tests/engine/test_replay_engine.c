@@ -122,6 +122,42 @@ static void test_replay_performs_every_recorded_op(void)
     builder_free(&b);
 }
 
+/*
+ * The replay counts no bytes while it runs: each op's count comes from
+ * the image (slots.c) and the peak's windows are filled in after the
+ * run (peak.c).  Every copy of the loop (worker.c: none or not, --touch
+ * pages or not, and the general one under --verify) must end its
+ * windows where the counts say, so all give the recorded peak and
+ * final count of a one-thread trace with every kind of op.
+ */
+static void test_every_loop_counts_the_recorded_peak(void)
+{
+    static const struct { int bump, verify, touch; } loops[] = {
+        { 0, 0, REPLAY_TOUCH_PAGES }, { 0, 0, REPLAY_TOUCH_FIRST },
+        { 1, 0, REPLAY_TOUCH_PAGES }, { 1, 0, REPLAY_TOUCH_NONE },
+        { 0, 1, REPLAY_TOUCH_PAGES }, { 1, 1, REPLAY_TOUCH_PAGES },
+    };
+    struct builder b;
+    struct replay_options opt;
+    builder_mixed(&b, 2000);
+    for (size_t k = 0; k < sizeof(loops) / sizeof(loops[0]); k++) {
+        builder_options(&opt);
+        opt.bump = loops[k].bump;
+        opt.verify = loops[k].verify;
+        opt.touch = (enum replay_touch)loops[k].touch;
+        opt.latency_every = 16;
+        replay_image_unmap(test_replay(&b, &opt));
+        test_counts_are(&b, 1);
+        CHECK_MSG(test_result.exact_peak_live_bytes == b.peak &&
+              test_result.final_live_bytes == b.live, "loop %zu: peak "
+              "%lld (recorded %lld), final %lld (recorded %lld)", k,
+              (long long)test_result.exact_peak_live_bytes,
+              (long long)b.peak, (long long)test_result.final_live_bytes,
+              (long long)b.live);
+    }
+    builder_free(&b);
+}
+
 static void test_verify_and_touch_all_pass_on_glibc(void)
 {
     struct builder b;
@@ -548,6 +584,7 @@ int main(void)
     alarm(TEST_WATCHDOG_S);
     test_latency_quantiles_bound_the_truth();
     test_replay_performs_every_recorded_op();
+    test_every_loop_counts_the_recorded_peak();
     test_cross_thread_usable_size();
     test_latency_counts_follow_sampling();
     test_verify_and_touch_all_pass_on_glibc();
