@@ -22,7 +22,7 @@
 #include "run.h"
 
 #define RUN_STACK_BYTES (256u << 10) /* verify and touch need little */
-#define RUN_TABLES 7   /* the mappings of struct run_tables */
+#define RUN_TABLES 8   /* the mappings of struct run_tables */
 /* Seeds the workers' timing-gap generators (any odd constant; this
  * one is 2^64 / golden ratio, so seeds differ in many bits). */
 #define RUN_RNG_SEED 0x9e3779b97f4a7c15ull
@@ -38,7 +38,8 @@ static void *run_map(size_t bytes)
 
 struct run_tables {
     struct replay_progress *progress;
-    struct replay_block *blocks;
+    void **block_ptr;
+    uint64_t *block_size;          /* --verify only */
     struct replay_worker *workers;
     struct replay_latency *latency;
     struct replay_sample *samples;
@@ -114,27 +115,29 @@ static int run_map_tables(struct run_tables *t, uint32_t workers,
         windows += t->plans[i].windows;
     windows *= (size_t)image->options.instances;
     t->sizes[0] = workers * sizeof(struct replay_progress);
-    t->sizes[1] = slots * sizeof(struct replay_block);
+    t->sizes[1] = slots * sizeof(void *);
+    t->sizes[7] = image->options.verify ? slots * sizeof(uint64_t) : 0;
     t->sizes[2] = workers * sizeof(struct replay_worker);
     t->sizes[3] = (size_t)workers * REPLAY_KIND_SLOTS *
                   sizeof(struct replay_latency);
     t->sizes[4] = REPLAY_MAX_SAMPLES * sizeof(struct replay_sample);
     t->sizes[6] = windows * sizeof(struct peak_window);
     t->progress = run_map(t->sizes[0]);
-    t->blocks = run_map(t->sizes[1]);
+    t->block_ptr = run_map(t->sizes[1]);
+    t->block_size = run_map(t->sizes[7]);
     t->workers = run_map(t->sizes[2]);
     t->latency = run_map(t->sizes[3]);
     t->samples = run_map(t->sizes[4]);
     t->windows = run_map(t->sizes[6]);
-    return t->progress && t->blocks && t->workers && t->latency &&
-           t->samples && t->plans && t->windows ? 0 : -1;
+    return t->progress && t->block_ptr && t->block_size && t->workers &&
+           t->latency && t->samples && t->plans && t->windows ? 0 : -1;
 }
 
 static void run_unmap_tables(struct run_tables *t)
 {
-    void *maps[RUN_TABLES] = { t->progress, t->blocks, t->workers,
+    void *maps[RUN_TABLES] = { t->progress, t->block_ptr, t->workers,
                                t->latency, t->samples, t->plans,
-                               t->windows };
+                               t->windows, t->block_size };
     for (int i = 0; i < RUN_TABLES; i++)
         if (maps[i])
             munmap(maps[i], t->sizes[i] ? t->sizes[i] : 1);
@@ -157,7 +160,10 @@ static void run_place_worker(struct replay_shared *run,
     w->plan = &t->plans[w->thread];
     w->progress = t->progress + (size_t)w->instance * n;
     atomic_store(&w->progress[w->thread].wake_at, UINT64_MAX);
-    w->blocks = t->blocks + (size_t)w->instance * image->slot_count;
+    w->block_ptr = t->block_ptr + (size_t)w->instance * image->slot_count;
+    if (image->options.verify)
+        w->block_size = t->block_size +
+                        (size_t)w->instance * image->slot_count;
     if (run->none.base) {
         w->none_base = run->none.base +
                        w->instance * run->none.instance_bytes;
@@ -335,8 +341,8 @@ static void run_free_leftovers(struct replay_shared *run,
         run->none.base)
         return;
     for (uint64_t i = 0; i < slots; i++)
-        if (t->blocks[i].ptr)
-            run->api->free(t->blocks[i].ptr);
+        if (t->block_ptr[i])
+            run->api->free(t->block_ptr[i]);
 }
 
 /* libc's entries; for none, none.c's memory or, where that would be too

@@ -28,11 +28,6 @@ struct replay_progress {
     _Atomic uint32_t waiters;  /* threads between checking and sleeping */
 };
 
-struct replay_block {
-    void *ptr;
-    uint64_t size;   /* bytes requested */
-};
-
 /* The allocator as the workers call it: libc's entry points or bump. */
 struct replay_alloc_api {
     void *(*malloc)(size_t);
@@ -96,7 +91,10 @@ struct replay_worker {
     uint64_t op_count;
     uint64_t next_extra;                /* cursor into extras */
     struct replay_progress *progress;   /* this instance's, by thread */
-    struct replay_block *blocks;        /* this instance's slot table */
+    /* this instance's slot table: each slot's block, and (--verify
+     * only, the one reader) its size; 8 bytes a slot otherwise */
+    void **block_ptr;
+    uint64_t *block_size;
     struct replay_latency *latency;     /* [REPLAY_KIND_SLOTS] */
     const struct replay_plan *plan;     /* this thread's counts */
     /* this thread's live bytes after each of its ops (the image's):

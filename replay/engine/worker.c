@@ -90,6 +90,12 @@ static inline void worker_touch(enum replay_touch touch, uint8_t *p,
         p[off] = 1;
 }
 
+/* A slot's block as an op finds it (the size under --verify only). */
+struct replay_block {
+    void *ptr;
+    uint64_t size;   /* bytes requested */
+};
+
 /* One op, decoded from its packed form and its extra. */
 struct worker_op {
     uint64_t size;      /* the size argument as recorded */
@@ -245,7 +251,7 @@ static inline int worker_settle(struct replay_worker *w, uint64_t i,
                                 int rc, uint64_t old_size)
 {
     if (op->old_slot != TRACE_NO_SLOT && op->kind != TRACE_USABLE_SIZE)
-        w->blocks[op->old_slot].ptr = NULL;
+        w->block_ptr[op->old_slot] = NULL;
     if (op->slot == TRACE_NO_SLOT) {
         if (p)   /* recorded a failure, got a block: give it back */
             w->api->free(p);
@@ -257,7 +263,9 @@ static inline int worker_settle(struct replay_worker *w, uint64_t i,
                     "the recording got a block");
         return -1;
     }
-    w->blocks[op->slot] = (struct replay_block){ .ptr = p, .size = n };
+    w->block_ptr[op->slot] = p;
+    if (w->verify)
+        w->block_size[op->slot] = n;
     if (!p)
         return 0;
     if (n >= PEAK_WINDOW_BYTES)      /* see worker_step */
@@ -370,7 +378,8 @@ static inline int worker_step(struct replay_worker *w, uint64_t i,
     struct replay_block old = { NULL, 0 };
     /* a NO_CALL op's block may be being freed: do not even look */
     if (op->old_slot != TRACE_NO_SLOT && !(op->flags & REPLAY_OP_NO_CALL))
-        old = w->blocks[op->old_slot];
+        old = (struct replay_block){ w->block_ptr[op->old_slot],
+            w->verify ? w->block_size[op->old_slot] : 0 };
     if (w->verify && worker_check_old(w, i, op, &old) != 0)
         return -1;
     if (op->flags & REPLAY_OP_CLOSE_BEFORE)
@@ -425,7 +434,7 @@ static uint64_t worker_loop_general(struct replay_worker *w,
  */
 struct worker_regs {
     uint64_t timed_at;       /* the op worker_step times next */
-    struct replay_block *blocks;
+    void **block_ptr;
     char *none_base;
     const uint32_t *none_offset;
     const struct replay_alloc_api *api;
@@ -479,7 +488,7 @@ WORKER_INLINE void worker_plain_new(struct replay_worker *w,
                                     uint64_t i, uint32_t slot, uint8_t *q,
                                     uint64_t n, int none, int pages)
 {
-    r->blocks[slot] = (struct replay_block){ .ptr = q, .size = n };
+    r->block_ptr[slot] = q;
     if (!none && !q)    /* none's blocks are never NULL */
         return;
     if (pages && __builtin_expect(n - 1 < WORKER_PAGE, 1))
@@ -499,8 +508,8 @@ WORKER_INLINE int worker_plain_malloc(struct replay_worker *w, uint64_t i,
 {
     uint64_t n = p->size;
     int moves = plain == REPLAY_PLAIN_REALLOC;
-    struct replay_block *b = moves ? &r->blocks[p->old_slot] : NULL;
-    void *q, *old = moves ? b->ptr : NULL;
+    void **b = moves ? &r->block_ptr[p->old_slot] : NULL;
+    void *q, *old = moves ? *b : NULL;
     uint64_t t0 = worker_clock(timed);
     if (none) {
         __asm__ volatile("" : : "r"(old));
@@ -513,7 +522,7 @@ WORKER_INLINE int worker_plain_malloc(struct replay_worker *w, uint64_t i,
     if (timed)
         worker_clock_end(w, i, p->kind, t0);
     if (moves)   /* the old block is gone */
-        b->ptr = NULL;
+        *b = NULL;
     if (__builtin_expect(!none && !q && n, 0)) {
         worker_plain_null(w, i, p);
         return -1;
@@ -527,9 +536,9 @@ WORKER_INLINE void worker_plain_free(struct replay_worker *w, uint64_t i,
                                      const struct worker_regs *r, int none,
                                      int timed)
 {
-    struct replay_block *b = &r->blocks[p->old_slot];
-    void *old = b->ptr;
-    b->ptr = NULL;
+    void **b = &r->block_ptr[p->old_slot];
+    void *old = *b;
+    *b = NULL;
     uint64_t t0 = worker_clock(timed);
     if (none)
         __asm__ volatile("" : : "r"(old));
@@ -587,7 +596,7 @@ WORKER_INLINE int worker_plain_other(struct replay_worker *w, uint64_t i,
         else if (plain == REPLAY_PLAIN_FREE_NULL)
             r->api->free(NULL);
         else     /* its answer cannot be wrong: unused */
-            r->api->usable_size(r->blocks[p->old_slot].ptr);
+            r->api->usable_size(r->block_ptr[p->old_slot]);
         if (timed)
             worker_clock_end(w, i, p->kind, t0);
         return 0;
@@ -684,17 +693,26 @@ WORKER_INLINE uint64_t worker_loop_fast(struct replay_worker *w,
                                         int none, int pages)
 {
     struct worker_regs r = {
-        w->until_timed - 1, w->blocks, w->none_base, w->none_offset,
+        w->until_timed - 1, w->block_ptr, w->none_base, w->none_offset,
         w->api, mine, w->touch,
     };
     const struct replay_packed_op *ops = w->ops;
-    uint64_t i, n = w->op_count;
-    for (i = 0; i < n; i++) {
-        const struct replay_packed_op *p = &ops[i];
-        __builtin_prefetch(p + WORKER_AHEAD);  /* ~1 KiB ahead */
-        int rc = __builtin_expect(i == r.timed_at, 0) ? 2 :
-                 worker_plain(w, i, p, &r, none, pages, 0, p->plain);
-        if (__builtin_expect(rc == 2, 0)) {
+    uint64_t i = 0, n = w->op_count;
+    while (i < n) {
+        /* plain ops up to the one to time: no other test per op */
+        uint64_t stop = r.timed_at < n ? r.timed_at : n;
+        int rc = 0;
+        for (; i < stop; i++) {
+            const struct replay_packed_op *p = &ops[i];
+            __builtin_prefetch(p + WORKER_AHEAD);  /* ~1 KiB ahead */
+            rc = worker_plain(w, i, p, &r, none, pages, 0, p->plain);
+            if (__builtin_expect(rc != 0, 0))
+                break;
+        }
+        if (i == n)
+            break;
+        if (rc != -1) {   /* the op to time, or one that goes aside */
+            const struct replay_packed_op *p = &ops[i];
             rc = none ? pages ? worker_aside_none_pages(w, i, p, r)
                               : worker_aside_none(w, i, p, r)
                       : pages ? worker_aside_pages(w, i, p, r)
@@ -703,6 +721,7 @@ WORKER_INLINE uint64_t worker_loop_fast(struct replay_worker *w,
         }
         if (__builtin_expect(rc != 0, 0))
             return i + (rc > 0);
+        i++;
     }
     return i;
 }
