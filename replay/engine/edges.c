@@ -4,15 +4,21 @@
  *
  * A waiter spins for EDGES_SPIN_ROUNDS (most edges are satisfied within
  * a few microseconds, and a futex sleep and wake costs more than that),
- * yields EDGES_YIELDS times, then sleeps on the futex of the thread it
- * waits for; one whose op is far off sleeps at once (EDGES_FAR_OPS).
+ * yields for up to EDGES_YIELD_NS, then sleeps on the futex of the
+ * thread it waits for; one whose op is far off sleeps at once
+ * (EDGES_FAR_OPS).
  * Measured on 2 cores under load: yielding before sleeping cut a
  * 2-thread ping-pong replay from 0.55 s to 0.08 s, larson-t2 from
  * 0.045 s to 0.026 s (1000 spins, no yield, before).  The publisher
  * pays for a wake-up check only on ops that some edge points at
  * (REPLAY_OP_IS_DEP_TARGET): a store-then-load fence pairs with the
  * waiter's registration, so either the waiter sees the new count or
- * the publisher sees the waiter (no lost wake-up).  A sleeper registers
+ * the publisher sees the waiter (no lost wake-up).  That fence is a
+ * tenth of redis's none replay (the count's line is one the waiters
+ * read, so the store it waits for is a miss); membarrier(2) on the
+ * sleeper's side instead took redis from 17 to 14 ms but node from 10
+ * to 14 and sqlite from 2.4 to 2.7 (each sleep interrupts the running
+ * threads, some 10 us a time in this VM).  A sleeper registers
  * the op it waits for (`wake_at`, the least of them), and the publisher
  * wakes sleepers only once that op is done: before, a thread asleep
  * until op X of another was woken, and made that thread enter the
@@ -34,12 +40,13 @@
 /* ~100 pause instructions: 0.5-4 us depending on the core, about what
  * a few allocator calls on the other thread take. */
 #define EDGES_SPIN_ROUNDS 100
-/* Then yield: with more threads than cores the thread we wait for may
- * be waiting for our core.  32 rather than 8: on 2 cores redis's 3
- * threads slept on the futex far more often with 8, and its none
- * replay took 50-55 ms against 24-28 (glibc's too moved down); node
- * 18-23 -> 17-18 ms (2026-12-07, 7 alternating rounds). */
-#define EDGES_YIELDS 32
+/* Then yield, for up to this long: with more threads than cores the
+ * thread we wait for may be waiting for our core, and a sleeper takes
+ * tens of microseconds to wake in a VM.  On 2 cores, against 32 yields
+ * at most (2026-12-07, 7-9 alternating rounds, medians): redis's none
+ * replay 25 -> 17 ms and its glibc one 80 -> 55, node none 11.7 ->
+ * 9.7, sqlite unchanged; 0.1 and 1 ms did about as well. */
+#define EDGES_YIELD_NS 300000u
 /* Unless the op waited for is further than this past the last one the
  * thread published (it publishes only edge targets, so the gap is an
  * upper bound): then straight to sleep.  sqlite's sorter threads wait
@@ -105,11 +112,12 @@ static int edges_wait_awake(struct replay_shared *run,
         if (edges_ready(run, p, op))
             return 1;
     }
-    for (int i = 0; i < EDGES_YIELDS; i++) {
+    uint64_t begin = cycles_monotonic_ns();
+    do {
         sched_yield();
         if (edges_ready(run, p, op))
             return 1;
-    }
+    } while (cycles_monotonic_ns() - begin < EDGES_YIELD_NS);
     return 0;
 }
 
