@@ -34,18 +34,24 @@
 #define REPLAY_MSG_LEN 256
 /*
  * --latency-every by default: a pair of cycle counter reads costs ~18 ns
- * on the machines here (rdtsc: 9.1 ns each), and a timed call ~23 ns
- * in all, several times a cached malloc; timing every call made the
- * harness most of a malloc-bound replay (larson, 602k ops, none: 15.3
- * ms timed throughout, 1.2 ms untimed).  One call in 64 (at random)
- * adds ~0.4 ns an op and still times ~9k calls of such a trace.
+ * on the machines here (rdtsc: 8.6-9.1 ns each), and a timed call ~40
+ * ns in all (the loop leaves its run of plain ops for it), many times a
+ * cached malloc; timing every call made the harness most of a
+ * malloc-bound replay (larson, 602k ops, none: 15.3 ms timed
+ * throughout, 1.2 ms untimed).  One call in 128 (at random) adds ~0.3
+ * ns an op and still times ~8k calls of a million-op trace; one in 64
+ * added a fifth to sqlite's none replay (2.4 -> 2.7 ms, 2026-12-07).
  */
-#define REPLAY_LATENCY_EVERY_DEFAULT 64
+#define REPLAY_LATENCY_EVERY_DEFAULT 128
 /* --passes: each run's process replays this many times at most. */
 #define REPLAY_MAX_PASSES 16
 #define REPLAY_STR_(x) #x
 #define REPLAY_STR(x) REPLAY_STR_(x)
 #define REPLAY_PATH_LEN 512
+
+/* --touch pages writes one byte a page: a block of 1 to this many bytes
+ * takes one write, which the image tells apart (REPLAY_PLAIN_MALLOC). */
+#define REPLAY_PAGE_BYTES 4096u
 
 enum replay_touch {
     REPLAY_TOUCH_NONE,   /* never write a block */
@@ -119,11 +125,14 @@ struct replay_op {
 /* What the fast loop does with an op, decided when the image is built
  * (worker.c): a plain call, or REPLAY_PLAIN_NOT (the general step). */
 enum replay_plain {
-    REPLAY_PLAIN_NOT, REPLAY_PLAIN_MALLOC, REPLAY_PLAIN_FREE,
+    REPLAY_PLAIN_NOT,
+    REPLAY_PLAIN_MALLOC,        /* of 1 to REPLAY_PAGE_BYTES bytes */
+    REPLAY_PLAIN_FREE,
     REPLAY_PLAIN_REALLOC, REPLAY_PLAIN_CALLOC,
     REPLAY_PLAIN_FREE_NULL,     /* free(NULL) */
     REPLAY_PLAIN_REALLOC_NEW,   /* realloc(NULL, n) */
     REPLAY_PLAIN_USABLE,        /* malloc_usable_size of a live block */
+    REPLAY_PLAIN_MALLOC_RARE,   /* of no bytes, or of more than a page */
 };
 /* Or'ed into a plain op's byte when it also closes a window before it
  * or another thread waits on it: the loop's switch sends it aside. */

@@ -165,7 +165,10 @@ static uint8_t image_plain(const struct replay_op *op, unsigned flags)
     int extra = image_needs_extra(op);
     switch (op->kind) {
     case TRACE_MALLOC:
-        return slot && !extra ? REPLAY_PLAIN_MALLOC : REPLAY_PLAIN_NOT;
+        if (!slot || extra)
+            return REPLAY_PLAIN_NOT;
+        return op->size - 1 < REPLAY_PAGE_BYTES ? REPLAY_PLAIN_MALLOC
+                                                : REPLAY_PLAIN_MALLOC_RARE;
     case TRACE_FREE:
         if (extra)
             return REPLAY_PLAIN_NOT;

@@ -51,9 +51,9 @@ struct run_tables {
 /*
  * The most windows thread t's peak log can need (peak.c, worker.c): one
  * per PEAK_WINDOW_BYTES moved (each byte allocated is freed at most
- * once), two per big block (one closes before it), two per edge (a
- * wait is a window), and one per timed call (gaps average
- * latency_every; twice that, for their spread), plus the last.
+ * once), two per big block (one closes before it) and two per edge (a
+ * wait is a window), plus the last.  More (--timing recorded's waits)
+ * merge in pairs (peak_coarsen), which keeps the bounds true.
  */
 static uint64_t run_windows_of(const struct replay_image *image,
                                uint32_t t)
@@ -74,10 +74,7 @@ static uint64_t run_windows_of(const struct replay_image *image,
         moved += bytes < PEAK_WINDOW_BYTES ? bytes : 0;
         rare += bytes >= PEAK_WINDOW_BYTES;
     }
-    uint64_t every = image->options.latency_every ?
-                     image->options.latency_every : 1;
-    uint64_t n = 2 * moved / PEAK_WINDOW_BYTES + 2 * rare +
-                 2 * d->op_count / every + 64;
+    uint64_t n = 2 * moved / PEAK_WINDOW_BYTES + 2 * rare + 64;
     return n < PEAK_MAX_WINDOWS ? n : PEAK_MAX_WINDOWS;
 }
 

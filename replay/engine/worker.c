@@ -28,7 +28,7 @@
 #include "image.h"
 #include "run.h"
 
-#define WORKER_PAGE 4096u            /* one write per page: --touch */
+#define WORKER_PAGE REPLAY_PAGE_BYTES /* one write per page: --touch */
 /* Ops the fast loop asks the cache for ahead of use: the stream is read
  * once, and the VM's prefetcher left ~7% of a none replay waiting on it
  * (gcc: 10.1 -> 9.4 ms) */
@@ -325,9 +325,6 @@ static __attribute__((noinline)) void *worker_timed_call(
     uint64_t took = cycles_now() - t0;
     cycles_record(&w->latency[op->kind], took > w->timer_overhead ?
                   took - w->timer_overhead : 0);
-    /* t0 ends a window of the peak's log for free (peak.c): the op's
-     * own change of live bytes falls in the next one */
-    worker_close_at(w, t0, i);
     return p;
 }
 
@@ -470,28 +467,29 @@ WORKER_INLINE uint64_t worker_clock(int timed)
     return timed ? cycles_now() : 0;
 }
 
-/* After a timed plain call begun at t0: its latency, and t0 ends a
- * window of the peak's log (as in worker_timed_call). */
+/* After a timed plain call begun at t0: its latency (as in
+ * worker_timed_call). */
 static __attribute__((noinline)) void worker_clock_end(
-    struct replay_worker *w, uint64_t i, unsigned kind, uint64_t t0)
+    struct replay_worker *w, unsigned kind, uint64_t t0)
 {
     uint64_t took = cycles_now() - t0;
     cycles_record(&w->latency[kind], took > w->timer_overhead ?
                   took - w->timer_overhead : 0);
-    worker_close_at(w, t0, i);
 }
 
 /* The fast loop's record of op i's new block q of n bytes in slot.
- * `pages`: --touch pages, known to the loop's copy. */
+ * `pages`: --touch pages, known to the loop's copy; `small`: the image
+ * says n is 1 to a page (REPLAY_PLAIN_MALLOC), so n is not read. */
 WORKER_INLINE void worker_plain_new(struct replay_worker *w,
                                     const struct worker_regs *r,
                                     uint64_t i, uint32_t slot, uint8_t *q,
-                                    uint64_t n, int none, int pages)
+                                    uint64_t n, int none, int pages,
+                                    int small)
 {
     r->block_ptr[slot] = q;
     if (!none && !q)    /* none's blocks are never NULL */
         return;
-    if (pages && __builtin_expect(n - 1 < WORKER_PAGE, 1))
+    if (pages && (small || __builtin_expect(n - 1 < WORKER_PAGE, 1)))
         q[0] = 1;       /* worker_touch's common case, 1 to 4096 bytes */
     else
         worker_touch_rare(w, i, r->touch, q, n);
@@ -499,14 +497,16 @@ WORKER_INLINE void worker_plain_new(struct replay_worker *w,
 
 /* A plain malloc, realloc or realloc(NULL) (see image.c's image_plain);
  * -1 if it returned NULL.  none reads the old block's pointer too, as
- * every other allocator's replay must. */
+ * every other allocator's replay must, and no size for a small malloc:
+ * its block needs none. */
 WORKER_INLINE int worker_plain_malloc(struct replay_worker *w, uint64_t i,
                                       const struct replay_packed_op *p,
                                       const struct worker_regs *r,
                                       int none, int pages, int timed,
                                       unsigned plain)
 {
-    uint64_t n = p->size;
+    int small = plain == REPLAY_PLAIN_MALLOC;
+    uint64_t n = none && small ? 1 : p->size;
     int moves = plain == REPLAY_PLAIN_REALLOC;
     void **b = moves ? &r->block_ptr[p->old_slot] : NULL;
     void *q, *old = moves ? *b : NULL;
@@ -514,24 +514,24 @@ WORKER_INLINE int worker_plain_malloc(struct replay_worker *w, uint64_t i,
     if (none) {
         __asm__ volatile("" : : "r"(old));
         q = r->none_base + r->none_offset[i];
-    } else if (plain == REPLAY_PLAIN_MALLOC) {
+    } else if (small || plain == REPLAY_PLAIN_MALLOC_RARE) {
         q = r->api->malloc(n);
     } else {
         q = r->api->realloc(old, n);
     }
     if (timed)
-        worker_clock_end(w, i, p->kind, t0);
+        worker_clock_end(w, p->kind, t0);
     if (moves)   /* the old block is gone */
         *b = NULL;
     if (__builtin_expect(!none && !q && n, 0)) {
         worker_plain_null(w, i, p);
         return -1;
     }
-    worker_plain_new(w, r, i, p->slot, q, n, none, pages);
+    worker_plain_new(w, r, i, p->slot, q, n, none, pages, small);
     return 0;
 }
 
-WORKER_INLINE void worker_plain_free(struct replay_worker *w, uint64_t i,
+WORKER_INLINE void worker_plain_free(struct replay_worker *w,
                                      const struct replay_packed_op *p,
                                      const struct worker_regs *r, int none,
                                      int timed)
@@ -545,7 +545,7 @@ WORKER_INLINE void worker_plain_free(struct replay_worker *w, uint64_t i,
     else
         r->api->free(old);
     if (timed)
-        worker_clock_end(w, i, TRACE_FREE, t0);
+        worker_clock_end(w, TRACE_FREE, t0);
 }
 
 /* A plain calloc (see image_plain); -1 if it returned NULL.
@@ -561,13 +561,13 @@ WORKER_INLINE int worker_plain_calloc(struct replay_worker *w, uint64_t i,
     void *q = none ? r->none_base + r->none_offset[i]
                    : r->api->calloc(x->arg, x->size);
     if (timed)
-        worker_clock_end(w, i, TRACE_CALLOC, t0);
+        worker_clock_end(w, TRACE_CALLOC, t0);
     if (__builtin_expect(!none && !q && n, 0)) {
         worker_plain_null(w, i, p);     /* decodes the extra itself */
         return -1;
     }
     w->next_extra++;
-    worker_plain_new(w, r, i, p->slot, q, n, none, pages);
+    worker_plain_new(w, r, i, p->slot, q, n, none, pages, 0);
     return 0;
 }
 
@@ -580,6 +580,9 @@ WORKER_INLINE int worker_plain_other(struct replay_worker *w, uint64_t i,
 {
     uint64_t t0;
     switch (plain) {
+    case REPLAY_PLAIN_MALLOC_RARE:
+        return worker_plain_malloc(w, i, p, r, none, pages, timed,
+                                   REPLAY_PLAIN_MALLOC_RARE);
     case REPLAY_PLAIN_REALLOC:
         return worker_plain_malloc(w, i, p, r, none, pages, timed,
                                    REPLAY_PLAIN_REALLOC);
@@ -598,7 +601,7 @@ WORKER_INLINE int worker_plain_other(struct replay_worker *w, uint64_t i,
         else     /* its answer cannot be wrong: unused */
             r->api->usable_size(r->block_ptr[p->old_slot]);
         if (timed)
-            worker_clock_end(w, i, p->kind, t0);
+            worker_clock_end(w, p->kind, t0);
         return 0;
     default:          /* not plain, or marked */
         return 2;
@@ -615,7 +618,7 @@ WORKER_INLINE int worker_plain(struct replay_worker *w, uint64_t i,
 {
     /* the two most ops are: a compare each, before a jump table */
     if (plain == REPLAY_PLAIN_FREE) {
-        worker_plain_free(w, i, p, r, none, timed);
+        worker_plain_free(w, p, r, none, timed);
         return 0;
     }
     if (plain == REPLAY_PLAIN_MALLOC)
