@@ -9,16 +9,26 @@
  * (EDGES_FAR_OPS).
  * Measured on 2 cores under load: yielding before sleeping cut a
  * 2-thread ping-pong replay from 0.55 s to 0.08 s, larson-t2 from
- * 0.045 s to 0.026 s (1000 spins, no yield, before).  The publisher
- * pays for a wake-up check only on ops that some edge points at
- * (REPLAY_OP_IS_DEP_TARGET): a store-then-load fence pairs with the
- * waiter's registration, so either the waiter sees the new count or
- * the publisher sees the waiter (no lost wake-up).  That fence is a
- * tenth of redis's none replay (the count's line is one the waiters
- * read, so the store it waits for is a miss); membarrier(2) on the
- * sleeper's side instead took redis from 17 to 14 ms but node from 10
- * to 14 and sqlite from 2.4 to 2.7 (each sleep interrupts the running
- * threads, some 10 us a time in this VM).  A sleeper registers
+ * 0.045 s to 0.026 s (1000 spins, no yield, before).
+ *
+ * The publisher pays for a wake-up check only on ops that some edge
+ * points at (REPLAY_OP_IS_DEP_TARGET): it stores its count, then reads
+ * whether anyone sleeps, with no fence between.  A fence there would
+ * make sure that either the sleeper sees the new count or the
+ * publisher sees the sleeper, but it cost a third of redis's none
+ * replay (17.6 -> 11.7 ms without it, 2026-12-07: the count's line is
+ * one the waiters read, so the store the fence waits for is a miss),
+ * and membarrier(2) on the sleeper's side instead interrupts the
+ * running threads at each sleep (node 10 -> 14 ms, sqlite 2.4 ->
+ * 2.7).  Without it, a sleeper can read the old count while the new
+ * one still sits in the publisher's store buffer, and the publisher
+ * miss the sleeper; so a sleeper reads the count again EDGES_SETTLE_NS
+ * later, by when the store has left the buffer (it drains in well
+ * under that, and at any interrupt or exit to the hypervisor), and
+ * sleeps EDGES_SLEEP_NS at most before it looks again: a wake-up
+ * missed all the same would delay a replay, never hang it.
+ *
+ * A sleeper registers
  * the op it waits for (`wake_at`, the least of them), and the publisher
  * wakes sleepers only once that op is done: before, a thread asleep
  * until op X of another was woken, and made that thread enter the
@@ -32,6 +42,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cycles.h"
@@ -53,6 +64,10 @@
  * from the start for ops near the end of the main thread's million,
  * and their yields took the cores it needed. */
 #define EDGES_FAR_OPS 4096u
+/* A sleeper's second look at the count, this long after its first, and
+ * the longest it sleeps between looks (see the top). */
+#define EDGES_SETTLE_NS 2000u
+#define EDGES_SLEEP_NS 10000000u
 /* Longest a parked thread yields before sleeping until the start. */
 #define EDGES_START_YIELD_NS 50000000u
 
@@ -68,6 +83,16 @@ static void edges_futex_wait(_Atomic uint32_t *word, uint32_t seen)
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
 }
 
+static void edges_futex_wait_for(_Atomic uint32_t *word, uint32_t seen,
+                                 uint64_t ns)
+{
+    struct timespec most = {
+        .tv_sec = (time_t)(ns / 1000000000u),
+        .tv_nsec = (long)(ns % 1000000000u),
+    };
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, &most, NULL, 0);
+}
+
 static void edges_futex_wake_all(_Atomic uint32_t *word)
 {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
@@ -75,9 +100,11 @@ static void edges_futex_wake_all(_Atomic uint32_t *word)
 
 void edges_wake_waiters(struct replay_progress *p, uint64_t done)
 {
-    /* pairs with the waiter's registration (see the top) */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load(&p->waiters) == 0 || done <= atomic_load(&p->wake_at))
+    /* no fence after the count's store (see the top): the compiler's
+     * barrier only, so the reads are not made before it */
+    atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&p->waiters, memory_order_relaxed) == 0 ||
+        done <= atomic_load_explicit(&p->wake_at, memory_order_relaxed))
         return;
     /* every sleeper wakes, and those still early register again */
     atomic_store(&p->wake_at, UINT64_MAX);
@@ -121,6 +148,19 @@ static int edges_wait_awake(struct replay_shared *run,
     return 0;
 }
 
+/* 1 if op is done now or EDGES_SETTLE_NS from now (see the top). */
+static int edges_settled(struct replay_shared *run,
+                         struct replay_progress *p, uint64_t op)
+{
+    uint64_t begin = cycles_monotonic_ns();
+    do {
+        if (edges_ready(run, p, op))
+            return 1;
+        edges_pause();
+    } while (cycles_monotonic_ns() - begin < EDGES_SETTLE_NS);
+    return edges_ready(run, p, op);
+}
+
 uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
                     uint64_t op)
 {
@@ -135,9 +175,9 @@ uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
          * bumped word after, so the futex wait returns at once */
         uint32_t seen = atomic_load(&p->word);
         edges_register(p, op);
-        if (edges_ready(run, p, op))
+        if (edges_settled(run, p, op))
             break;
-        edges_futex_wait(&p->word, seen);
+        edges_futex_wait_for(&p->word, seen, EDGES_SLEEP_NS);
     }
     atomic_fetch_sub(&p->waiters, 1);
     return cycles_now() - begin;
