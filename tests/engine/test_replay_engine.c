@@ -5,6 +5,8 @@
  * multiply counts by --instances, and reject unsound traces with a
  * message.  Allocator failures across processes: test_failures.sh.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -579,6 +581,42 @@ static void test_huge_block_replays_under_none(void)
     builder_free(&b);
 }
 
+/* The waiting thread of test_missed_wake_delays_never_hangs. */
+struct test_sleeper {
+    struct replay_shared *run;
+    struct replay_progress *progress;
+    _Atomic uint64_t returned_ns;
+};
+
+static void *test_sleeper_main(void *arg)
+{
+    struct test_sleeper *s = arg;
+    edges_wait(s->run, s->progress, 5);
+    atomic_store(&s->returned_ns, cycles_monotonic_ns());
+    return NULL;
+}
+
+/* The publisher has no fence before it looks for sleepers (edges.c), so
+ * a wake-up can in principle be missed: a sleeper whose op is done with
+ * no wake at all (the count stored as a lost wake would leave it) must
+ * still see it within its longest sleep (10 ms), not hang. */
+static void test_missed_wake_delays_never_hangs(void)
+{
+    static struct replay_shared run;
+    static struct replay_progress progress;
+    struct test_sleeper s = { &run, &progress, 0 };
+    pthread_t tid;
+    CHECK(pthread_create(&tid, NULL, test_sleeper_main, &s) == 0);
+    usleep(50000);   /* past its spins and 0.3 ms of yields: asleep */
+    CHECK(atomic_load(&progress.waiters) == 1);
+    uint64_t stored_ns = cycles_monotonic_ns();
+    atomic_store(&progress.done, 6);   /* and no edges_wake_waiters */
+    pthread_join(tid, NULL);
+    uint64_t took_ns = atomic_load(&s.returned_ns) - stored_ns;
+    CHECK_MSG(took_ns < 500000000u, "a missed wake-up held the sleeper "
+              "%llu ms", (unsigned long long)(took_ns / 1000000));
+}
+
 int main(void)
 {
     alarm(TEST_WATCHDOG_S);
@@ -601,6 +639,7 @@ int main(void)
     test_every_touch_mode_replays();
     test_slots_reused_across_threads_are_renamed();
     test_unsound_traces_are_rejected();
+    test_missed_wake_delays_never_hangs();
     if (!check_failures)
         printf("all replay engine checks passed\n");
     CHECK_DONE();
