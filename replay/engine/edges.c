@@ -78,13 +78,9 @@ static void edges_pause(void)
 #endif
 }
 
-static void edges_futex_wait(_Atomic uint32_t *word, uint32_t seen)
-{
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
-}
-
-static void edges_futex_wait_for(_Atomic uint32_t *word, uint32_t seen,
-                                 uint64_t ns)
+/* Sleeps while *word is seen, ns at most; callers look again after. */
+static void edges_futex_wait(_Atomic uint32_t *word, uint32_t seen,
+                             uint64_t ns)
 {
     struct timespec most = {
         .tv_sec = (time_t)(ns / 1000000000u),
@@ -177,7 +173,7 @@ uint64_t edges_wait(struct replay_shared *run, struct replay_progress *p,
         edges_register(p, op);
         if (edges_settled(run, p, op))
             break;
-        edges_futex_wait_for(&p->word, seen, EDGES_SLEEP_NS);
+        edges_futex_wait(&p->word, seen, EDGES_SLEEP_NS);
     }
     atomic_fetch_sub(&p->waiters, 1);
     return cycles_now() - begin;
@@ -204,7 +200,7 @@ void edges_wait_start(struct replay_shared *run)
         sched_yield();
     }
     while (!atomic_load(&run->start_word))
-        edges_futex_wait(&run->start_word, 0);
+        edges_futex_wait(&run->start_word, 0, EDGES_SLEEP_NS);
 }
 
 void edges_release_start(struct replay_shared *run)
