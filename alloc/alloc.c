@@ -150,8 +150,7 @@ static void *realloc_pool(struct pool *pool, void *ptr, size_t size)
 static void *realloc_arena(struct span_header *span, void *ptr,
                            size_t size)
 {
-    struct heap *owner = arena_region_owner(span);
-    heap_lock(owner);
+    struct heap *owner = heap_lock_owner(span);
     bool resized = size > SC_LOOKUP_MAX && size < huge_threshold() &&
                    arena_resize_in_place(&owner->arena, ptr, size);
     size_t usable = arena_usable_size(ptr);
@@ -222,7 +221,7 @@ void *alloc_aligned(size_t align, size_t size)
         return huge_alloc(size, align);
     struct heap *heap = heap_for_this_cpu();
     heap_lock(heap);
-    void *block = arena_alloc_aligned(&heap->arena, heap, size, align);
+    void *block = heap_arena_alloc(heap, size, align);
     heap_unlock(heap);
     return block;
 }

@@ -11,6 +11,8 @@
 
 #include "os.h"
 
+#include <stdatomic.h>
+
 #define FLAG_INUSE ((size_t)1)
 #define FLAG_PREV_INUSE ((size_t)2)
 #define FLAG_MASK ((size_t)15)
@@ -32,7 +34,8 @@ _Static_assert(offsetof(struct arena_block, head) + sizeof(size_t) ==
 struct arena_region {
     struct span_header span;        /* kind = SPAN_ARENA */
     uint8_t source;                 /* enum chunk_source */
-    void *owner;                    /* struct heap * */
+    _Atomic(void *) owner;          /* struct heap *: changes only
+                                       with both heaps' locks held */
     size_t size;                    /* bytes in the span */
     struct arena_region *prev, *next;
 };
@@ -274,6 +277,29 @@ static size_t region_block_room(const struct arena_region *region)
     return region->size - ARENA_REGION_HEADER - ARENA_HEADER;
 }
 
+static void region_link(struct arena *arena, struct arena_region *region)
+{
+    region->prev = NULL;
+    region->next = arena->regions;
+    if (arena->regions)
+        arena->regions->prev = region;
+    arena->regions = region;
+    arena->region_count++;
+    arena->bytes_held += region->size;
+}
+
+static void region_unlink(struct arena *arena, struct arena_region *region)
+{
+    if (region->prev)
+        region->prev->next = region->next;
+    else
+        arena->regions = region->next;
+    if (region->next)
+        region->next->prev = region->prev;
+    arena->region_count--;
+    arena->bytes_held -= region->size;
+}
+
 /* Adds a region able to hold a block of need bytes. */
 static bool region_add(struct arena *arena, void *owner, size_t need)
 {
@@ -290,7 +316,7 @@ static bool region_add(struct arena *arena, void *owner, size_t need)
         return false;
     region->span.kind = SPAN_ARENA;
     region->source = (uint8_t)source;
-    region->owner = owner;
+    atomic_store_explicit(&region->owner, owner, memory_order_relaxed);
     region->size = size;
     struct arena_block *first = region_first_block(region);
     first->head = region_block_room(region) | FLAG_PREV_INUSE;
@@ -301,13 +327,7 @@ static bool region_add(struct arena *arena, void *owner, size_t need)
         chunk_free(region, size, source);
         return false;
     }
-    region->prev = NULL;
-    region->next = arena->regions;
-    if (arena->regions)
-        arena->regions->prev = region;
-    arena->regions = region;
-    arena->region_count++;
-    arena->bytes_held += size;
+    region_link(arena, region);
     treap_insert(arena, first);
     return true;
 }
@@ -322,21 +342,15 @@ static void region_release_if_empty(struct arena *arena,
         || block_size(free_block) != region_block_room(region))
         return;
     treap_remove(arena, free_block);
-    if (region->prev)
-        region->prev->next = region->next;
-    else
-        arena->regions = region->next;
-    if (region->next)
-        region->next->prev = region->prev;
-    arena->region_count--;
-    arena->bytes_held -= region->size;
+    region_unlink(arena, region);
     chunkmap_set(region, region->size, NULL);
     chunk_free(region, region->size, (enum chunk_source)region->source);
 }
 
 void *arena_region_owner(const struct span_header *span)
 {
-    return ((const struct arena_region *)span)->owner;
+    struct arena_region *region = (struct arena_region *)span;
+    return atomic_load_explicit(&region->owner, memory_order_relaxed);
 }
 
 /* ---- blocks ---- */
@@ -379,7 +393,7 @@ static struct arena_block *take_block(struct arena *arena, void *owner,
 {
     struct arena_block *block = treap_best_fit(arena, need);
     if (block == NULL) {
-        if (!region_add(arena, owner, need))
+        if (owner == NULL || !region_add(arena, owner, need))
             return NULL;
         block = treap_best_fit(arena, need);
     }
@@ -508,4 +522,46 @@ bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size)
 size_t arena_usable_size(const void *ptr)
 {
     return block_size(block_of(ptr)) - ARENA_HEADER;
+}
+
+/* ---- moving a region to another heap ---- */
+
+/* Moves region with its free blocks and in-use bytes from one arena to
+ * another, whose heap is owner (both heaps' locks held).  Walks the
+ * region's blocks: in-use blocks are over 4 KiB but for a few, so a
+ * chunk holds at most some hundred. */
+static void region_move(struct arena *to, struct arena *from,
+                        struct arena_region *region, void *owner)
+{
+    size_t in_use = 0;
+    struct arena_block *block = region_first_block(region);
+    for (; block_size(block) != 0; block = block_after(block)) {
+        if (block->head & FLAG_INUSE) {
+            in_use += block_size(block);
+        } else {
+            treap_remove(from, block);
+            treap_insert(to, block);
+        }
+    }
+    region_unlink(from, region);
+    region_link(to, region);
+    from->bytes_in_use -= in_use;
+    to->bytes_in_use += in_use;
+    atomic_store_explicit(&region->owner, owner, memory_order_relaxed);
+}
+
+bool arena_adopt_fit(struct arena *to, struct arena *from, void *owner,
+                     size_t size, size_t align)
+{
+    if (size > SIZE_MAX / 4 || align > SIZE_MAX / 4)
+        return false;
+    size_t need = request_to_block(size);
+    if (align != 0)
+        need += align + ARENA_MIN_BLOCK;   /* as arena_alloc_aligned */
+    struct arena_block *fit = treap_best_fit(from, need);
+    if (fit == NULL)
+        return false;
+    region_move(to, from, (struct arena_region *)chunkmap_lookup(fit),
+                owner);
+    return true;
 }

@@ -19,7 +19,8 @@
  *
  * Invariants: no two free blocks are adjacent (they merge on free); a
  * region ends with an in-use fence header of size 0; every function runs
- * under the owning heap's lock.
+ * under the owning heap's lock.  A region changes owner only with both
+ * heaps' locks held (arena_adopt_fit).
  */
 #ifndef MALLARD_ARENA_H
 #define MALLARD_ARENA_H
@@ -69,7 +70,9 @@ struct arena {
 
 void arena_init(struct arena *arena);
 
-/* A block of at least size bytes; NULL when out of memory. */
+/* A block of at least size bytes; NULL when out of memory.  A new
+ * region, when none has room, belongs to owner (struct heap *); with
+ * owner NULL, NULL when none has room. */
 void *arena_alloc(struct arena *arena, void *owner, size_t size);
 /* Like arena_alloc with the payload aligned to align (power of two). */
 void *arena_alloc_aligned(struct arena *arena, void *owner, size_t size,
@@ -94,7 +97,16 @@ static inline size_t arena_block_size_unlocked(const void *ptr)
                                   __ATOMIC_RELAXED);
     return (head & 1) ? head & ~(size_t)15 : 0;
 }
-/* The heap that owns the region holding span. */
+/* The heap that owns the region holding span.  Without the owner's
+ * lock it may be stale: lock it, then check again (heap.h). */
 void *arena_region_owner(const struct span_header *span);
+/*
+ * If from has a free block fitting arena_alloc(size) (align 0) or
+ * arena_alloc_aligned(size, align), moves the region holding it, with
+ * every block in it, to the arena to, whose heap is owner; false when
+ * from has none.  Both heaps' locks held.
+ */
+bool arena_adopt_fit(struct arena *to, struct arena *from, void *owner,
+                     size_t size, size_t align);
 
 #endif

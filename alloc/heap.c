@@ -97,6 +97,90 @@ static void note_pages_back_in_use(struct heap *heap, struct pool *pool)
         pool->decommit_wait *= 2;
 }
 
+/*
+ * The next of up to HEAP_ADOPT_PROBES other heaps whose lock is free at
+ * once, locked (release it with lock_release); NULL when none is left.
+ * probe counts the heaps tried (start at 0).  Only a trylock: the
+ * caller holds its own heap's lock, and two heaps waiting for each
+ * other's would deadlock.  The acquisition is counted but is no decay
+ * tick (heap_unlock's): the heap's own next unlock does that work.
+ */
+static struct heap *lock_next_other(struct heap *heap, unsigned *probe)
+{
+    unsigned probes = heap_count - 1;
+    if (probes > HEAP_ADOPT_PROBES)
+        probes = HEAP_ADOPT_PROBES;
+    while (*probe < probes) {
+        ++*probe;
+        struct heap *from = &heap_table[(heap->index + *probe) % heap_count];
+        if (lock_try(&from->lock)) {
+            from->lock_acquisitions++;
+            return from;
+        }
+    }
+    return NULL;
+}
+
+/* Moves pool, listed with room in from, to heap (both locks held). */
+static void pool_move(struct heap *from, struct heap *heap,
+                      struct pool *pool)
+{
+    struct heap_class *class = &from->classes[pool->size_class];
+    uint64_t out = (uint64_t)pool->used * pool->block_size;
+    uint64_t carved = (uint64_t)pool->carved * pool->block_size;
+    list_remove(class, pool);
+    class->pool_count--;
+    from->pool_bytes_held -= CHUNK_SIZE;
+    from->pool_bytes_out -= out;
+    from->pool_bytes_carved -= carved;
+    pool_set_owner(pool, heap);
+    heap->classes[pool->size_class].pool_count++;
+    heap->pool_bytes_held += CHUNK_SIZE;
+    heap->pool_bytes_out += out;
+    heap->pool_bytes_carved += carved;
+    list_push(&heap->classes[pool->size_class], pool);
+    /* Its decay marks counted the old owner's ticks: start afresh. */
+    pool_mark(pool, heap->decay_ticks);
+    pool->decommit_tick = heap->decay_ticks - 4 * pool->decommit_wait;
+}
+
+/* A pool of from's with at least a quarter of its blocks free, among
+ * the first HEAP_ADOPT_SCAN it lists with room (from's lock held). */
+static struct pool *roomy_pool(struct heap *from, unsigned size_class)
+{
+    struct pool *pool = from->classes[size_class].with_room;
+    for (unsigned i = 0; pool != NULL && i < HEAP_ADOPT_SCAN; i++) {
+        if (pool->capacity - pool->used >= pool->capacity / 4)
+            return pool;
+        pool = pool->next;
+    }
+    return NULL;
+}
+
+/*
+ * Before it makes a new pool, a heap adopts one of the class, with room,
+ * from another heap whose lock is free at that moment (trylock only:
+ * this heap's lock is held, and waiting could deadlock).  A thread that
+ * moves between CPUs frees its blocks into the pools of one heap and
+ * would otherwise fill new pools in the next: a one-thread random-size
+ * loop (mimalloc-bench's rptest) held 1.4-1.6x glibc's memory, 1.1x
+ * pinned to one CPU.  The thread still takes blocks only from the heap
+ * of its CPU; the adopted pool simply belongs to that heap from now on.
+ */
+static struct pool *pool_adopt(struct heap *heap, unsigned size_class)
+{
+    unsigned probe = 0;
+    for (struct heap *from; (from = lock_next_other(heap, &probe));) {
+        struct pool *pool = roomy_pool(from, size_class);
+        if (pool != NULL)
+            pool_move(from, heap, pool);
+        lock_release(&from->lock);
+        if (pool != NULL)
+            return pool;
+    }
+    return NULL;
+}
+
 unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
                           void **out, unsigned max)
 {
@@ -104,7 +188,8 @@ unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
     unsigned taken = 0;
     while (taken < max) {
         struct pool *pool = class->with_room;
-        if (pool == NULL && (pool = pool_create(heap, size_class)) == NULL)
+        if (pool == NULL && (pool = pool_adopt(heap, size_class)) == NULL &&
+            (pool = pool_create(heap, size_class)) == NULL)
             break;
         uint32_t carved = pool->carved;
         uint64_t decommitted = pool->decommitted;
@@ -236,14 +321,64 @@ void heap_fork_child(void)
         lock_reset(&heap_table[i].lock);
 }
 
+/* The owner of a pool or an arena region; may be stale unlocked. */
+static struct heap *span_owner(const struct span_header *span)
+{
+    if (span->kind == SPAN_POOL)
+        return pool_owner((const struct pool *)span);
+    return arena_region_owner(span);
+}
+
+struct heap *heap_lock_owner(const struct span_header *span)
+{
+    for (;;) {
+        struct heap *owner = span_owner(span);
+        heap_lock(owner);
+        if (span_owner(span) == owner)
+            return owner;
+        heap_unlock(owner);  /* adopted meanwhile: follow it */
+    }
+}
+
+/* Adopts, from another heap whose lock is free, the region holding a
+ * free block that fits the request (pool_adopt says why). */
+static bool region_adopt(struct heap *heap, size_t size, size_t align)
+{
+    unsigned probe = 0;
+    for (struct heap *from; (from = lock_next_other(heap, &probe));) {
+        bool adopted = arena_adopt_fit(&heap->arena, &from->arena, heap,
+                                       size, align);
+        lock_release(&from->lock);
+        if (adopted)
+            return true;
+    }
+    return false;
+}
+
+static void *arena_take(struct heap *heap, bool may_grow, size_t size,
+                        size_t align)
+{
+    void *owner = may_grow ? heap : NULL;
+    if (align == 0)
+        return arena_alloc(&heap->arena, owner, size);
+    return arena_alloc_aligned(&heap->arena, owner, size, align);
+}
+
+void *heap_arena_alloc(struct heap *heap, size_t size, size_t align)
+{
+    void *block = arena_take(heap, false, size, align);
+    if (block == NULL && region_adopt(heap, size, align))
+        block = arena_take(heap, false, size, align);
+    return block != NULL ? block : arena_take(heap, true, size, align);
+}
+
 void heap_free_span(struct span_header *span, void *ptr)
 {
     if (span->kind == SPAN_HUGE) {
         huge_free((struct huge_header *)span, ptr);
         return;
     }
-    struct heap *owner = arena_region_owner(span);
-    heap_lock(owner);
+    struct heap *owner = heap_lock_owner(span);
     arena_free(&owner->arena, ptr);
     heap_unlock(owner);
 }
@@ -260,7 +395,7 @@ void *heap_alloc_block(size_t size)
     if (size <= SC_POOL_MAX)
         heap_take_blocks(heap, sc_of_size(size), &block, 1);
     else
-        block = arena_alloc(&heap->arena, heap, size);
+        block = heap_arena_alloc(heap, size, 0);
     heap_unlock(heap);
     return block;
 }
@@ -273,9 +408,8 @@ void heap_free_block(void *block)
         return;
     }
     struct pool *pool = (struct pool *)span;
-    struct heap *owner = pool->owner;   /* the put may release the pool */
-    heap_lock(owner);
-    heap_put_block(owner, pool, block);
+    struct heap *owner = heap_lock_owner(&pool->span);
+    heap_put_block(owner, pool, block); /* may release the pool */
     heap_unlock(owner);
 }
 
@@ -287,8 +421,8 @@ size_t heap_block_usable(const void *block)
     if (span->kind == SPAN_POOL)
         return ((struct pool *)span)->block_size;
     if (span->kind == SPAN_ARENA) {
-        struct heap *owner = arena_region_owner(span);
-        heap_lock(owner);   /* neighbours' frees rewrite the flag bits */
+        /* Locked: neighbours' frees rewrite the flag bits. */
+        struct heap *owner = heap_lock_owner(span);
         size_t usable = arena_usable_size(block);
         heap_unlock(owner);
         return usable;

@@ -7,6 +7,10 @@
  * on; a block is always freed into the heap that owns its pool or
  * region, whichever thread frees it, so memory never strands in a heap
  * that stopped allocating (a producer/consumer pair keeps a flat RSS).
+ * A pool or an arena region can change owner: a heap about to take new
+ * memory for a pool or region first adopts one with room from another
+ * heap (heap_take_blocks, heap_arena_alloc), so a thread moving between
+ * CPUs does not fill a second set of them.
  *
  * Invariant: every field of a heap but `index` is read and written only
  * with the heap's lock held.
@@ -78,11 +82,33 @@ static inline void heap_unlock(struct heap *heap)
         chunk_decay_tick();
 }
 
-/* Moves up to max blocks of size_class to out[] (lock held). */
+/* A heap out of pools of a class with room adopts one from another heap
+ * (heap.c, pool_adopt): it looks at up to HEAP_ADOPT_PROBES other heaps
+ * whose lock is free, and at the first HEAP_ADOPT_SCAN pools each lists
+ * with room, for one with a quarter of its blocks free. */
+#define HEAP_ADOPT_PROBES 8
+#define HEAP_ADOPT_SCAN 4
+
+/* Moves up to max blocks of size_class to out[] (lock held); a new pool
+ * when needed is adopted from another heap or made. */
 unsigned heap_take_blocks(struct heap *heap, unsigned size_class,
                           void **out, unsigned max);
 /* Returns a block to its pool, owned by heap (lock held). */
 void heap_put_block(struct heap *heap, struct pool *pool, void *block);
+
+/* Locks the heap that owns span, a pool or an arena region, and returns
+ * it: an owner changes only under its lock (a heap adopting the pool or
+ * region), so it is checked again once locked. */
+struct heap *heap_lock_owner(const struct span_header *span);
+
+/*
+ * A block of the heap's arena (lock held): of at least size bytes,
+ * aligned to align (a power of two; 0 for the arena's own 16).  With no
+ * free block that fits, the heap first adopts the region holding one
+ * from another heap (HEAP_ADOPT_PROBES), then grows its arena.  NULL
+ * when out of memory.
+ */
+void *heap_arena_alloc(struct heap *heap, size_t size, size_t align);
 
 /* Frees ptr, a block of an arena region or a mapping of its own
  * (span: chunkmap_lookup(ptr)), under its owner heap's lock. */

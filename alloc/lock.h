@@ -33,6 +33,15 @@ static inline bool lock_acquire(struct lock *lock)
     return true;
 }
 
+/* Takes the lock only if it is free at once; true when taken. */
+static inline bool lock_try(struct lock *lock)
+{
+    int expected = 0;
+    return atomic_load_explicit(&lock->state, memory_order_relaxed) == 0 &&
+           atomic_compare_exchange_strong_explicit(&lock->state, &expected,
+               1, memory_order_acquire, memory_order_relaxed);
+}
+
 static inline void lock_release(struct lock *lock)
 {
     if (atomic_exchange_explicit(&lock->state, 0,

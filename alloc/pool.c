@@ -68,7 +68,7 @@ void pool_init(struct pool *pool, unsigned size_class, void *owner,
     pool->blocks = (char *)pool + offset;
     pool->end = pool->blocks + capacity * block_size;
     pool->blocks_bytes = (uint32_t)(capacity * block_size);
-    pool->owner = owner;
+    pool_set_owner(pool, owner);
     pool->prev = pool->next = NULL;
     /* Bits past the last block read as out: never found free.  (The
      * bitmap is sized for a whole chunk of blocks, so whole words past

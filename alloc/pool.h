@@ -26,6 +26,9 @@
  * Invariants (all under the owning heap's lock, except the immutable
  * fields size_class, block_size, reciprocal, blocks, end that the free
  * fast path reads while the pool holds one of its blocks):
+ *  - owner changes only with both the old and the new owner's locks
+ *    held (a heap adopting the pool: heap.c), so whoever holds the lock
+ *    of the heap that owner names may rely on it until unlocking;
  *  - a block's bit in out_bits is set iff the block is out of the pool
  *    (with the program or in a thread cache); a free of a block whose
  *    bit is clear is a double free; the bits past the last block are
@@ -65,7 +68,7 @@ struct pool {
      * pool_geometry): one cache line, one miss on a cold header. */
     char *blocks;            /* first block */
     char *end;               /* end of the last whole block */
-    void *owner;             /* struct heap * */
+    _Atomic(void *) owner;   /* struct heap *: pool_owner() */
     uint32_t used;           /* blocks out of the pool */
     uint32_t capacity;       /* blocks that fit */
     uint32_t carved;         /* blocks ever handed out: [0, carved) */
@@ -208,6 +211,20 @@ static inline void pool_mark(struct pool *pool, uint32_t tick)
 static inline struct pool *pool_of_block(const void *block)
 {
     return (struct pool *)((uintptr_t)block & ~(uintptr_t)(CHUNK_SIZE - 1));
+}
+
+/* The heap owning the pool (struct heap *).  Read without a lock it may
+ * be stale: lock the heap it names, then check it again (heap.h's
+ * heap_lock_owner). */
+static inline void *pool_owner(const struct pool *pool)
+{
+    return atomic_load_explicit(&((struct pool *)pool)->owner,
+                                memory_order_relaxed);
+}
+
+static inline void pool_set_owner(struct pool *pool, void *owner)
+{
+    atomic_store_explicit(&pool->owner, owner, memory_order_relaxed);
 }
 
 /* A word of the bitmap (relaxed: see out_bits). */

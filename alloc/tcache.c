@@ -149,15 +149,14 @@ static void return_pool_blocks(struct tcache_entry *list)
     while (list != NULL) {
         struct tcache_entry *next = list->next;
         struct pool *pool = pool_of_block(list);
-        struct heap *owner = pool->owner;
-        if (owner != locked) {
+        /* Holding its lock, a heap the pool names stays its owner. */
+        if (pool_owner(pool) != locked) {
             if (locked)
                 heap_unlock(locked);
-            heap_lock(owner);
-            locked = owner;
+            locked = heap_lock_owner(&pool->span);
         }
         list->key = 0;
-        heap_put_block(owner, pool, list);
+        heap_put_block(locked, pool, list);
         list = next;
     }
     if (locked)
@@ -211,7 +210,7 @@ static unsigned take_blocks(struct heap *heap, unsigned size_class,
 {
     if (size_class < SC_POOL_COUNT)
         return heap_take_blocks(heap, size_class, out, want);
-    out[0] = arena_alloc(&heap->arena, heap, sc_block_size[size_class]);
+    out[0] = heap_arena_alloc(heap, sc_block_size[size_class], 0);
     return out[0] != NULL;
 }
 
@@ -298,8 +297,7 @@ static void free_to_heap(unsigned size_class, void *block)
         return;
     }
     struct pool *pool = pool_of_block(block);
-    struct heap *owner = pool->owner;
-    heap_lock(owner);
+    struct heap *owner = heap_lock_owner(&pool->span);
     heap_put_block(owner, pool, block);
     heap_unlock(owner);
 }

@@ -3,7 +3,10 @@
  * a thread takes the lock of the heap of the CPU it runs on.  Each
  * check pins the thread to one CPU, then allocates and frees blocks too
  * big for the thread cache (so every call takes a heap lock) and reads
- * which heap's lock count moved.
+ * which heap's lock count moved.  Another heap's lock may move once or
+ * twice, no more: a heap with no free block that fits adopts the region
+ * holding one from another heap (heap.c), after which the churn stays
+ * in the adopting heap.
  */
 #include "check.h"
 #include "mallard.h"
@@ -18,6 +21,10 @@
 /* Over the cached classes (64 KiB) and under the mmap threshold: a
  * heap lock at every malloc and every free. */
 #define UNCACHED_BYTES (80 << 10)
+/* Acquisitions of another heap's lock a check allows: adopting a region
+ * tries each other heap's lock once, and the churn adopts at most once
+ * (its block then always finds room in the adopted region). */
+#define ADOPT_ACQUISITIONS 2
 
 static struct mallard_heap_stats before[MAX_HEAPS], after[MAX_HEAPS];
 
@@ -43,9 +50,8 @@ static void churn(void)
     }
 }
 
-/* On CPU cpu, only heap cpu's lock moves (by a malloc and a free a
- * round), whatever the other heaps do meanwhile (nothing: the test is
- * the only thread). */
+/* On CPU cpu, heap cpu's lock moves (by a malloc and a free a round),
+ * the other heaps' hardly (the test is the only thread). */
 static void check_heap_of_cpu(int cpu)
 {
     if (pin_to(cpu) != 0)
@@ -59,7 +65,9 @@ static void check_heap_of_cpu(int cpu)
         if (h == (size_t)cpu)
             CHECK(moved >= 2 * ROUNDS);
         else
-            CHECK(moved == 0);
+            CHECK_MSG(moved <= ADOPT_ACQUISITIONS,
+                      "heap %zu moved %llu on CPU %d", h,
+                      (unsigned long long)moved, cpu);
     }
 }
 
