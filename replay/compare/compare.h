@@ -235,9 +235,12 @@ void cmp_progress_step(struct cmp_progress *p, const struct cmp_row *row);
 void cmp_progress_end(struct cmp_progress *p);
 
 /* palette.c: an allocator's colour (#rrggbb), fixed across charts, and
- * its name as a chart shows it (a path's base name, no spaces). */
+ * its name as charts and tables show it: a path's base name, or as many
+ * of its last folders as tell it from the run's other allocators (st
+ * may be NULL: the base name), no spaces. */
 const char *cmp_colour(const struct cmp_stats *st, size_t allocator);
-void cmp_display_name(const char *allocator, char *out, size_t len);
+void cmp_display_name(const struct cmp_stats *st, const char *allocator,
+                      char *out, size_t len);
 
 /* plot_data.c: DIR/data/, the files plots/NAME.gp read. */
 int cmp_plot_data_write(const char *dir, const struct cmp_stats *st,

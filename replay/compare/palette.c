@@ -5,6 +5,8 @@
  * which stays distinguishable with the common colour-vision
  * deficiencies.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compare.h"
@@ -48,10 +50,45 @@ const char *cmp_colour(const struct cmp_stats *st, size_t allocator)
     return palette_spare[spare % PALETTE_SPARE];
 }
 
-void cmp_display_name(const char *allocator, char *out, size_t len)
+/* The last `parts` slash-separated parts of path (all of it when it has
+ * fewer). */
+static const char *path_tail(const char *path, int parts)
 {
-    const char *slash = strrchr(allocator, '/');
-    snprintf(out, len, "%s", slash ? slash + 1 : allocator);
+    const char *tail = path + strlen(path);
+    while (parts-- > 0) {
+        while (tail > path && tail[-1] != '/')
+            tail--;
+        if (tail == path)
+            return path;
+        if (parts > 0)
+            tail--;             /* step over the slash */
+    }
+    return tail;
+}
+
+/* Whether another allocator of the run shows as tail with `parts` parts:
+ * two libraries of one name in different folders. */
+static bool tail_shared(const struct cmp_stats *st, const char *allocator,
+                        int parts)
+{
+    const char *tail = path_tail(allocator, parts);
+    for (size_t a = 0; st != NULL && a < st->nallocators; a++) {
+        const char *other = st->allocators[a];
+        if (strcmp(other, allocator) != 0 &&
+            strcmp(path_tail(other, parts), tail) == 0)
+            return true;
+    }
+    return false;
+}
+
+void cmp_display_name(const struct cmp_stats *st, const char *allocator,
+                      char *out, size_t len)
+{
+    int parts = 1;
+    while (tail_shared(st, allocator, parts) &&
+           path_tail(allocator, parts) != allocator)
+        parts++;
+    snprintf(out, len, "%s", path_tail(allocator, parts));
     for (char *p = out; *p; p++)
         if (*p == ' ' || *p == '\'' || *p == '"')
             *p = '_';

@@ -105,7 +105,7 @@ static void plot_words(char *buf, size_t len, const struct cmp_stats *st,
     for (size_t i = 0; i < count; i++) {
         char word[CMP_PATH_MAX];
         if (what == 0)
-            cmp_display_name(st->allocators[i], word, sizeof(word));
+            cmp_display_name(st, st->allocators[i], word, sizeof(word));
         else if (what == 1)
             snprintf(word, sizeof(word), "%s", cmp_colour(st, i));
         else
@@ -158,7 +158,7 @@ static void plot_common_vars(char *vars, size_t len, const char *dir,
     plot_var(vars, len, "colours", words);
     plot_words(words, sizeof(words), st, 2);
     plot_var(vars, len, "traces", words);
-    cmp_display_name(st->baseline, words, sizeof(words));
+    cmp_display_name(st, st->baseline, words, sizeof(words));
     plot_var(vars, len, "baseline", words);
     size_t n = strlen(vars);
     snprintf(vars + n, len - n, "inst=%d; ", st->instances[0]);

@@ -99,7 +99,7 @@ static void html_case(FILE *f, const struct cmp_stats *st, size_t a,
 {
     char label[CMP_PATH_MAX], name[CMP_NAME_MAX];
     cmp_trace_label(c->trace, label, sizeof(label));
-    cmp_display_name(c->allocator, name, sizeof(name));
+    cmp_display_name(st, c->allocator, name, sizeof(name));
     fputs("<tr><td>", f);
     html_text(f, label);
     fprintf(f, " &times;%d", c->instances);

@@ -115,12 +115,27 @@ int cmp_summary_write_json(const char *dir, const struct cmp_stats *st,
     return 0;
 }
 
-static void sum_print_case(FILE *out, const struct cmp_case *c,
-                           const char *baseline)
+/* The allocator column: as wide as the longest name shown, at least
+ * 12. */
+static int sum_name_width(const struct cmp_stats *st)
 {
+    int width = 12;
+    for (size_t a = 0; a < st->nallocators; a++) {
+        char name[CMP_NAME_MAX];
+        cmp_display_name(st, st->allocators[a], name, sizeof(name));
+        if ((int)strlen(name) > width)
+            width = (int)strlen(name);
+    }
+    return width;
+}
+
+static void sum_print_case(FILE *out, const struct cmp_stats *st,
+                           const struct cmp_case *c)
+{
+    const char *baseline = st->baseline;
     char name[CMP_NAME_MAX];
-    cmp_display_name(c->allocator, name, sizeof(name));
-    fprintf(out, "  %-12s", name);
+    cmp_display_name(st, c->allocator, name, sizeof(name));
+    fprintf(out, "  %-*s", sum_name_width(st), name);
     if (!c->n_ok) {
         fprintf(out, " failed: %s (%s)\n", c->failure->status,
                 c->failure->message);
@@ -163,16 +178,17 @@ static void sum_print_trace(FILE *out, const struct cmp_stats *st,
     char label[CMP_PATH_MAX];
     const char *machine = sum_machine(st, trace, instances);
     cmp_trace_label(trace, label, sizeof(label));
-    fprintf(out, "\n%s, %d instance%s%s%s:\n  %-12s %9s %21s  %-24s %9s "
+    fprintf(out, "\n%s, %d instance%s%s%s:\n  %-*s %9s %21s  %-24s %9s "
             "%9s\n", label, instances, instances == 1 ? "" : "s",
-            *machine ? ", on " : "", machine, "allocator", "time s",
+            *machine ? ", on " : "", machine, sum_name_width(st),
+            "allocator", "time s",
             "95% interval", "ratio to baseline [95%]", "memory MiB",
             "edge s");
     for (size_t a = 0; a < st->nallocators; a++) {
         const struct cmp_case *c = cmp_stats_find(st, trace,
                 st->allocators[a], instances);
         if (c)
-            sum_print_case(out, c, st->baseline);
+            sum_print_case(out, st, c);
     }
 }
 
@@ -194,12 +210,14 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
             st->baseline);
     for (size_t a = 0; a < st->nallocators; a++) {
         char name[CMP_NAME_MAX];
-        cmp_display_name(st->allocators[a], name, sizeof(name));
+        cmp_display_name(st, st->allocators[a], name, sizeof(name));
+        int width = sum_name_width(st);
         if (st->geo_traces[a])
-            fprintf(out, "  %-12s time %5.2fx  peak memory %5.2fx  (%d "
-                    "trace%s)\n", name, st->geo_time[a], st->geo_rss[a],
-                    st->geo_traces[a], st->geo_traces[a] == 1 ? "" : "s");
+            fprintf(out, "  %-*s time %5.2fx  peak memory %5.2fx  (%d "
+                    "trace%s)\n", width, name, st->geo_time[a],
+                    st->geo_rss[a], st->geo_traces[a],
+                    st->geo_traces[a] == 1 ? "" : "s");
         else
-            fprintf(out, "  %-12s no trace with a ratio\n", name);
+            fprintf(out, "  %-*s no trace with a ratio\n", width, name);
     }
 }

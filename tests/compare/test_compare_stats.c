@@ -228,6 +228,29 @@ static void test_reads_replay_json(void)
     CHECK(cmp_parse_replay_json("{\"schema\": \"other\"}", &r) != 0);
 }
 
+/* Names in tables and charts: the base name, or as many folders more
+ * as tell two libraries of one name apart. */
+static void test_display_names_stay_distinct(void)
+{
+    const char *allocators[] = { "glibc", "/tmp/old/libmallard.so",
+                                 "/tmp/new/libmallard.so", "x/y/libz.so",
+                                 "libz.so" };
+    struct cmp_stats st;
+    memset(&st, 0, sizeof(st));
+    st.allocators = allocators;
+    st.nallocators = 5;
+    const char *want[] = { "glibc", "old/libmallard.so",
+                           "new/libmallard.so", "y/libz.so", "libz.so" };
+    char name[CMP_NAME_MAX];
+    for (size_t a = 0; a < 5; a++) {
+        cmp_display_name(&st, allocators[a], name, sizeof(name));
+        CHECK_MSG(strcmp(name, want[a]) == 0, "%s shown as %s",
+                  allocators[a], name);
+    }
+    cmp_display_name(NULL, "/tmp/my lib.so", name, sizeof(name));
+    CHECK(strcmp(name, "my_lib.so") == 0);
+}
+
 int main(void)
 {
     test_median_of_odd_and_even_counts();
@@ -239,5 +262,6 @@ int main(void)
     test_no_ratio_across_machines();
     test_results_csv_round_trip();
     test_reads_replay_json();
+    test_display_names_stay_distinct();
     CHECK_DONE();
 }
