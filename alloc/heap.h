@@ -85,8 +85,12 @@ static inline void heap_unlock(struct heap *heap)
 /* A heap out of pools of a class with room adopts one from another heap
  * (heap.c, pool_adopt): it looks at up to HEAP_ADOPT_PROBES other heaps
  * whose lock is free, and at the first HEAP_ADOPT_SCAN pools each lists
- * with room, for one with a quarter of its blocks free. */
-#define HEAP_ADOPT_PROBES 8
+ * with room, for one with a quarter of its blocks free.  Every other
+ * heap on machines of up to 65 CPUs: a thread moving between two CPUs
+ * must find what it left on the other one, whichever two they are (a
+ * probe is a load of the lock's line, a few hundred ns at most, and
+ * only where a new pool or region would be made). */
+#define HEAP_ADOPT_PROBES 64
 #define HEAP_ADOPT_SCAN 4
 
 /* Moves up to max blocks of size_class to out[] (lock held); a new pool
