@@ -130,12 +130,12 @@ static int sum_name_width(const struct cmp_stats *st)
 }
 
 static void sum_print_case(FILE *out, const struct cmp_stats *st,
-                           const struct cmp_case *c)
+                           const struct cmp_case *c, int width)
 {
     const char *baseline = st->baseline;
     char name[CMP_NAME_MAX];
     cmp_display_name(st, c->allocator, name, sizeof(name));
-    fprintf(out, "  %-*s", sum_name_width(st), name);
+    fprintf(out, "  %-*s", width, name);
     if (!c->n_ok) {
         fprintf(out, " failed: %s (%s)\n", c->failure->status,
                 c->failure->message);
@@ -173,14 +173,14 @@ static const char *sum_machine(const struct cmp_stats *st,
 }
 
 static void sum_print_trace(FILE *out, const struct cmp_stats *st,
-                            const char *trace, int instances)
+                            const char *trace, int instances, int width)
 {
     char label[CMP_PATH_MAX];
     const char *machine = sum_machine(st, trace, instances);
     cmp_trace_label(trace, label, sizeof(label));
     fprintf(out, "\n%s, %d instance%s%s%s:\n  %-*s %9s %21s  %-24s %9s "
             "%9s\n", label, instances, instances == 1 ? "" : "s",
-            *machine ? ", on " : "", machine, sum_name_width(st),
+            *machine ? ", on " : "", machine, width,
             "allocator", "time s",
             "95% interval", "ratio to baseline [95%]", "memory MiB",
             "edge s");
@@ -188,15 +188,17 @@ static void sum_print_trace(FILE *out, const struct cmp_stats *st,
         const struct cmp_case *c = cmp_stats_find(st, trace,
                 st->allocators[a], instances);
         if (c)
-            sum_print_case(out, st, c);
+            sum_print_case(out, st, c, width);
     }
 }
 
 void cmp_summary_print(FILE *out, const struct cmp_stats *st)
 {
+    int width = sum_name_width(st);
     for (size_t t = 0; t < st->ntraces; t++)
         for (size_t k = 0; k < st->ninstances; k++)
-            sum_print_trace(out, st, st->traces[t], st->instances[k]);
+            sum_print_trace(out, st, st->traces[t], st->instances[k],
+                            width);
     fprintf(out, "\n~ : the ratio's 95%% interval contains 1.00, so the "
             "difference is within the noise of the runs.\nedge s: time "
             "threads waited for another thread's earlier op (the recorded "
@@ -211,7 +213,6 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
     for (size_t a = 0; a < st->nallocators; a++) {
         char name[CMP_NAME_MAX];
         cmp_display_name(st, st->allocators[a], name, sizeof(name));
-        int width = sum_name_width(st);
         if (st->geo_traces[a])
             fprintf(out, "  %-*s time %5.2fx  peak memory %5.2fx  (%d "
                     "trace%s)\n", width, name, st->geo_time[a],
