@@ -421,11 +421,10 @@ size_t heap_block_usable(const void *block)
     if (span->kind == SPAN_POOL)
         return ((struct pool *)span)->block_size;
     if (span->kind == SPAN_ARENA) {
-        /* Locked: neighbours' frees rewrite the flag bits. */
-        struct heap *owner = heap_lock_owner(span);
-        size_t usable = arena_usable_size(block);
-        heap_unlock(owner);
-        return usable;
+        /* No lock: the caller holds the block, so only its flags can
+         * change (atomically); 0 for a block not in use, as glibc. */
+        size_t size = arena_block_size_unlocked(block);
+        return size == 0 ? 0 : size - ARENA_HEADER;
     }
     huge_check((struct huge_header *)span, block);
     return huge_usable_size((struct huge_header *)span);

@@ -308,8 +308,14 @@ case_bad_input_is_refused_with_offset() {
     : > "$work/empty"
     head -c $((size / 2)) "$work/good" > "$work/truncated"
     cp "$work/good" "$work/bitflip"
-    printf '\x5a' | dd of="$work/bitflip" bs=1 seek=$((size / 2)) \
-        conv=notrunc status=none
+    # Flip bits of the middle byte (a byte set to a fixed value would
+    # change nothing when it held that value already: 1 run in 256).
+    local byte
+    byte=$(od -An -tu1 -j $((size / 2)) -N1 "$work/good" | tr -d ' ')
+    printf "\\$(printf %03o $((byte ^ 0x5a)))" |
+        dd of="$work/bitflip" bs=1 seek=$((size / 2)) conv=notrunc \
+            status=none
+    cmp -s "$work/good" "$work/bitflip" && fail "bitflip changed nothing"
     cp "$work/good" "$work/version"
     printf '\x07' | dd of="$work/version" bs=1 seek=8 conv=notrunc \
         status=none
