@@ -2,7 +2,9 @@
  * test_chunk.c - what a reused span brings into its next life, read
  * with mincore(): chunk_alloc hands a dirty span back resident, while
  * chunk_alloc_untouched (what pools use) leaves only its front resident;
- * and the per-heap figures say how many bytes pools and regions hold.
+ * what is left of a span cut for a smaller request stays resident until
+ * it has been unused for the decay time; and the per-heap figures say
+ * how many bytes pools and regions hold.
  */
 
 #include "check.h"
@@ -12,6 +14,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define KIB ((size_t)1024)
 #define PAGE ((size_t)4096)
@@ -84,6 +87,41 @@ static void test_new_pool_is_resident_only_at_its_front(void)
     mallard_free(small);
 }
 
+/* Resident pages in [start, end), whole chunks of CHUNK_SIZE. */
+static size_t resident_between(uintptr_t start, uintptr_t end)
+{
+    size_t count = 0;
+    for (uintptr_t at = start; at < end; at += CHUNK_SIZE)
+        count += resident_pages(at, CHUNK_SIZE);
+    return count;
+}
+
+/*
+ * A freed span cut for a smaller request: the rest has been unused only
+ * as long as the span was, so a decay scan a tenth of a second later
+ * (well inside CHUNK_DECAY_NS) leaves it resident.  The rest once got
+ * a stamp of "unused since boot" and the next scan decommitted it
+ * (malloc-large faulted 2.2 GB in again that way).
+ */
+static void test_rest_of_a_cut_span_keeps_its_age(void)
+{
+    enum chunk_source source;
+    size_t size = 64 * CHUNK_SIZE, cut = 48 * CHUNK_SIZE;
+    char *span = chunk_alloc(size, &source);
+    CHECK(span != NULL);
+    memset(span, 1, size);
+    chunk_free(span, size, source);
+    char *front = chunk_alloc(cut, &source);
+    CHECK(front != NULL && front <= span);
+    uintptr_t rest = (uintptr_t)front + cut, end = (uintptr_t)span + size;
+    CHECK(rest >= (uintptr_t)span + CHUNK_SIZE && rest < end);
+    struct timespec pause = { 0, 150 * 1000 * 1000 }; /* > a scan's */
+    nanosleep(&pause, NULL);
+    chunk_decay_tick();
+    CHECK(resident_between(rest, end) == (end - rest) / PAGE);
+    chunk_free(front, cut, source);
+}
+
 static struct mallard_heap_stats heap_totals(void)
 {
     struct mallard_heap_stats heaps[256], sum = { 0 };
@@ -121,6 +159,7 @@ int main(void)
     pin_to_this_cpu();
     test_reused_span_untouched_past_keep();
     test_new_pool_is_resident_only_at_its_front();
+    test_rest_of_a_cut_span_keeps_its_age();
     test_held_bytes_cover_what_is_in_use();
     CHECK_DONE();
 }
