@@ -149,6 +149,8 @@ static void agg_fill_case(const struct cmp_rows *rows, struct cmp_case *c)
     c->frag_med = agg_median_of(rows, c, AGG_FIELD(fragmentation));
     for (int i = 0; i < CMP_LAT_COUNT; i++)
         c->lat_med[i] = agg_median_of(rows, c, AGG_LAT(i));
+    c->live_med = agg_median_of(rows, c, AGG_FIELD(peak_live_bytes));
+    c->live_ratio = NAN;
     c->edge_wait_med = agg_median_of(rows, c, AGG_FIELD(edge_wait_s));
     c->edge_wait_large = c->edge_wait_med >
                          CMP_EDGE_WAIT_SHARE * c->wall_med;
@@ -169,6 +171,10 @@ static void agg_ratio(const struct cmp_rows *rows, struct cmp_stats *st,
     size_t nb = agg_collect(rows, base, AGG_FIELD(wall_s), b);
     c->ratio = c->wall_med / base->wall_med;
     c->rss_ratio = c->rss_med / base->rss_med;
+    c->live_ratio = c->live_med / base->live_med;
+    c->live_differs = isfinite(c->live_ratio) &&
+                      (c->live_ratio > CMP_LIVE_SPREAD ||
+                       c->live_ratio * CMP_LIVE_SPREAD < 1.0);
     if (c == base) {
         c->ratio_lo = c->ratio_hi = 1.0;
         return;

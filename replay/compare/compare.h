@@ -138,6 +138,11 @@ struct cmp_case {
     double rss_med, rss_min, rss_max, rss_ratio;
     double calls_per_s_med, frag_med;
     double lat_med[CMP_LAT_COUNT];
+    double live_med;                    /* the replay's own peak of
+                                           live bytes */
+    double live_ratio;                  /* live_med / baseline's */
+    int live_differs;                   /* live_ratio beyond
+                                           CMP_LIVE_SPREAD either way */
     double edge_wait_med;               /* s, summed over threads */
     int edge_wait_large;                /* over CMP_EDGE_WAIT_SHARE of
                                            the wall time */
@@ -147,6 +152,12 @@ struct cmp_case {
  * case: its time then depends on that order as much as on the
  * allocator. */
 #define CMP_EDGE_WAIT_SHARE 0.25
+/* A case whose replays held this many times more (or fewer) bytes live
+ * at their peak than the baseline's is flagged: threads ran ahead of
+ * the recorded order differently (a producer the program held back
+ * through a queue the trace does not show), so the two memory figures
+ * measure different live sets, not only two allocators. */
+#define CMP_LIVE_SPREAD 1.25
 
 struct cmp_stats {
     struct cmp_case *cases;

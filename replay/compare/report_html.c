@@ -94,6 +94,20 @@ static void html_num(FILE *f, const char *fmt, double v)
     fputs("</td>", f);
 }
 
+/* A number cell; with mark (" !"), highlighted and marked. */
+static void html_flagged(FILE *f, const char *fmt, double v,
+                         const char *mark)
+{
+    fprintf(f, "<td%s>", mark ? " class=\"failed\"" : "");
+    if (isfinite(v)) {
+        fprintf(f, fmt, v);
+        fputs(mark ? mark : "", f);
+    } else {
+        fputs("&ndash;", f);
+    }
+    fputs("</td>", f);
+}
+
 static void html_case(FILE *f, const struct cmp_stats *st, size_t a,
                       const struct cmp_case *c)
 {
@@ -123,16 +137,12 @@ static void html_case(FILE *f, const struct cmp_stats *st, size_t a,
     else
         fputs("&ndash;", f);
     fputs("</td>", f);
-    html_num(f, "%.1f", c->rss_med);
+    html_flagged(f, "%.1f", c->rss_med, c->live_differs ? " ^" : NULL);
     html_num(f, "%.2f", c->frag_med);
     html_num(f, "%.0f", c->lat_med[2]);
-    fprintf(f, "<td%s>", c->edge_wait_large ? " class=\"failed\"" : "");
-    if (isfinite(c->edge_wait_med))
-        fprintf(f, "%.4f%s", c->edge_wait_med,
-                c->edge_wait_large ? " !" : "");
-    else
-        fputs("&ndash;", f);
-    fprintf(f, "</td><td>%d/%d</td><td class=\"failed\">", c->n_ok,
+    html_flagged(f, "%.4f", c->edge_wait_med,
+                 c->edge_wait_large ? " !" : NULL);
+    fprintf(f, "<td>%d/%d</td><td class=\"failed\">", c->n_ok,
             c->n_ok + c->n_failed);
     if (c->failure) {
         html_text(f, c->failure->status);
@@ -151,13 +161,18 @@ static void html_table(FILE *f, const struct cmp_stats *st)
             "interval contains 1 (within noise).  Edge wait: time "
             "threads waited for another thread's earlier op (the recorded "
             "order), summed; ! marks over %.0f%% of the wall time, where "
-            "the time depends on that order as much as on the allocator."
-            "</p>\n%s"
+            "the time depends on that order as much as on the allocator.  "
+            "^ marks peak memory of replays that held over %.2f&times; (or "
+            "under 1/%.2f) the baseline's live bytes at their peak: "
+            "threads ran ahead of the recorded order differently, so the "
+            "figures compare different live sets (--max-lead keeps "
+            "threads near their recorded pace).</p>\n%s"
             "<table>\n<tr><th>trace</th><th>allocator</th><th>time s"
             "</th><th>95%% interval</th><th>ratio</th><th>peak memory MiB"
             "</th><th>fragmentation</th><th>p99 ns</th><th>edge wait s"
             "</th><th>runs ok</th><th>failure</th></tr>\n",
-            100.0 * CMP_EDGE_WAIT_SHARE, st->nmachines > 1 ?
+            100.0 * CMP_EDGE_WAIT_SHARE, CMP_LIVE_SPREAD, CMP_LIVE_SPREAD,
+            st->nmachines > 1 ?
             "<p>These runs come from more than one machine (the label "
             "after each trace, details at the end).  Every allocator of a "
             "trace ran on the same machine, and a ratio is only formed "

@@ -63,6 +63,9 @@ static void sum_case_json(FILE *f, const struct cmp_case *c)
     sum_num(f, "peak_memory_ratio", c->rss_ratio);
     sum_num(f, "calls_per_s_median", c->calls_per_s_med);
     sum_num(f, "fragmentation_median", c->frag_med);
+    sum_num(f, "peak_live_bytes_median", c->live_med);
+    sum_num(f, "live_ratio", c->live_ratio);
+    fprintf(f, ", \"live_differs\": %s", c->live_differs ? "true" : "false");
     for (int i = 0; i < CMP_LAT_COUNT; i++)
         sum_num(f, lat[i], c->lat_med[i]);
     if (c->failure) {
@@ -150,7 +153,8 @@ static void sum_print_case(FILE *out, const struct cmp_stats *st,
                 c->ratio_hi, c->within_noise ? "~" : " ");
     else
         fprintf(out, "  %24s", "(no baseline)");
-    fprintf(out, " %9.1f %9.4f%s", c->rss_med, c->edge_wait_med,
+    fprintf(out, " %9.1f%s%9.4f%s", c->rss_med,
+            c->live_differs ? "^" : " ", c->edge_wait_med,
             c->edge_wait_large ? "!" : " ");
     if (c->n_failed)
         fprintf(out, "  %d/%d runs failed", c->n_failed,
@@ -192,6 +196,22 @@ static void sum_print_trace(FILE *out, const struct cmp_stats *st,
     }
 }
 
+/* The note under the tables on live sets, when some case needs it. */
+static void sum_print_live_note(FILE *out, const struct cmp_stats *st)
+{
+    for (size_t i = 0; i < st->ncases; i++) {
+        if (!st->cases[i].live_differs)
+            continue;
+        fprintf(out, "^ : these replays peaked at over %.2fx (or under "
+                "1/%.2f) the baseline's live bytes:\n    threads ran "
+                "ahead of the recorded order differently, so the memory "
+                "figures\n    compare different live sets; --max-lead US "
+                "keeps threads near their recorded pace.\n",
+                CMP_LIVE_SPREAD, CMP_LIVE_SPREAD);
+        return;
+    }
+}
+
 void cmp_summary_print(FILE *out, const struct cmp_stats *st)
 {
     int width = sum_name_width(st);
@@ -205,6 +225,7 @@ void cmp_summary_print(FILE *out, const struct cmp_stats *st)
             "order), summed;\n! : over %.0f%% of the wall time: the "
             "time depends on that order as much as on the allocator.\n",
             100.0 * CMP_EDGE_WAIT_SHARE);
+    sum_print_live_note(out, st);
     if (!st->ninstances)
         return;
     fprintf(out, "geometric mean over traces (%d instance%s), ratio to "

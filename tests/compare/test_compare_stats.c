@@ -251,6 +251,53 @@ static void test_display_names_stay_distinct(void)
     CHECK(strcmp(name, "my_lib.so") == 0);
 }
 
+/*
+ * Replays whose own peak of live bytes is far from the baseline's (a
+ * thread ran ahead of the recorded order in one and not the other)
+ * are flagged, in the terminal summary too: their memory figures
+ * compare different live sets.  Within CMP_LIVE_SPREAD, no flag.
+ */
+static void test_live_sets_that_differ_are_flagged(void)
+{
+    struct cmp_rows rows = { 0 };
+    const char *names[] = { "glibc", "near", "ahead", "behind" };
+    const double live[] = { 10e6, 11e6, 20e6, 7e6 };
+    for (int r = 0; r < 3; r++)
+        for (int a = 0; a < 4; a++) {
+            struct cmp_row row = make_row(4 * r + a, names[a], r + 1, "ok",
+                                          1.0 + 0.01 * r);
+            row.peak_live_bytes = live[a] * (1.0 + 0.01 * r);
+            cmp_rows_push(&rows, &row);
+        }
+    struct cmp_stats st;
+    CHECK(cmp_stats_build(&rows, "glibc", &st) == 0);
+    int flagged[4];
+    for (int a = 0; a < 4; a++) {
+        const struct cmp_case *c = cmp_stats_find(&st, "traces/t.trace",
+                                                  names[a], 1);
+        CHECK(c != NULL);
+        flagged[a] = c ? c->live_differs : -1;
+    }
+    CHECK(!flagged[0] && !flagged[1] && flagged[2] && flagged[3]);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK(out != NULL);
+    if (out) {
+        cmp_summary_print(out, &st);
+        fclose(out);
+        CHECK(strstr(text, "^ : these replays peaked") != NULL);
+        const char *ahead = strstr(text, "  ahead ");
+        CHECK(ahead && strchr(ahead, '^') < strchr(ahead, '\n'));
+        const char *near_line = strstr(text, "  near ");
+        CHECK(near_line && (!strchr(near_line, '^') ||
+                            strchr(near_line, '^') > strchr(near_line, '\n')));
+        free(text);
+    }
+    cmp_stats_free(&st);
+    cmp_rows_free(&rows);
+}
+
 int main(void)
 {
     test_median_of_odd_and_even_counts();
@@ -263,5 +310,6 @@ int main(void)
     test_results_csv_round_trip();
     test_reads_replay_json();
     test_display_names_stay_distinct();
+    test_live_sets_that_differ_are_flagged();
     CHECK_DONE();
 }
