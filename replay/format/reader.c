@@ -64,6 +64,15 @@ int trace_reader_init(struct trace_reader *r, const char *name,
                     TRACE_VERSION, version);
         return -1;
     }
+    /* Reserved, written as zero: anything else is damage (a later
+     * format that uses it will have another version). */
+    uint32_t reserved = get_le32(data + TRACE_MAGIC_SIZE + 4);
+    if (reserved != 0) {
+        trace_error(err, err_len, name, TRACE_MAGIC_SIZE + 4,
+                    "expected the file header's reserved word to be 0, "
+                    "found %u (damaged data)", reserved);
+        return -1;
+    }
     r->pos = TRACE_FILE_HEADER_SIZE;
     return 0;
 }

@@ -319,9 +319,12 @@ case_bad_input_is_refused_with_offset() {
     cp "$work/good" "$work/version"
     printf '\x07' | dd of="$work/version" bs=1 seek=8 conv=notrunc \
         status=none
+    cp "$work/good" "$work/reserved"
+    printf '\x01' | dd of="$work/reserved" bs=1 seek=13 conv=notrunc \
+        status=none
     yes "not a trace" | head -c 4096 > "$work/text"
     mkdir "$work/dir"
-    for f in empty truncated bitflip version text dir missing; do
+    for f in empty truncated bitflip version reserved text dir missing; do
         for sub in info stats dump check "finalize -o $work/out.t"; do
             timeout 20 "$mallard" trace $sub "$work/$f" \
                 > /dev/null 2> "$work/err"
