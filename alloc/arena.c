@@ -521,7 +521,8 @@ bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size)
 
 size_t arena_usable_size(const void *ptr)
 {
-    return block_size(block_of(ptr)) - ARENA_HEADER;
+    size_t size = arena_block_size_unlocked(ptr);
+    return size == 0 ? 0 : size - ARENA_HEADER;
 }
 
 /* ---- moving a region to another heap ---- */

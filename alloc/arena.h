@@ -81,7 +81,8 @@ void *arena_alloc_aligned(struct arena *arena, void *owner, size_t size,
 void arena_free(struct arena *arena, void *ptr);
 /* Resizes ptr without moving it; false when it cannot. */
 bool arena_resize_in_place(struct arena *arena, void *ptr, size_t size);
-/* Bytes the program may use at ptr. */
+/* Bytes the program may use at ptr; 0 when the block is not in use.
+ * Needs no lock from the block's holder (arena_block_size_unlocked). */
 size_t arena_usable_size(const void *ptr);
 /*
  * The size of the block at ptr, header included, read without the heap

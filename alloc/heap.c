@@ -420,12 +420,8 @@ size_t heap_block_usable(const void *block)
         os_fatal_pointer("malloc_usable_size(): invalid pointer", block);
     if (span->kind == SPAN_POOL)
         return ((struct pool *)span)->block_size;
-    if (span->kind == SPAN_ARENA) {
-        /* No lock: the caller holds the block, so only its flags can
-         * change (atomically); 0 for a block not in use, as glibc. */
-        size_t size = arena_block_size_unlocked(block);
-        return size == 0 ? 0 : size - ARENA_HEADER;
-    }
+    if (span->kind == SPAN_ARENA)
+        return arena_usable_size(block);  /* no lock: the caller holds it */
     huge_check((struct huge_header *)span, block);
     return huge_usable_size((struct huge_header *)span);
 }
