@@ -9,8 +9,9 @@
  *  - when the break cannot grow (another mapping is in the way, or
  *    MALLARD_SBRK=0), spans come from mmap, CHUNK_MMAP_STEP at a time;
  *  - released spans are kept, dirty, for reuse; they go back to the
- *    kernel once unused for CHUNK_DECAY_NS; beyond a retain limit the
- *    top of the break is trimmed and mmap'd spans are unmapped at once,
+ *    kernel once unused for CHUNK_DECAY_NS; beyond a retain limit (the
+ *    memory held an eighth over the recent peak in use) the top of the
+ *    break is trimmed and mmap'd spans give the excess back at once,
  *    and spans in the middle of the break go once unused for
  *    CHUNK_DECAY_SCAN_NS, decommitted with madvise (address space
  *    kept, memory returned).
@@ -65,6 +66,10 @@ void chunk_adopt_mapping(void *mapping, size_t size);
 void chunk_decay_tick(void);
 /* Sets the least number of released bytes kept for reuse. */
 void chunk_set_retain_limit(size_t bytes);
+/* huge.c reports the bytes of big blocks mapped on their own that are
+ * in use; with the spans out they make the recent peak of memory in use,
+ * which is how much released memory is kept (chunk.c, retain_limit). */
+void chunk_note_mapped_in_use(size_t bytes);
 /* Returns every retained span to the kernel (malloc_trim). */
 size_t chunk_release_retained(void);
 /* Bytes in released spans not yet given back. */

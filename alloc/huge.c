@@ -36,6 +36,15 @@ struct cached_mapping {
     uint64_t freed_ns;
 };
 
+/* Adds and takes mapped bytes in use, and tells the span layer, whose
+ * retain limit follows the recent peak of all memory in use. */
+static void count_mapped(size_t added, size_t taken)
+{
+    size_t before = atomic_fetch_add_explicit(&bytes_in_use, added - taken,
+                                              memory_order_relaxed);
+    chunk_note_mapped_in_use(before + added - taken);
+}
+
 static struct lock cache_lock = LOCK_INIT;
 static struct cached_mapping cache[HUGE_CACHE_SLOTS];
 static size_t cache_bytes;
@@ -203,8 +212,7 @@ static void *huge_publish(struct huge_header *header, size_t map_size,
         return NULL;
     }
     atomic_fetch_add_explicit(&blocks_in_use, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&bytes_in_use, map_size,
-                              memory_order_relaxed);
+    count_mapped(map_size, 0);
     return (char *)header + offset;
 }
 
@@ -319,8 +327,7 @@ void huge_free(struct huge_header *header, void *ptr)
     size_t usable = map_size - header->user_offset;
     chunkmap_set(header, map_size, NULL);
     atomic_fetch_sub_explicit(&blocks_in_use, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&bytes_in_use, map_size,
-                              memory_order_relaxed);
+    count_mapped(0, map_size);
     /* Below the threshold (it rose past this size now or since the block
      * was mapped), such blocks come from the arena: a cached mapping of
      * this size would only wait to expire, unless a growing realloc takes
@@ -402,8 +409,7 @@ void *huge_realloc(struct huge_header *header, void *ptr, size_t size)
                 return NULL;
         }
     }
-    atomic_fetch_add_explicit(&bytes_in_use, new_map - old_map,
-                              memory_order_relaxed);
+    count_mapped(new_map, old_map);
     return (char *)header + offset;
 }
 

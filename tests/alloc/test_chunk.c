@@ -3,8 +3,9 @@
  * with mincore(): chunk_alloc hands a dirty span back resident, while
  * chunk_alloc_untouched (what pools use) leaves only its front resident;
  * what is left of a span cut for a smaller request stays resident until
- * it has been unused for the decay time; and the per-heap figures say
- * how many bytes pools and regions hold.
+ * it has been unused for the decay time; retained memory over the
+ * limit goes back from the top of a span, not the whole span; and the
+ * per-heap figures say how many bytes pools and regions hold.
  */
 
 #include "check.h"
@@ -153,6 +154,55 @@ static void test_rest_of_a_cut_span_keeps_its_age(void)
     CHECK(missing == 0);
 }
 
+/* A mapping of size bytes aligned to a chunk, never touched. */
+static char *map_chunk_aligned(size_t size)
+{
+    char *raw = mmap(NULL, size + CHUNK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *start = (char *)chunk_of(raw + CHUNK_SIZE - 1);
+    if (start > raw)
+        munmap(raw, (size_t)(start - raw));
+    munmap(start + size, (size_t)(raw + CHUNK_SIZE - start));
+    return start;
+}
+
+static bool is_mapped(const char *page)
+{
+    unsigned char vec;
+    return mincore((void *)page, PAGE, &vec) == 0;
+}
+
+/*
+ * Two halves of one mapping adopted one after the other merge into one
+ * free span, retained twice as much as was in use a moment before: the
+ * excess goes back from the span's top, and its front stays mapped.
+ * Unmapping the whole merged span to cover the excess gave back memory
+ * that was in use a moment before (an image pipeline faulted it in
+ * again).  The halves are 256 MiB, far above anything else retained
+ * or in use here, and never touched (address space only).
+ */
+static void test_excess_goes_back_from_the_top_of_a_span(void)
+{
+    size_t half = 1024 * CHUNK_SIZE;
+    chunk_release_retained();
+    size_t before = chunk_retained_bytes();
+    char *mapping = map_chunk_aligned(2 * half);
+    CHECK(mapping != NULL);
+    if (mapping == NULL)
+        return;
+    chunk_adopt_mapping(mapping, half);
+    CHECK(chunk_retained_bytes() == before + half);
+    chunk_adopt_mapping(mapping + half, half);
+    size_t kept = chunk_retained_bytes() - before;
+    CHECK(kept >= half && kept < 2 * half);
+    CHECK(is_mapped(mapping) && is_mapped(mapping + kept - PAGE));
+    CHECK(!is_mapped(mapping + 2 * half - PAGE));
+    chunk_release_retained();
+    CHECK(!is_mapped(mapping));
+}
+
 static struct mallard_heap_stats heap_totals(void)
 {
     struct mallard_heap_stats heaps[256], sum = { 0 };
@@ -191,6 +241,7 @@ int main(void)
     test_reused_span_untouched_past_keep();
     test_new_pool_is_resident_only_at_its_front();
     test_rest_of_a_cut_span_keeps_its_age();
+    test_excess_goes_back_from_the_top_of_a_span();
     test_held_bytes_cover_what_is_in_use();
     CHECK_DONE();
 }

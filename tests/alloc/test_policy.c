@@ -3,7 +3,8 @@
  * small and mid sizes from the program break (or mmap when MALLARD_SBRK=0
  * is set; the test reads the same setting), large blocks from their own
  * mmap, the threshold adapting upwards, a mapping it has passed kept
- * for the arena, and memory going back.
+ * for the arena (up to the memory in use a moment before), and memory
+ * going back.
  */
 #include "check.h"
 #include "mallard.h"
@@ -102,6 +103,35 @@ static void test_outgrown_mapping_is_kept_for_the_arena(void)
     CHECK(mincore(page, 4096, &resident) == 0 && (resident & 1));
     mallard_malloc_trim(0);
     CHECK(now().bytes_returned >= returned + size);
+}
+
+/*
+ * Big blocks mapped on their own are memory in use: freed once the
+ * threshold has passed them, they stay resident for the arena up to
+ * what was in use a moment before.  With only the spans counted, all
+ * but twice a threshold's worth were unmapped at once (an image
+ * pipeline then faulted them in again from the break).
+ */
+static void test_freed_mappings_kept_up_to_what_was_in_use(void)
+{
+    enum { COUNT = 6 };
+    mallard_malloc_trim(0);
+    size_t size = now().mmap_threshold + 2 * MIB;
+    char *blocks[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        blocks[i] = mallard_malloc(size);
+        CHECK(blocks[i] != NULL);
+    }
+    CHECK(now().bytes_in_mapped >= COUNT * size);
+    uint64_t returned = now().bytes_returned;
+    for (int i = 0; i < COUNT; i++)
+        mallard_free(blocks[i]);
+    struct mallard_stats after = now();
+    CHECK(after.mmap_threshold > size);
+    CHECK(after.bytes_returned == returned);
+    CHECK(after.bytes_retained >= COUNT * size);
+    mallard_malloc_trim(0);
+    CHECK(now().bytes_returned >= returned + COUNT * size);
 }
 
 /*
@@ -230,6 +260,7 @@ int main(void)
     test_small_blocks_come_from_the_break(sbrk_allowed);
     test_large_blocks_get_their_own_mapping();
     test_outgrown_mapping_is_kept_for_the_arena();
+    test_freed_mappings_kept_up_to_what_was_in_use();
     test_freed_memory_goes_back();
     test_idle_spans_go_back_without_span_traffic();
     test_free_pool_pages_go_back();
