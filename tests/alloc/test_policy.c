@@ -105,14 +105,20 @@ static void test_outgrown_mapping_is_kept_for_the_arena(void)
     CHECK(now().bytes_returned >= returned + size);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    return (uint64_t)at.tv_sec * 1000000000u + (uint64_t)at.tv_nsec;
+}
+
 /*
- * Big blocks mapped on their own are memory in use: freed once the
- * threshold has passed them, they stay resident for the arena up to
- * what was in use a moment before.  With only the spans counted, all
- * but twice a threshold's worth were unmapped at once (an image
- * pipeline then faulted them in again from the break).
+ * Maps COUNT blocks over the threshold, frees them and checks what is
+ * kept (see below).  Returns false, checking nothing, when the frees
+ * took so long (a loaded machine) that the first adopted mapping could
+ * have aged past the span layer's 100 ms for them.
  */
-static void test_freed_mappings_kept_up_to_what_was_in_use(void)
+static bool free_mappings_and_check(void)
 {
     enum { COUNT = 6 };
     mallard_malloc_trim(0);
@@ -124,20 +130,41 @@ static void test_freed_mappings_kept_up_to_what_was_in_use(void)
     }
     CHECK(now().bytes_in_mapped >= COUNT * size);
     uint64_t returned = now().bytes_returned;
+    uint64_t start = now_ns();
     for (int i = 0; i < COUNT; i++)
         mallard_free(blocks[i]);
     struct mallard_stats after = now();
-    CHECK(after.mmap_threshold > size);
-    CHECK(after.bytes_returned == returned);
-    CHECK(after.bytes_retained >= COUNT * size);
+    bool in_time = now_ns() - start < 50 * 1000 * 1000;
+    if (in_time) {
+        CHECK(after.mmap_threshold > size);
+        CHECK(after.bytes_returned == returned);
+        CHECK(after.bytes_retained >= COUNT * size);
+    }
     mallard_malloc_trim(0);
     CHECK(now().bytes_returned >= returned + COUNT * size);
+    return in_time;
 }
 
 /*
- * Freed spans are kept for reuse (at most half the recent peak in use,
- * beyond which the break's top is trimmed) and go back once unused for a
- * second (chunk.h); malloc_trim gives back everything retained.
+ * Big blocks mapped on their own are memory in use: freed once the
+ * threshold has passed them, they stay resident for the arena up to
+ * what was in use a moment before.  With only the spans counted, all
+ * but twice a threshold's worth were unmapped at once (an image
+ * pipeline then faulted them in again from the break).
+ */
+static void test_freed_mappings_kept_up_to_what_was_in_use(void)
+{
+    bool checked = false;
+    for (int attempt = 0; attempt < 3 && !checked; attempt++)
+        checked = free_mappings_and_check();
+    CHECK(checked);
+}
+
+/*
+ * Freed spans are kept for reuse (up to what brings the memory held an
+ * eighth over the recent peak in use; beyond, the break's top is
+ * trimmed) and go back once unused for a second (chunk.h); malloc_trim
+ * gives back everything retained.
  */
 static void test_freed_memory_goes_back(void)
 {
