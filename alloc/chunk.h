@@ -67,8 +67,8 @@ void chunk_decay_tick(void);
 /* Sets the least number of released bytes kept for reuse. */
 void chunk_set_retain_limit(size_t bytes);
 /* huge.c reports the bytes of big blocks mapped on their own that are
- * in use; with the spans out they make the recent peak of memory in use,
- * which is how much released memory is kept (chunk.c, retain_limit). */
+ * in use; with the spans out they are the memory in use, whose recent
+ * peak bounds how much released memory is kept (chunk.c, retain_limit). */
 void chunk_note_mapped_in_use(size_t bytes);
 /* Returns every retained span to the kernel (malloc_trim). */
 size_t chunk_release_retained(void);
