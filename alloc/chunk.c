@@ -48,6 +48,13 @@ static _Atomic uint64_t last_decay_scan_ns;
 static void release_aged(void);
 static char *break_end;                /* where our sbrk growth ends */
 
+/* Memory in use: spans handed out and big blocks mapped on their own. */
+static size_t memory_in_use(void)
+{
+    return spans_out +
+           atomic_load_explicit(&mapped_in_use, memory_order_relaxed);
+}
+
 /*
  * Follows the recent peak of memory in use: spans handed out plus the
  * big blocks mapped on their own (and extra bytes that were in use until
@@ -60,8 +67,7 @@ static char *break_end;                /* where our sbrk growth ends */
  */
 static void track_recent_peak(uint64_t now, size_t extra)
 {
-    size_t in_use = spans_out + extra +
-        atomic_load_explicit(&mapped_in_use, memory_order_relaxed);
+    size_t in_use = memory_in_use() + extra;
     if (now - recent_peak_since_ns > CHUNK_DECAY_NS) {
         in_use_recent_peak = in_use;
         recent_peak_since_ns = now;
@@ -334,8 +340,7 @@ static void release_span(struct free_span *node)
  */
 static size_t retain_limit(void)
 {
-    size_t in_use = spans_out +
-        atomic_load_explicit(&mapped_in_use, memory_order_relaxed);
+    size_t in_use = memory_in_use();
     size_t freed_since_peak =
         in_use_recent_peak > in_use ? in_use_recent_peak - in_use : 0;
     size_t share = freed_since_peak + in_use_recent_peak / 8;
