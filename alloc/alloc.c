@@ -161,12 +161,17 @@ static void *realloc_arena(struct span_header *span, void *ptr,
 }
 
 /* Large blocks keep their own mapping, grown or moved by mremap, until
- * they shrink below half the initial threshold. */
+ * they shrink below half the initial threshold.  A mapping the span
+ * layer gathered from several (chunk.h) may be more than mremap can
+ * move at once: then the block is copied. */
 static void *realloc_huge(struct huge_header *header, void *ptr,
                           size_t size)
 {
+    void *resized = NULL;
     if (size >= HUGE_THRESHOLD_START / 2)
-        return huge_realloc(header, ptr, size);
+        resized = huge_realloc(header, ptr, size);
+    if (resized != NULL)
+        return resized;
     huge_check(header, ptr);
     return move_block(ptr, huge_usable_size(header), size);
 }

@@ -14,15 +14,20 @@
  *    break is trimmed and mmap'd spans give the excess back at once,
  *    and spans in the middle of the break go once unused for
  *    CHUNK_DECAY_SCAN_NS, decommitted with madvise (address space
- *    kept, memory returned).
+ *    kept, memory returned);
+ *  - when no free span is big enough but mmap'd free spans hold a
+ *    quarter of the request, their pages are moved (mremap) side by
+ *    side into one new span, resident, rather than faulted in afresh.
  * Blocks at or above the mmap threshold never come here: huge.c maps
- * each on its own; but once the threshold has risen past a freed
- * mapping's size, the mapping is adopted here as a free span (it is
- * resident already), given back once unused for CHUNK_DECAY_SCAN_NS.
+ * each on its own (gathered the same way when it can); but once the
+ * threshold has risen past a freed mapping's size, the mapping is
+ * adopted here as a free span (it is resident already), given back
+ * once unused for CHUNK_DECAY_SCAN_NS.
  */
 #ifndef MALLARD_CHUNK_H
 #define MALLARD_CHUNK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "chunkmap.h"
@@ -61,6 +66,14 @@ void chunk_free(void *span, size_t size, enum chunk_source source);
  * freed block's mapping once the threshold has risen past its size.
  */
 void chunk_adopt_mapping(void *mapping, size_t size);
+
+/*
+ * A fresh CHUNK_SIZE-aligned mapping of size bytes (whole chunks) into
+ * which the resident pages of retained mapped spans have been moved, for
+ * huge.c's next big block; NULL when they hold too little to be worth
+ * it.  *dirty: it holds old data.
+ */
+void *chunk_take_gathered(size_t size, bool *dirty);
 
 /* Releases spans that have aged, if a scan is due (cheap otherwise). */
 void chunk_decay_tick(void);

@@ -229,6 +229,10 @@ static struct huge_header *take_mapping(size_t *map_size, size_t map_align,
     if (map_align == CHUNK_SIZE)
         header = (struct huge_header *)cache_take(map_size, whole);
     *from_cache = header != NULL;
+    /* Not for a block about to grow: a gathered mapping is several of
+     * the kernel's, which mremap may not grow or move as one. */
+    if (header == NULL && map_align == CHUNK_SIZE && !whole)
+        header = chunk_take_gathered(*map_size, from_cache);
     if (header == NULL)
         header = os_map_aligned(*map_size, map_align);
     return header;
@@ -396,7 +400,6 @@ void *huge_realloc(struct huge_header *header, void *ptr, size_t size)
         header->requested = size;
         return ptr;
     }
-    header->requested = size;
     if (new_map < old_map) {
         shrink_mapping(header, new_map);
     } else if (new_map > old_map) {
@@ -409,6 +412,7 @@ void *huge_realloc(struct huge_header *header, void *ptr, size_t size)
                 return NULL;
         }
     }
+    header->requested = size;
     count_mapped(new_map, old_map);
     return (char *)header + offset;
 }

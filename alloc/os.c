@@ -96,9 +96,12 @@ void os_decommit(void *addr, size_t size)
 
 int os_grow_in_place(void *addr, size_t old_size, size_t new_size)
 {
+    int saved = errno;
     void *moved = mremap(addr, old_size, new_size, 0);
-    if (moved == MAP_FAILED)
+    if (moved == MAP_FAILED) {
+        errno = saved;  /* the callers have another way */
         return -1;
+    }
     count(&counter_mmap, new_size - old_size);
     return 0;
 }
@@ -106,10 +109,13 @@ int os_grow_in_place(void *addr, size_t old_size, size_t new_size)
 int os_move_mapping(void *addr, size_t old_size, void *dest,
                     size_t new_size)
 {
+    int saved = errno;
     void *moved = mremap(addr, old_size, new_size,
                          MREMAP_MAYMOVE | MREMAP_FIXED, dest);
-    if (moved == MAP_FAILED)
+    if (moved == MAP_FAILED) {
+        errno = saved;  /* the callers have another way */
         return -1;
+    }
     /* dest was counted when mapped; the old range is gone now. */
     count(&counter_returned, old_size);
     return 0;
