@@ -116,13 +116,20 @@ size_t alloc_trim(void)
 
 /*
  * Moves a block's contents to a new block of size bytes.  A block that
- * grows past HUGE_THRESHOLD_START gets its own mapping whatever the
- * adaptive threshold says: a block realloc'd bigger tends to grow again,
- * and a mapping grows in place or moves by mremap, without copying.
+ * grows by steps (to at most four times its size: doubling, by half,
+ * appending) past HUGE_THRESHOLD_START gets its own mapping whatever
+ * the adaptive threshold says: it tends to grow again, and a mapping
+ * grows in place or moves by mremap, without copying.  One resized to
+ * more than four times its size is a buffer taking a new size (the
+ * next message, say) more than one growing: it goes where any block
+ * that size goes, onto memory freed before, not onto a new mapping
+ * faulted in page by page (big buffers resized at random by four
+ * threads: 3.0 M page faults and 1.4x glibc's time, 1.3 M and 1.1x).
  */
 static void *move_block(void *ptr, size_t old_usable, size_t size)
 {
-    void *moved = size > old_usable && size >= HUGE_THRESHOLD_START ?
+    bool by_steps = size > old_usable && size / 4 < old_usable;
+    void *moved = by_steps && size >= HUGE_THRESHOLD_START ?
                   huge_alloc_growing(size) : alloc_malloc(size);
     if (moved == NULL)
         return NULL;

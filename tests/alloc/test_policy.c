@@ -279,6 +279,30 @@ static void test_free_pool_pages_go_back(void)
         mallard_free(blocks[i]);
 }
 
+/*
+ * A block resized by realloc to more than four times its size goes
+ * where any block that size goes: under the threshold (raised past
+ * 4 MiB by the tests before), the arena, not a mapping of its own as a
+ * block growing by steps gets (alloc.c, move_block).
+ */
+static void test_realloc_far_past_its_size_is_a_new_block(void)
+{
+    CHECK(now().mmap_threshold > 2 * MIB);
+    size_t mapped = now().bytes_in_mapped;
+    unsigned char *block = mallard_malloc(100 * KIB);
+    CHECK(block != NULL);
+    memset(block, 0x5c, 100 * KIB);
+    block = mallard_realloc(block, 2 * MIB);
+    CHECK(block != NULL);
+    CHECK_MSG(now().bytes_in_mapped == mapped, "%zu bytes mapped, not %zu",
+              now().bytes_in_mapped, mapped);
+    size_t kept = 0;
+    for (size_t i = 0; block != NULL && i < 100 * KIB; i++)
+        kept += block[i] == 0x5c;
+    CHECK(kept == 100 * KIB);
+    mallard_free(block);
+}
+
 int main(void)
 {
     const char *sbrk = getenv("MALLARD_SBRK");
@@ -287,6 +311,7 @@ int main(void)
     test_small_blocks_come_from_the_break(sbrk_allowed);
     test_large_blocks_get_their_own_mapping();
     test_outgrown_mapping_is_kept_for_the_arena();
+    test_realloc_far_past_its_size_is_a_new_block();
     test_freed_mappings_kept_up_to_what_was_in_use();
     test_freed_memory_goes_back();
     test_idle_spans_go_back_without_span_traffic();
