@@ -7,10 +7,13 @@
 #ifndef MALLARD_TEST_CHECK_H
 #define MALLARD_TEST_CHECK_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int check_failures;
@@ -38,6 +41,27 @@ static int check_failures;
     if (check_failures) \
         fprintf(stderr, "%d check(s) failed\n", check_failures); \
     return check_failures ? 1 : 0; \
+} while (0)
+
+/* Monotonic time in ns, for tests that time themselves (below). */
+static inline uint64_t check_now_ns(void)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    return (uint64_t)at.tv_sec * 1000000000u + (uint64_t)at.tv_nsec;
+}
+
+/*
+ * For checks that depend on the allocator's timing (spans given back
+ * after an idle time): attempt, an expression, returns false when a
+ * loaded machine stretched it past what it relies on, which proves
+ * nothing; up to three attempts, and a failure if none proved anything.
+ */
+#define CHECK_IN_TIME(attempt) do { \
+    bool proved_ = false; \
+    for (int try_ = 0; try_ < 3 && !proved_; try_++) \
+        proved_ = (attempt); \
+    CHECK(proved_); \
 } while (0)
 
 /*

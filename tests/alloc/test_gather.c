@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 #define MIB ((size_t)1 << 20)
 #define PIECE (3 * MIB)
@@ -48,13 +47,6 @@ void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
     }
     return (void *)syscall(SYS_mremap, old, old_size, new_size, flags,
                            new_address);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static bool is_mapped(const char *page)
@@ -100,13 +92,13 @@ static size_t count_bytes(const unsigned char *at, size_t size, int value)
 static bool gather_span_once(void)
 {
     char *first, *second;
-    uint64_t start = now_ns();
+    uint64_t start = check_now_ns();
     size_t retained_before = chunk_retained_bytes();
     adopt_two_pieces(&first, &second);
     enum chunk_source source;
     unsigned char *span = chunk_alloc(2 * PIECE, &source);
     size_t retained_after = chunk_retained_bytes();
-    if (now_ns() - start > 50000000u) {
+    if (check_now_ns() - start > 50000000u) {
         if (span != NULL)
             chunk_free(span, 2 * PIECE, source);
         chunk_release_retained();
@@ -131,10 +123,7 @@ static bool gather_span_once(void)
 static void test_span_gathered_from_mapped_pieces(bool refuse)
 {
     refuse_big_moves = refuse;
-    bool checked = false;
-    for (int attempt = 0; attempt < 3 && !checked; attempt++)
-        checked = gather_span_once();
-    CHECK(checked);
+    CHECK_IN_TIME(gather_span_once());
     refuse_big_moves = false;
 }
 
@@ -143,11 +132,11 @@ static void test_span_gathered_from_mapped_pieces(bool refuse)
 static bool grow_gathered_block_once(void)
 {
     char *first, *second;
-    uint64_t start = now_ns();
+    uint64_t start = check_now_ns();
     adopt_two_pieces(&first, &second);
     unsigned char *block = mallard_malloc(2 * PIECE - CHUNK_SIZE);
     bool gathered = block != NULL && !is_mapped(first);
-    if (now_ns() - start > 50000000u || !gathered) {
+    if (check_now_ns() - start > 50000000u || !gathered) {
         mallard_free(block);
         chunk_release_retained();
         return false;
@@ -171,10 +160,7 @@ static bool grow_gathered_block_once(void)
 
 static void test_gathered_block_grows(void)
 {
-    bool checked = false;
-    for (int attempt = 0; attempt < 3 && !checked; attempt++)
-        checked = grow_gathered_block_once();
-    CHECK(checked);
+    CHECK_IN_TIME(grow_gathered_block_once());
 }
 
 int main(void)
