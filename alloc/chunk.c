@@ -241,6 +241,19 @@ static bool extend_top_span(size_t size)
     return true;
 }
 
+/*
+ * Takes bytes off a free span's top, which the caller has unmapped,
+ * trimmed or moved away.  Where the span's resident pages lie is not
+ * known: the rest keeps as much of the dirty count as it can hold.
+ */
+static void cut_span_top(struct free_span *node, size_t bytes)
+{
+    node->size -= bytes;
+    size_t dirty = node->dirty < node->size ? node->dirty : node->size;
+    retained_dirty -= node->dirty - dirty;
+    node->dirty = dirty;
+}
+
 /* Clean spans hold no memory: giving them back would only cost a
  * system call now and another to grow again later (nor moving them,
  * gather_mapped, save a page fault). */
@@ -296,8 +309,8 @@ static size_t move_span(struct free_span *node, char *dest,
 }
 
 /* Moves the top bytes of a bigger free span onto dest (0 if the
- * kernel refuses); the span keeps its front.  Where its resident
- * pages lie is not known: both parts count as dirty as they can. */
+ * kernel refuses); the span keeps its front.  Both parts count as
+ * dirty as they can (cut_span_top). */
 static size_t move_span_top(struct free_span *node, char *dest,
                             size_t bytes, size_t *moved_dirty)
 {
@@ -305,11 +318,8 @@ static size_t move_span_top(struct free_span *node, char *dest,
     *moved_dirty = 0;
     if (os_move_mapping(from, bytes, dest, bytes) != 0)
         return 0;
-    node->size -= bytes;
     *moved_dirty = node->dirty < bytes ? node->dirty : bytes;
-    size_t dirty = node->dirty < node->size ? node->dirty : node->size;
-    retained_dirty -= node->dirty - dirty;
-    node->dirty = dirty;
+    cut_span_top(node, bytes);
     return bytes;
 }
 
@@ -514,11 +524,7 @@ static void trim_break_top(struct free_span *top, size_t excess)
     if (os_break_shrink(break_end, cut) != 0)
         return;
     break_end -= cut;
-    top->size -= cut;
-    keep = top->size;
-    size_t dirty = top->dirty < keep ? top->dirty : keep;
-    retained_dirty -= top->dirty - dirty;
-    top->dirty = dirty;
+    cut_span_top(top, cut);
 }
 
 /*
@@ -540,10 +546,7 @@ static void release_mapped_excess(struct free_span *node, size_t excess)
         return;
     }
     os_unmap((char *)node + node->size - cut, cut);
-    node->size -= cut;
-    size_t dirty = node->dirty < node->size ? node->dirty : node->size;
-    retained_dirty -= node->dirty - dirty;
-    node->dirty = dirty;
+    cut_span_top(node, cut);
 }
 
 /*
